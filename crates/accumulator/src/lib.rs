@@ -1,61 +1,262 @@
-//! API SKETCH — being implemented. Signatures are stable; bodies are not.
-#![allow(unused)]
+//! Rotation-safe accumulation of a container's stdout from Kubernetes pod-log responses.
+//!
+//! The kubelet rotates container logs (at `containerLogMaxSize`) and the pod log API then
+//! serves only the new current file, so re-reading the log after a run returns a window from
+//! the middle of the stream. [`StdoutAccumulator`] instead builds the canonical stdout — the
+//! first `cap_bytes` bytes of the stream, exactly — from every response seen while the
+//! container runs, never losing or duplicating a byte across a rotation, a reconnect or a
+//! retry, and reporting every place where a loss cannot be ruled out (`gaps`, `truncated`)
+//! rather than returning wrong bytes.
+//!
+//! It is a sans-I/O state machine: the caller performs the HTTP reads and feeds the
+//! response bodies in, chunk by chunk, in any split (inside a timestamp, inside a UTF-8
+//! character, between `\r` and `\n`):
+//!
+//! ```
+//! use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
+//!
+//! let mut acc = StdoutAccumulator::new(Config { cap_bytes: 1024, mode: Mode::Raw }).unwrap();
+//! for snapshot in [&b"AAAAA"[..], b"BBB"] {
+//!     acc.begin_read();
+//!     acc.push(snapshot).unwrap();
+//!     acc.end_read().unwrap();
+//! }
+//! let out = acc.finish();
+//! assert_eq!(out.stdout, b"AAAAABBB"); // the rotated file's bytes are kept …
+//! assert!(out.truncated && out.gaps == 1); // … and the possible loss is reported
+//! ```
+//!
+//! # Modes
+//! * [`Mode::Raw`]: every read is a snapshot of the current log file from its start
+//!   (`timestamps=false`, the TypeScript service's poll). Rotation is recognised by content,
+//!   not only by length; see [`raw_checked_ranges`] for what is checked and the one blind
+//!   spot (a new file byte-identical over those ranges). Every rotation counts as a gap,
+//!   because bytes written between the last read and the rotation are never served again.
+//! * [`Mode::Timestamped`]: responses of `timestamps=true` reads — head reads, `sinceTime`
+//!   reads, follow streams and reconnects in any mix. Overlap is removed by timestamp, and
+//!   continuity is proven: a response that re-serves the last lines taken continues the
+//!   stream; one that starts after them means the file rotated in between (a gap). This is
+//!   the mode the execute path should use: it has no content blind spot and no false alarms.
+//!
+//! # Assumptions
+//! * The first read starts at the container's first byte (a head read or a follow stream
+//!   from the start, before any rotation). A rotation before any read is invisible to every
+//!   client of the log API.
+//! * Raw mode: every complete read uses the same `limitBytes` (or none). A complete response
+//!   shorter than what was already consumed is taken as a new file. A response cut by a
+//!   connection error must be ended with [`StdoutAccumulator::abandon_read`] (or simply by
+//!   the next [`StdoutAccumulator::begin_read`]), never with `end_read`.
+//! * Timestamped mode: clocks do not step backwards across a rotation. A follow stream that
+//!   silently drops bytes inside the kubelet across a rotation (reported in some setups) is
+//!   indistinguishable from a continuous one.
 
-/// How log responses are framed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#![warn(missing_docs)]
+
+mod prefix;
+mod raw;
+mod sink;
+mod tally;
+mod text;
+mod timestamped;
+
+use std::borrow::Cow;
+use std::fmt;
+
+pub use raw::checked_ranges as raw_checked_ranges;
+
+/// How the log responses fed to the accumulator are framed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mode {
-    /// `timestamps=false` snapshot polls: every read is the current log file from its start.
+    /// `timestamps=false` snapshot reads: each read is the current log file from its start.
     Raw,
     /// `timestamps=true` reads: head reads, `sinceTime` reads, follow streams, reconnects.
     Timestamped,
 }
 
 /// Accumulator configuration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Config {
-    /// Keep the first `cap_bytes` bytes of the stream (must be > 0).
+    /// Keep the first `cap_bytes` bytes of the stream (the service's `stdoutMaxBytes`); must be > 0.
     pub cap_bytes: usize,
     /// Framing of the responses.
     pub mode: Mode,
 }
 
-/// Invalid configuration.
+/// An invalid [`Config`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// `cap_bytes` was zero.
     ZeroCap,
 }
 
-/// A call made in the wrong state; the accumulator is unchanged.
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::ZeroCap => f.write_str("capBytes must be a positive integer"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A call made in the wrong state. The accumulator is left unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UsageError {
-    /// `push` without an open read.
+    /// [`StdoutAccumulator::push`] without an open read.
     PushOutsideRead,
-    /// `end_read` without an open read.
+    /// [`StdoutAccumulator::end_read`] without an open read.
     EndOutsideRead,
 }
 
-/// Result snapshot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome<'a> {
-    pub stdout: &'a [u8],
-    pub truncated: bool,
-    pub total_bytes: u64,
-    pub rotations: u64,
-    pub gaps: u64,
-    pub malformed: u64,
-}
-impl Outcome<'_> {
-    /// `stdout` as UTF-8 text, an incomplete trailing character cut by the cap dropped.
-    pub fn text(&self) -> std::borrow::Cow<'_, str> { unimplemented!() }
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UsageError::PushOutsideRead => f.write_str("push() called outside a read: call beginRead() first"),
+            UsageError::EndOutsideRead => f.write_str("endRead() called without an open read: call beginRead() first"),
+        }
+    }
 }
 
-pub struct StdoutAccumulator {}
+impl std::error::Error for UsageError {}
+
+/// A snapshot of the accumulated result; see [`StdoutAccumulator::finish`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome<'a> {
+    /// The canonical stdout: the first `cap_bytes` bytes of the stream (a raw byte cut), or,
+    /// when `gaps > 0`, pieces of it in order, each byte at most once.
+    pub stdout: &'a [u8],
+    /// `gaps > 0 || total_bytes > cap_bytes`: output of exactly `cap_bytes` is not truncated.
+    pub truncated: bool,
+    /// Stream bytes seen, including those past the cap (not those lost in gaps).
+    pub total_bytes: u64,
+    /// Log rotations detected.
+    pub rotations: u64,
+    /// Places where bytes may be missing from `stdout`.
+    pub gaps: u64,
+    /// Lines whose timestamp prefix was malformed (timestamped mode); the rest of each such
+    /// response was not used.
+    pub malformed: u64,
+}
+
+impl Outcome<'_> {
+    /// `stdout` decoded as UTF-8: invalid sequences become U+FFFD, but an incomplete
+    /// character at the end (cut by the cap) is dropped rather than turned into one.
+    pub fn text(&self) -> Cow<'_, str> {
+        text::decode(self.stdout)
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Engine {
+    Raw(raw::Raw),
+    Timestamped(timestamped::Timestamped),
+}
+
+/// Builds the canonical stdout of one container from the log responses fed to it.
+///
+/// Drive it with [`begin_read`](Self::begin_read), [`push`](Self::push) for every body chunk,
+/// then [`end_read`](Self::end_read) (the response ended normally) or
+/// [`abandon_read`](Self::abandon_read) (the connection was cut). Memory stays
+/// O(`cap_bytes`) whatever is pushed.
+#[derive(Debug, Clone)]
+pub struct StdoutAccumulator {
+    config: Config,
+    sink: sink::Sink,
+    tally: tally::Tally,
+    engine: Engine,
+    reading: bool,
+}
+
 impl StdoutAccumulator {
-    pub fn new(config: Config) -> Result<Self, ConfigError> { unimplemented!() }
-    pub fn begin_read(&mut self) { unimplemented!() }
-    pub fn push(&mut self, chunk: &[u8]) -> Result<&[u8], UsageError> { unimplemented!() }
-    pub fn end_read(&mut self) -> Result<&[u8], UsageError> { unimplemented!() }
-    pub fn abandon_read(&mut self) { unimplemented!() }
-    pub fn finish(&self) -> Outcome<'_> { unimplemented!() }
+    /// Creates an accumulator; fails on a zero cap.
+    pub fn new(config: Config) -> Result<Self, ConfigError> {
+        if config.cap_bytes == 0 {
+            return Err(ConfigError::ZeroCap);
+        }
+        let engine = match config.mode {
+            Mode::Raw => Engine::Raw(raw::Raw::new()),
+            Mode::Timestamped => Engine::Timestamped(timestamped::Timestamped::default()),
+        };
+        Ok(Self { config, sink: sink::Sink::new(config.cap_bytes), tally: Default::default(), engine, reading: false })
+    }
+
+    /// The configuration this accumulator was created with.
+    pub fn config(&self) -> Config {
+        self.config
+    }
+
+    /// Whether a read is open (between `begin_read` and `end_read`/`abandon_read`).
+    pub fn is_reading(&self) -> bool {
+        self.reading
+    }
+
+    /// A new log response starts (a poll, a stream, a reconnect). A read still open is
+    /// abandoned first, as by [`abandon_read`](Self::abandon_read).
+    pub fn begin_read(&mut self) {
+        self.abandon_read();
+        match &mut self.engine {
+            Engine::Raw(raw) => raw.begin(&self.sink),
+            Engine::Timestamped(ts) => ts.begin(),
+        }
+        self.reading = true;
+    }
+
+    /// Feeds the next chunk of the current response; returns the bytes newly accepted into
+    /// stdout by it, in order (each stdout byte is returned exactly once over all calls).
+    pub fn push(&mut self, chunk: &[u8]) -> Result<&[u8], UsageError> {
+        if !self.reading {
+            return Err(UsageError::PushOutsideRead);
+        }
+        let before = self.sink.len();
+        match &mut self.engine {
+            Engine::Raw(raw) => raw.push(chunk, &mut self.sink, &mut self.tally),
+            Engine::Timestamped(ts) => ts.push(chunk, &mut self.sink, &mut self.tally),
+        }
+        Ok(&self.sink.bytes()[before..])
+    }
+
+    /// The current response ended normally (its whole body was pushed). Returns the bytes
+    /// accepted at its end: in raw mode, a complete response shorter than the file already
+    /// consumed is a new file whose bytes are only known to be new now.
+    pub fn end_read(&mut self) -> Result<&[u8], UsageError> {
+        if !self.reading {
+            return Err(UsageError::EndOutsideRead);
+        }
+        let before = self.sink.len();
+        self.close_read(true);
+        Ok(&self.sink.bytes()[before..])
+    }
+
+    /// The current response was cut short (a connection error, a timeout): what it carried is
+    /// kept, but its length proves nothing. Does nothing when no read is open.
+    pub fn abandon_read(&mut self) {
+        if self.reading {
+            self.close_read(false);
+        }
+    }
+
+    fn close_read(&mut self, complete: bool) {
+        match &mut self.engine {
+            Engine::Raw(raw) => raw.end(complete, &mut self.sink, &mut self.tally),
+            Engine::Timestamped(ts) => ts.end(),
+        }
+        self.reading = false;
+    }
+
+    /// The result so far. May be called any number of times, also between reads; an open
+    /// read is reported as if abandoned, without closing it.
+    pub fn finish(&self) -> Outcome<'_> {
+        let gaps = self.tally.gaps_at_finish();
+        let total_bytes = self.sink.total();
+        Outcome {
+            stdout: self.sink.bytes(),
+            truncated: gaps > 0 || total_bytes > self.sink.cap() as u64,
+            total_bytes,
+            rotations: self.tally.rotations,
+            gaps,
+            malformed: self.tally.malformed,
+        }
+    }
 }

@@ -1,0 +1,240 @@
+//! Raw mode: every read is a snapshot of the current log file from its first byte
+//! (`GET .../log?container=runner[&limitBytes=N]`, no timestamps).
+//!
+//! A file only grows until it is rotated, so a read either re-serves the bytes already
+//! consumed and maybe more (same file), or is a different file. Telling the two apart by
+//! length alone misses a new file that has already grown past the old offset (W1), so the
+//! already-consumed region of every read is checked against a [`Fingerprint`] of the file:
+//! its first 4 KiB, 64-byte samples at 8 KiB, 16 KiB, 32 KiB, … and the last 4 KiB consumed.
+//! The check costs O(1) per read, whatever the snapshot size; only new bytes cost O(n).
+//!
+//! Blind spot: a new file that is byte-identical to the old one over every checked window
+//! (for instance a program printing one constant line forever, rotated on a line boundary)
+//! cannot be told apart by content; timestamped mode has no such blind spot.
+
+use crate::sink::Sink;
+use crate::tally::Tally;
+
+const HEAD_LEN: usize = 4096;
+const TAIL_LEN: usize = 4096;
+const SAMPLE_LEN: usize = 64;
+const FIRST_SAMPLE_AT: u64 = 8192;
+/// How much of a read's re-served prefix is kept in case it turns out to be a new file.
+const HOLD_MAX: usize = 64 * 1024;
+
+/// Byte ranges of a file that raw mode re-checks on every read, for a file consumed up to
+/// `consumed` bytes. Public so that tests can tell the documented blind spot from a bug.
+pub fn checked_ranges(consumed: u64) -> Vec<std::ops::Range<u64>> {
+    let mut ranges = vec![0..consumed.min(HEAD_LEN as u64)];
+    let mut at = FIRST_SAMPLE_AT;
+    while at < consumed {
+        ranges.push(at..(at + SAMPLE_LEN as u64).min(consumed));
+        at *= 2;
+    }
+    ranges.push(consumed.saturating_sub(TAIL_LEN as u64)..consumed);
+    ranges
+}
+
+/// What raw mode remembers of the current file to recognise it on the next read.
+#[derive(Debug, Clone, Default)]
+struct Fingerprint {
+    head: Vec<u8>,
+    samples: Vec<(u64, Vec<u8>)>,
+    next_sample: u64,
+    tail: Vec<u8>,
+    tail_end: u64,
+}
+
+impl Fingerprint {
+    fn new() -> Self {
+        Self { next_sample: FIRST_SAMPLE_AT, ..Self::default() }
+    }
+
+    /// Remembers bytes taken at file offset `at`.
+    fn record(&mut self, at: u64, bytes: &[u8]) {
+        let end = at + bytes.len() as u64;
+        if at == self.head.len() as u64 && self.head.len() < HEAD_LEN {
+            let n = (HEAD_LEN - self.head.len()).min(bytes.len());
+            self.head.extend_from_slice(&bytes[..n]);
+        }
+        if let Some((start, sample)) = self.samples.last_mut() {
+            let filled = *start + sample.len() as u64;
+            if sample.len() < SAMPLE_LEN && filled == at {
+                let n = (SAMPLE_LEN - sample.len()).min(bytes.len());
+                sample.extend_from_slice(&bytes[..n]);
+            }
+        }
+        while self.next_sample < end {
+            if self.next_sample >= at {
+                let from = (self.next_sample - at) as usize;
+                let n = SAMPLE_LEN.min(bytes.len() - from);
+                self.samples.push((self.next_sample, bytes[from..from + n].to_vec()));
+            }
+            self.next_sample = self.next_sample.saturating_mul(2);
+        }
+        if at != self.tail_end {
+            self.tail.clear();
+        }
+        if bytes.len() >= TAIL_LEN {
+            self.tail.clear();
+            self.tail.extend_from_slice(&bytes[bytes.len() - TAIL_LEN..]);
+        } else {
+            self.tail.extend_from_slice(bytes);
+            if self.tail.len() > 2 * TAIL_LEN {
+                self.tail.drain(..self.tail.len() - TAIL_LEN);
+            }
+        }
+        self.tail_end = end;
+    }
+
+    /// Index in `bytes` (found at file offset `at`) of the first byte that contradicts what
+    /// was recorded, if any.
+    fn first_mismatch(&self, at: u64, bytes: &[u8]) -> Option<usize> {
+        let tail_start = self.tail_end - self.tail.len() as u64;
+        std::iter::once((0, self.head.as_slice()))
+            .chain(self.samples.iter().map(|(o, s)| (*o, s.as_slice())))
+            .chain(std::iter::once((tail_start, self.tail.as_slice())))
+            .filter_map(|(offset, window)| mismatch_in(offset, window, at, bytes))
+            .min()
+    }
+}
+
+/// First index of `bytes` (at offset `at`) that differs from `window` (at offset `offset`).
+fn mismatch_in(offset: u64, window: &[u8], at: u64, bytes: &[u8]) -> Option<usize> {
+    let start = offset.max(at);
+    let end = (offset + window.len() as u64).min(at + bytes.len() as u64);
+    if start >= end {
+        return None;
+    }
+    let ours = &window[(start - offset) as usize..(end - offset) as usize];
+    let theirs = &bytes[(start - at) as usize..(end - at) as usize];
+    if ours == theirs {
+        return None;
+    }
+    let k = ours.iter().zip(theirs).position(|(a, b)| a != b)?;
+    Some((start - at) as usize + k)
+}
+
+/// One response being read.
+#[derive(Debug, Clone)]
+struct Read {
+    /// Bytes of the response seen so far.
+    pos: u64,
+    /// Up to here the response re-serves bytes already consumed and is only checked.
+    verify_end: u64,
+    /// The response's first bytes, kept until it is known to be the same file.
+    hold: Vec<u8>,
+    hold_limit: usize,
+    /// A new file was found but its start could not be kept: the rest waits for the next read.
+    ignoring: bool,
+}
+
+/// The raw-mode state machine.
+#[derive(Debug, Clone)]
+pub(crate) struct Raw {
+    print: Fingerprint,
+    /// Bytes of the current file taken (or counted, past the cap), contiguously from 0.
+    consumed: u64,
+    read: Option<Read>,
+}
+
+impl Raw {
+    pub(crate) fn new() -> Self {
+        Self { print: Fingerprint::new(), consumed: 0, read: None }
+    }
+
+    pub(crate) fn begin(&mut self, sink: &Sink) {
+        self.read = Some(Read {
+            pos: 0,
+            verify_end: self.consumed,
+            hold: Vec::new(),
+            hold_limit: HEAD_LEN.max(HOLD_MAX.min(sink.remaining())),
+            ignoring: false,
+        });
+    }
+
+    pub(crate) fn push(&mut self, chunk: &[u8], sink: &mut Sink, tally: &mut Tally) {
+        let Some(mut read) = self.read.take() else { return };
+        let chunk_start = read.pos;
+        let mut i = 0;
+        while i < chunk.len() && !read.ignoring {
+            if read.pos < read.verify_end {
+                let n = (chunk.len() - i).min((read.verify_end - read.pos) as usize);
+                let part = &chunk[i..i + n];
+                let ok = self.print.first_mismatch(read.pos, part).unwrap_or(n);
+                hold(&mut read, &part[..ok]);
+                read.pos += ok as u64;
+                i += ok;
+                if ok < n {
+                    i = self.switch_to_new_file(&mut read, chunk_start, sink, tally) as usize;
+                }
+            } else {
+                let part = &chunk[i..];
+                self.take(part, sink, tally);
+                read.pos += part.len() as u64;
+                i = chunk.len();
+            }
+        }
+        if read.ignoring {
+            read.pos = chunk_start + chunk.len() as u64;
+        }
+        self.read = Some(read);
+    }
+
+    /// Ends the read. A complete response shorter than what was consumed is a new file.
+    pub(crate) fn end(&mut self, complete: bool, sink: &mut Sink, tally: &mut Tally) {
+        let Some(mut read) = self.read.take() else { return };
+        if complete && !read.ignoring && read.pos < read.verify_end {
+            let end = read.pos;
+            self.switch_to_new_file(&mut read, end, sink, tally);
+        }
+    }
+
+    fn take(&mut self, bytes: &[u8], sink: &mut Sink, tally: &mut Tally) {
+        if bytes.is_empty() {
+            return;
+        }
+        sink.take(bytes);
+        self.print.record(self.consumed, bytes);
+        self.consumed += bytes.len() as u64;
+        tally.pending_gap = false;
+    }
+
+    /// The response is a different file than the one consumed so far. Takes the new file's
+    /// first bytes from the hold and returns the response offset where taking continues
+    /// within the current chunk (which starts at response offset `chunk_start`).
+    fn switch_to_new_file(&mut self, read: &mut Read, chunk_start: u64, sink: &mut Sink, tally: &mut Tally) -> u64 {
+        tally.rotation();
+        self.print = Fingerprint::new();
+        self.consumed = 0;
+        let held = std::mem::take(&mut read.hold);
+        self.take(&held, sink, tally);
+        read.verify_end = 0;
+        let held_len = held.len() as u64;
+        if held_len >= chunk_start {
+            // Everything before this chunk was held: continue seamlessly inside the chunk.
+            read.pos = held_len;
+            return held_len - chunk_start;
+        }
+        if sink.is_full() {
+            // Nothing more can be kept anyway: count the bytes skipped and go on from here.
+            let skipped = chunk_start - held_len;
+            sink.count_only(skipped);
+            self.consumed = chunk_start;
+            read.pos = chunk_start;
+            return 0;
+        }
+        // Bytes [held_len, chunk_start) of the new file are gone from this response; the next
+        // read re-serves them. Until then they count as a possible loss.
+        read.ignoring = true;
+        tally.pending_gap = true;
+        0
+    }
+}
+
+fn hold(read: &mut Read, verified: &[u8]) {
+    if read.hold.len() as u64 == read.pos && read.hold.len() < read.hold_limit {
+        let n = (read.hold_limit - read.hold.len()).min(verified.len());
+        read.hold.extend_from_slice(&verified[..n]);
+    }
+}

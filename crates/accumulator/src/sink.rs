@@ -1,0 +1,59 @@
+//! The capped stdout buffer shared by both modes.
+
+/// Collects the first `cap` bytes of the stream and counts every byte offered.
+#[derive(Debug, Clone)]
+pub(crate) struct Sink {
+    buf: Vec<u8>,
+    cap: usize,
+    total: u64,
+}
+
+impl Sink {
+    pub(crate) fn new(cap: usize) -> Self {
+        Self { buf: Vec::new(), cap, total: 0 }
+    }
+
+    /// Offers the next bytes of the stream: kept while under the cap, always counted.
+    pub(crate) fn take(&mut self, bytes: &[u8]) {
+        self.total += bytes.len() as u64;
+        let room = self.remaining();
+        if room > 0 {
+            let keep = room.min(bytes.len());
+            if self.buf.capacity() == 0 {
+                // Most runs print little: grow on demand instead of reserving the whole cap.
+                self.buf.reserve(keep.max(4096).min(self.cap));
+            }
+            self.buf.extend_from_slice(&bytes[..keep]);
+        }
+    }
+
+    /// Counts stream bytes that were observed but are past the cap anyway.
+    pub(crate) fn count_only(&mut self, n: u64) {
+        debug_assert!(self.is_full());
+        self.total += n;
+    }
+
+    pub(crate) fn remaining(&self) -> usize {
+        self.cap - self.buf.len()
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.buf.len() == self.cap
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    pub(crate) fn total(&self) -> u64 {
+        self.total
+    }
+
+    pub(crate) fn cap(&self) -> usize {
+        self.cap
+    }
+}
