@@ -1,0 +1,167 @@
+//! Golden JSON (tests/golden/contract/ at the repository root), written by
+//! hand from spec §4 and §3.2–§3.3: the Pod variants, the Secret and every
+//! response constructor.
+
+mod common_fixture;
+
+use std::path::PathBuf;
+
+use common_fixture::*;
+use serde_json::Value;
+use tale_sandbox_contract::config::{CacheMode, ContractVariant};
+use tale_sandbox_contract::names::pvc_name_for;
+use tale_sandbox_contract::pod::build_sandbox_pod;
+use tale_sandbox_contract::response::*;
+use tale_sandbox_contract::secret::{build_exec_secret, parse_exec_spec};
+use tale_sandbox_contract::wire::*;
+
+fn golden_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/contract").join(name)
+}
+
+fn golden(name: &str) -> Value {
+    let text = std::fs::read_to_string(golden_path(name)).expect("golden file exists");
+    serde_json::from_str(&text).expect("golden file is JSON")
+}
+
+fn assert_json_eq(actual: &Value, expected: &Value, what: &str) {
+    assert!(
+        actual == expected,
+        "{what} differs from golden\n--- actual\n{}\n--- expected\n{}",
+        serde_json::to_string_pretty(actual).unwrap(),
+        serde_json::to_string_pretty(expected).unwrap()
+    );
+}
+
+#[test]
+fn pod_default_variant_matches_golden() {
+    let cfg = fixture_config(ContractVariant::UserAttestUlimit);
+    let pod = build_sandbox_pod(&cfg, &pod_input()).unwrap();
+    assert_json_eq(&serde_json::to_value(&pod).unwrap(), &golden("pod-default.json"), "default pod");
+}
+
+#[test]
+fn pod_user_variant_matches_golden() {
+    let cfg = fixture_config(ContractVariant::User);
+    let pod = build_sandbox_pod(&cfg, &pod_input()).unwrap();
+    assert_json_eq(&serde_json::to_value(&pod).unwrap(), &golden("pod-user.json"), "/user pod");
+}
+
+#[test]
+fn pod_workspace_variant_matches_golden() {
+    let cfg = fixture_config(ContractVariant::Workspace);
+    let pod = build_sandbox_pod(&cfg, &pod_input()).unwrap();
+    assert_json_eq(&serde_json::to_value(&pod).unwrap(), &golden("pod-workspace.json"), "/workspace pod");
+}
+
+#[test]
+fn pod_pvc_mode_matches_golden() {
+    let mut cfg = fixture_config(ContractVariant::UserAttestUlimit);
+    cfg.k8s.cache_mode = CacheMode::Pvc;
+    cfg.k8s.runtime_class_name = Some("gvisor".into());
+    cfg.k8s.workspace_size_limit = "10Gi".into();
+    let mut input = pod_input();
+    input.cache = Some(CacheStores {
+        pip: pvc_name_for(&cfg.cache_volume_prefix.pip, ORG_ID),
+        npm: pvc_name_for(&cfg.cache_volume_prefix.npm, ORG_ID),
+    });
+    let pod = build_sandbox_pod(&cfg, &input).unwrap();
+    assert_json_eq(&serde_json::to_value(&pod).unwrap(), &golden("pod-pvc.json"), "pvc pod");
+}
+
+fn secret_request() -> ExecuteRequest {
+    let mut req = fixture_request();
+    req.files = Some(vec![WorkspaceFile { path: "main.py".into(), url: "http://files/main.py".into() }]);
+    req.timeout_ms = Some(45_000);
+    req.output_upload_slots = vec![UploadSlot { url: "http://slot/0".into() }];
+    req.env = Some([("FOO".to_string(), "bar".to_string())].into_iter().collect());
+    req
+}
+
+#[test]
+fn secret_matches_golden_including_spec_json_bytes() {
+    let cfg = fixture_config(ContractVariant::UserAttestUlimit);
+    let req = secret_request();
+    let timeout = cfg.clamp_timeout_ms(req.timeout_ms);
+    let secret = build_exec_secret(&cfg, &req, timeout, NOW);
+    let expected = golden("secret.json");
+    assert_json_eq(&serde_json::to_value(&secret).unwrap(), &expected, "secret");
+    // The string itself (not only its parse) must match: key order of spec.json.
+    let actual_spec = &secret.string_data.as_ref().unwrap()["spec.json"];
+    assert_eq!(actual_spec, expected["stringData"]["spec.json"].as_str().unwrap());
+    assert_eq!(serde_json::from_str::<Value>(actual_spec).unwrap(), golden("exec-spec.json"));
+}
+
+#[test]
+fn golden_spec_json_is_accepted_by_parse_exec_spec() {
+    let text = std::fs::read_to_string(golden_path("exec-spec.json")).unwrap();
+    let spec = parse_exec_spec(&text).unwrap();
+    assert_eq!(spec.req, secret_request());
+    assert_eq!(spec.timeout_ms, 45_000);
+    assert_eq!(spec.sandbox_token.as_deref(), Some("test"));
+}
+
+fn parts() -> ResponseParts {
+    ResponseParts {
+        stdout_capped: "hello".into(),
+        stderr_capped: "oops".into(),
+        stdout_truncated: false,
+        stderr_truncated: true,
+        duration_ms: 1234,
+        truncated_files: 2,
+        output_files: vec![OutputFile {
+            name: "report.csv".into(),
+            storage_id: "st_1".into(),
+            size: 12,
+            content_type: "text/csv; charset=utf-8".into(),
+            sha256: "ab".repeat(32),
+        }],
+        steps: Some(vec![StepResult {
+            path: "a.py".into(),
+            status: StepStatus::Completed,
+            exit_code: Some(0),
+            duration_ms: 5,
+        }]),
+        upload_stats: UploadStats { attempted: 1, succeeded: 1, failures: vec![] },
+        timing: Timing { stage_ms: 1, execute_ms: 2, harvest_ms: 3, upload_ms: 4 },
+        prior_stage: Some(PriorStage::default()),
+    }
+}
+
+#[test]
+fn every_constructor_matches_golden_bytes() {
+    let text = std::fs::read_to_string(golden_path("responses.txt")).unwrap();
+    let user = ContractVariant::User;
+    let upload_failed = HarvestFlags { upload_failed: true, ..Default::default() };
+    let read_failed = HarvestFlags { read_failed: true, ..Default::default() };
+    let mut seen = 0;
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        let (name, expected) = line.split_once(' ').unwrap();
+        let actual = match name {
+            "cancelled" => build_cancelled(parts()),
+            "completed" => build_completed(parts(), None),
+            "completed-upload-failed" => build_completed(parts(), classify_harvest_error(upload_failed, user)),
+            "completed-read-failed" => build_completed(parts(), classify_harvest_error(read_failed, user)),
+            "runtime-failure-3" => build_runtime_failure(parts(), 3, "", None),
+            "backstop" => build_timeout_backstop(parts(), Some("harvest container never reported")),
+            "backstop-no-detail" => build_timeout_backstop(parts(), None),
+            "harvest-missing-null" => build_harvest_missing(parts(), None, user),
+            "harvest-missing-0" => build_harvest_missing(parts(), Some(0), user),
+            "harvest-missing-workspace" => build_harvest_missing(parts(), None, ContractVariant::Workspace),
+            "runner-killed-oom" => build_runner_killed(parts(), 9, Some("OOMKilled")),
+            "runner-killed-error" => build_runner_killed(parts(), 2, Some("Error")),
+            "runner-killed-no-reason" => build_runner_killed(parts(), 143, None),
+            "infra-failure" => build_infra_failure(parts(), "k8s API unreachable"),
+            "make-error" => make_error(ErrorCode::SpawnerUnavailable, "invalid language", 0),
+            "completed-without-steps" => {
+                build_completed(ResponseParts { steps: None, prior_stage: None, ..parts() }, None)
+            }
+            other => panic!("golden row {other} has no constructor in this test"),
+        };
+        assert_eq!(serde_json::to_string(&actual).unwrap(), expected, "response {name}");
+        // And the JSON reads back into the same value.
+        assert_eq!(serde_json::from_str::<ExecuteResponse>(expected).unwrap(), actual, "{name}");
+        seen += 1;
+    }
+    assert_eq!(seen, 16, "every golden row was checked");
+}
