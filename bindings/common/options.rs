@@ -1,0 +1,156 @@
+//! Validation of the JS `StdoutAccumulator` constructor options and the JS error messages
+//! shared by the Node (napi) and wasm bindings.
+//!
+//! Both bindings include this file with `#[path]` so their checks and messages cannot drift apart;
+//! the cross-surface tests in `tests/` assert the same messages on both.
+
+use tale_sandbox_accumulator::{Config, Mode};
+
+/// Largest integer a JS number represents exactly (`Number.MAX_SAFE_INTEGER`).
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// The option names the constructor accepts. Anything else is rejected, so a typo such as
+/// `timestamp: true` cannot silently select raw mode.
+pub const KNOWN_OPTIONS: [&str; 2] = ["capBytes", "timestamps"];
+
+/// One option value as read from JS, reduced to what validation needs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OptionValue {
+    /// The property is absent or `undefined`.
+    Missing,
+    /// A JS boolean.
+    Bool(bool),
+    /// A JS number.
+    Number(f64),
+    /// Any other JS value; the string is its `typeof` (or `"null"`) for the message.
+    Other(&'static str),
+}
+
+/// Which JS error constructor a validation failure maps to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsErrorKind {
+    /// `TypeError`: the value has the wrong type or shape.
+    Type,
+    /// `RangeError`: the value is well-formed but this platform cannot honour it.
+    Range,
+}
+
+/// A rejected constructor argument, with the message the JS caller sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionsError {
+    /// The JS error constructor to throw.
+    pub kind: JsErrorKind,
+    /// The message of the thrown error.
+    pub message: String,
+}
+
+impl OptionsError {
+    fn type_error(message: String) -> Self {
+        Self { kind: JsErrorKind::Type, message }
+    }
+}
+
+/// Message for a constructor argument that is not an options object.
+pub fn not_an_object(got: &str) -> OptionsError {
+    OptionsError::type_error(format!(
+        "new StdoutAccumulator(options): options must be an object like \
+         {{ capBytes: number, timestamps?: boolean }}, got {got}"
+    ))
+}
+
+/// Message for a property name outside [`KNOWN_OPTIONS`].
+pub fn unknown_option(name: &str) -> OptionsError {
+    OptionsError::type_error(format!(
+        "new StdoutAccumulator(options): unknown option '{name}' (known options: capBytes, timestamps)"
+    ))
+}
+
+/// Turns the two option values into an accumulator [`Config`].
+///
+/// `capBytes` must be a positive safe integer; `timestamps` must be a boolean when present and
+/// defaults to `false` (raw mode).
+pub fn config_from(cap_bytes: &OptionValue, timestamps: &OptionValue) -> Result<Config, OptionsError> {
+    let cap_bytes = match *cap_bytes {
+        OptionValue::Number(n) if n.fract() == 0.0 && n >= 1.0 && n <= MAX_SAFE_INTEGER => n,
+        ref other => {
+            return Err(OptionsError::type_error(format!(
+                "new StdoutAccumulator(options): capBytes must be a positive safe integer, got {}",
+                describe(other)
+            )));
+        }
+    };
+    // A cap the platform cannot address (over 4 GiB in 32-bit wasm) cannot be honoured exactly.
+    if cap_bytes > usize::MAX as f64 {
+        return Err(OptionsError {
+            kind: JsErrorKind::Range,
+            message: format!(
+                "new StdoutAccumulator(options): capBytes {cap_bytes} exceeds what this platform can \
+                 address ({} bytes)",
+                usize::MAX
+            ),
+        });
+    }
+    let mode = match *timestamps {
+        OptionValue::Missing | OptionValue::Bool(false) => Mode::Raw,
+        OptionValue::Bool(true) => Mode::Timestamped,
+        ref other => {
+            return Err(OptionsError::type_error(format!(
+                "new StdoutAccumulator(options): timestamps must be a boolean when present, got {}",
+                describe(other)
+            )));
+        }
+    };
+    Ok(Config { cap_bytes: cap_bytes as usize, mode })
+}
+
+/// Message for a `push` argument that is not a `Uint8Array`.
+pub fn chunk_not_uint8array(got: &str) -> String {
+    format!("StdoutAccumulator.push(chunk): chunk must be a Uint8Array, got {got}")
+}
+
+/// Message for `push` without an open read.
+pub const PUSH_OUTSIDE_READ: &str =
+    "StdoutAccumulator.push() called outside a read: call beginRead() first";
+
+/// Message for `endRead` without an open read.
+pub const END_OUTSIDE_READ: &str =
+    "StdoutAccumulator.endRead() called outside a read: call beginRead() first";
+
+/// Message for a [`tale_sandbox_accumulator::UsageError`].
+pub fn usage_error_message(error: &tale_sandbox_accumulator::UsageError) -> &'static str {
+    match error {
+        tale_sandbox_accumulator::UsageError::PushOutsideRead => PUSH_OUTSIDE_READ,
+        tale_sandbox_accumulator::UsageError::EndOutsideRead => END_OUTSIDE_READ,
+    }
+}
+
+/// Message for a [`tale_sandbox_accumulator::ConfigError`] (validation above should prevent it).
+pub fn config_error_message(error: &tale_sandbox_accumulator::ConfigError) -> String {
+    match error {
+        tale_sandbox_accumulator::ConfigError::ZeroCap => {
+            "new StdoutAccumulator(options): capBytes must be a positive safe integer, got 0".to_owned()
+        }
+    }
+}
+
+fn describe(value: &OptionValue) -> String {
+    match value {
+        OptionValue::Missing => "undefined".to_owned(),
+        OptionValue::Bool(b) => format!("boolean {b}"),
+        OptionValue::Number(n) => format!("number {}", js_number_text(*n)),
+        OptionValue::Other(kind) => (*kind).to_owned(),
+    }
+}
+
+/// Formats a number the way JS prints it in the common cases (`5`, `1.5`, `NaN`, `Infinity`).
+fn js_number_text(n: f64) -> String {
+    if n.is_nan() {
+        "NaN".to_owned()
+    } else if n.is_infinite() {
+        if n > 0.0 { "Infinity".to_owned() } else { "-Infinity".to_owned() }
+    } else if n.fract() == 0.0 && n.abs() < 1e21 {
+        format!("{n:.0}")
+    } else {
+        format!("{n}")
+    }
+}

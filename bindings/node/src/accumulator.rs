@@ -1,0 +1,223 @@
+//! The `StdoutAccumulator` class: the Node face of [`tale_sandbox_accumulator::StdoutAccumulator`].
+//!
+//! Chunks are borrowed from the caller's `Uint8Array` without copying; the accepted bytes (usually
+//! a small part of the chunk) are copied into a fresh `Uint8Array` that JS owns.
+
+use napi::bindgen_prelude::{
+    JsObjectValue, KeyCollectionMode, KeyConversion, KeyFilter, Object, Uint8ArraySlice, Unknown,
+};
+use napi::{Env, JsValue, Result, ValueType};
+use napi_derive::napi;
+use tale_sandbox_accumulator as core;
+
+use crate::guard::{Guarded, contain};
+use crate::js_error::{options_error, plain_error, type_error};
+use crate::options::{
+    KNOWN_OPTIONS, OptionValue, chunk_not_uint8array, config_error_message, config_from,
+    not_an_object, unknown_option, usage_error_message,
+};
+
+/// Options of `new StdoutAccumulator(options)`.
+#[napi(object)]
+pub struct StdoutAccumulatorOptions {
+    /// Keep the first `capBytes` bytes of stdout; a positive safe integer.
+    pub cap_bytes: f64,
+    /// `true` when the log responses were read with `timestamps=true` (timestamped mode);
+    /// `false` or absent for raw snapshot polls.
+    pub timestamps: Option<bool>,
+}
+
+/// What `finish()` returns: a snapshot of the accumulated stdout.
+#[napi(object)]
+pub struct StdoutOutcome<'env> {
+    /// The first `capBytes` bytes of stdout that could be proven, in order.
+    pub stdout: Uint8ArraySlice<'env>,
+    /// `stdout` decoded as UTF-8, without a trailing character cut by the cap.
+    pub text: String,
+    /// `true` when `stdout` is not the whole stream: bytes past the cap, or a gap.
+    pub truncated: bool,
+    /// Stdout bytes seen, including those past the cap.
+    pub total_bytes: f64,
+    /// Log rotations detected.
+    pub rotations: f64,
+    /// Places where bytes may be missing (a rotation between reads, a cut response).
+    pub gaps: f64,
+    /// Malformed timestamp prefixes seen (timestamped mode).
+    pub malformed: f64,
+}
+
+/// Turns the sequence of pod-log responses of one container into its exact stdout, surviving
+/// kubelet log rotation and reporting every possible loss.
+#[napi]
+pub struct StdoutAccumulator {
+    inner: Guarded<core::StdoutAccumulator>,
+}
+
+#[napi]
+impl StdoutAccumulator {
+    /// Creates an accumulator. Throws a `TypeError` for missing or malformed options.
+    #[napi(constructor, ts_args_type = "options: StdoutAccumulatorOptions")]
+    pub fn new(env: Env, options: Unknown<'_>) -> Result<Self> {
+        contain("constructor", || {
+            let config = read_config(&env, options)?;
+            let accumulator = core::StdoutAccumulator::new(config)
+                .map_err(|e| type_error(&env, &config_error_message(&e)))?;
+            Ok(Self { inner: Guarded::new(accumulator) })
+        })
+    }
+
+    /// A new log response starts (a poll, a stream, a reconnect); an open read is abandoned.
+    #[napi]
+    pub fn begin_read(&mut self) -> Result<()> {
+        self.inner.with("beginRead", |acc| {
+            acc.begin_read();
+            Ok(())
+        })
+    }
+
+    /// Feeds the next chunk of the open response; returns the bytes newly accepted into stdout.
+    /// Throws a `TypeError` for a non-`Uint8Array` chunk and an `Error` outside a read.
+    #[napi(ts_args_type = "chunk: Uint8Array", ts_return_type = "Uint8Array")]
+    pub fn push<'env>(&mut self, env: &'env Env, chunk: Unknown<'env>) -> Result<Uint8ArraySlice<'env>> {
+        self.inner.with("push", |acc| {
+            let chunk = borrow_chunk(env, chunk)?;
+            let accepted = acc.push(&chunk).map_err(|e| plain_error(usage_error_message(&e)))?;
+            Uint8ArraySlice::copy_from(env, accepted)
+        })
+    }
+
+    /// The open response ended normally; returns the bytes accepted at its end.
+    /// Throws an `Error` outside a read.
+    #[napi(ts_return_type = "Uint8Array")]
+    pub fn end_read<'env>(&mut self, env: &'env Env) -> Result<Uint8ArraySlice<'env>> {
+        self.inner.with("endRead", |acc| {
+            let accepted = acc.end_read().map_err(|e| plain_error(usage_error_message(&e)))?;
+            Uint8ArraySlice::copy_from(env, accepted)
+        })
+    }
+
+    /// The open response was cut (a connection error): it proves nothing about the log's length.
+    #[napi]
+    pub fn abandon_read(&mut self) -> Result<()> {
+        self.inner.with("abandonRead", |acc| {
+            acc.abandon_read();
+            Ok(())
+        })
+    }
+
+    /// A snapshot of the result; may be called more than once, and reads may continue after it.
+    #[napi]
+    pub fn finish<'env>(&mut self, env: &'env Env) -> Result<StdoutOutcome<'env>> {
+        self.inner.with("finish", |acc| {
+            let outcome = acc.finish();
+            Ok(StdoutOutcome {
+                stdout: Uint8ArraySlice::copy_from(env, outcome.stdout)?,
+                text: outcome.text().into_owned(),
+                truncated: outcome.truncated,
+                total_bytes: outcome.total_bytes as f64,
+                rotations: outcome.rotations as f64,
+                gaps: outcome.gaps as f64,
+                malformed: outcome.malformed as f64,
+            })
+        })
+    }
+}
+
+// A separate impl block: `#[napi]` registers every method of a block, so a `cfg` on one method
+// would leave a dangling registration.
+#[cfg(feature = "test-hooks")]
+#[napi]
+impl StdoutAccumulator {
+    /// Test builds only (`test-hooks` feature): makes the next call on this object panic inside
+    /// the panic containment, so tests can prove a panic becomes a thrown `Error`.
+    #[napi(js_name = "__armPanicForTest")]
+    pub fn arm_panic_for_test(&mut self) {
+        self.inner.arm_panic();
+    }
+}
+
+/// Reads and validates the constructor options.
+fn read_config(env: &Env, options: Unknown<'_>) -> Result<core::Config> {
+    let options = match options.get_type()? {
+        ValueType::Object if !options.is_array()? => {
+            // SAFETY: the value was just checked to be an object.
+            unsafe { options.cast::<Object<'_>>()? }
+        }
+        ValueType::Object => return Err(options_error(env, &not_an_object("an array"))),
+        other => return Err(options_error(env, &not_an_object(type_name(other)))),
+    };
+    for key in own_enumerable_string_keys(&options)? {
+        if !KNOWN_OPTIONS.contains(&key.as_str()) {
+            return Err(options_error(env, &unknown_option(&key)));
+        }
+    }
+    let cap_bytes = option_value(options.get_named_property::<Unknown<'_>>("capBytes")?)?;
+    let timestamps = option_value(options.get_named_property::<Unknown<'_>>("timestamps")?)?;
+    config_from(&cap_bytes, &timestamps).map_err(|e| options_error(env, &e))
+}
+
+/// The keys `Object.keys()` would list, as the wasm binding sees them.
+fn own_enumerable_string_keys(object: &Object<'_>) -> Result<Vec<String>> {
+    let names = object.get_all_property_names(
+        KeyCollectionMode::OwnOnly,
+        KeyFilter::Enumerable,
+        KeyConversion::NumbersToStrings,
+    )?;
+    let mut keys = Vec::new();
+    for index in 0..names.get_array_length()? {
+        let name = names.get_element::<Unknown<'_>>(index)?;
+        // Symbol keys are not option names and `Object.keys()` skips them too.
+        if name.get_type()? == ValueType::String {
+            // SAFETY: the value type was just checked.
+            keys.push(unsafe { name.cast::<String>()? });
+        }
+    }
+    Ok(keys)
+}
+
+fn option_value(value: Unknown<'_>) -> Result<OptionValue> {
+    Ok(match value.get_type()? {
+        ValueType::Undefined => OptionValue::Missing,
+        // SAFETY (both casts): the value type was just checked.
+        ValueType::Boolean => OptionValue::Bool(unsafe { value.cast::<bool>()? }),
+        ValueType::Number => OptionValue::Number(unsafe { value.cast::<f64>()? }),
+        other => OptionValue::Other(type_name(other)),
+    })
+}
+
+/// Borrows the bytes of a `Uint8Array` (or `Buffer`) argument; anything else is a `TypeError`.
+fn borrow_chunk<'env>(env: &Env, chunk: Unknown<'env>) -> Result<Uint8ArraySlice<'env>> {
+    let kind = chunk.get_type()?;
+    if kind == ValueType::Object && chunk.is_typedarray()? {
+        // Any other typed array (Int8Array, Uint16Array...) fails this conversion.
+        // SAFETY: the value is a typed array.
+        if let Ok(bytes) = unsafe { chunk.cast::<Uint8ArraySlice<'env>>() } {
+            return Ok(bytes);
+        }
+        return Err(type_error(env, &chunk_not_uint8array("another kind of typed array")));
+    }
+    let got = if kind == ValueType::Object && chunk.is_arraybuffer()? {
+        "an ArrayBuffer"
+    } else if kind == ValueType::Object && chunk.is_array()? {
+        "an array"
+    } else {
+        type_name(kind)
+    };
+    Err(type_error(env, &chunk_not_uint8array(got)))
+}
+
+/// The `typeof`-style name used in messages.
+fn type_name(kind: ValueType) -> &'static str {
+    match kind {
+        ValueType::Undefined => "undefined",
+        ValueType::Null => "null",
+        ValueType::Boolean => "boolean",
+        ValueType::Number => "number",
+        ValueType::String => "string",
+        ValueType::Symbol => "symbol",
+        ValueType::Object => "object",
+        ValueType::Function => "function",
+        ValueType::BigInt => "bigint",
+        _ => "a value of another type",
+    }
+}

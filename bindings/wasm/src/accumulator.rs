@@ -1,0 +1,216 @@
+//! The `StdoutAccumulator` class: the wasm face of [`tale_sandbox_accumulator::StdoutAccumulator`].
+//!
+//! Same API, validation and messages as the Node addon (`bindings/common/options.rs`). A chunk is
+//! copied once into wasm memory (wasm cannot read JS memory in place) through a reused scratch
+//! buffer; accepted bytes are copied out into a fresh `Uint8Array`.
+//!
+//! Panics: `wasm32-unknown-unknown` aborts on panic, so a panic surfaces in JS as a
+//! `WebAssembly.RuntimeError` ("unreachable") and cannot be caught in Rust; the accumulator is
+//! written not to panic.
+
+use js_sys::{Array, ArrayBuffer, DataView, Object, Reflect, Uint8Array};
+use tale_sandbox_accumulator as core;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+use crate::options::{
+    JsErrorKind, KNOWN_OPTIONS, OptionValue, OptionsError, chunk_not_uint8array,
+    config_error_message, config_from, not_an_object, unknown_option, usage_error_message,
+};
+
+/// A scratch buffer above this size is released after use, so one huge chunk does not pin memory.
+const SCRATCH_KEEP_BYTES: usize = 1 << 20;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Options of `new StdoutAccumulator(options)`. */
+export interface StdoutAccumulatorOptions {
+  /** Keep the first `capBytes` bytes of stdout; a positive safe integer. */
+  capBytes: number
+  /**
+   * `true` when the log responses were read with `timestamps=true` (timestamped mode);
+   * `false` or absent for raw snapshot polls.
+   */
+  timestamps?: boolean
+}
+
+/** What `finish()` returns: a snapshot of the accumulated stdout. */
+export interface StdoutOutcome {
+  /** The first `capBytes` bytes of stdout that could be proven, in order. */
+  stdout: Uint8Array
+  /** `stdout` decoded as UTF-8, without a trailing character cut by the cap. */
+  text: string
+  /** `true` when `stdout` is not the whole stream: bytes past the cap, or a gap. */
+  truncated: boolean
+  /** Stdout bytes seen, including those past the cap. */
+  totalBytes: number
+  /** Log rotations detected. */
+  rotations: number
+  /** Places where bytes may be missing (a rotation between reads, a cut response). */
+  gaps: number
+  /** Malformed timestamp prefixes seen (timestamped mode). */
+  malformed: number
+}
+"#;
+
+/// Turns the sequence of pod-log responses of one container into its exact stdout, surviving
+/// kubelet log rotation and reporting every possible loss.
+#[wasm_bindgen]
+pub struct StdoutAccumulator {
+    inner: core::StdoutAccumulator,
+    scratch: Vec<u8>,
+}
+
+#[wasm_bindgen]
+impl StdoutAccumulator {
+    /// Creates an accumulator. Throws a `TypeError` for missing or malformed options.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "StdoutAccumulatorOptions")] options: JsValue,
+    ) -> Result<StdoutAccumulator, JsValue> {
+        let config = read_config(&options).map_err(|e| js_error(e.kind, &e.message))?;
+        let inner = core::StdoutAccumulator::new(config)
+            .map_err(|e| js_error(JsErrorKind::Type, &config_error_message(&e)))?;
+        Ok(Self { inner, scratch: Vec::new() })
+    }
+
+    /// A new log response starts (a poll, a stream, a reconnect); an open read is abandoned.
+    #[wasm_bindgen(js_name = beginRead)]
+    pub fn begin_read(&mut self) {
+        self.inner.begin_read();
+    }
+
+    /// Feeds the next chunk of the open response; returns the bytes newly accepted into stdout.
+    /// Throws a `TypeError` for a non-`Uint8Array` chunk and an `Error` outside a read.
+    pub fn push(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] chunk: JsValue,
+    ) -> Result<Uint8Array, JsValue> {
+        let chunk = as_uint8array(&chunk)?;
+        self.scratch.resize(chunk.length() as usize, 0);
+        chunk.copy_to(&mut self.scratch);
+        let accepted = self
+            .inner
+            .push(&self.scratch)
+            .map(Uint8Array::from)
+            .map_err(|e| js_error_plain(usage_error_message(&e)));
+        if self.scratch.capacity() > SCRATCH_KEEP_BYTES {
+            self.scratch = Vec::new();
+        }
+        accepted
+    }
+
+    /// The open response ended normally; returns the bytes accepted at its end.
+    /// Throws an `Error` outside a read.
+    #[wasm_bindgen(js_name = endRead)]
+    pub fn end_read(&mut self) -> Result<Uint8Array, JsValue> {
+        self.inner
+            .end_read()
+            .map(Uint8Array::from)
+            .map_err(|e| js_error_plain(usage_error_message(&e)))
+    }
+
+    /// The open response was cut (a connection error): it proves nothing about the log's length.
+    #[wasm_bindgen(js_name = abandonRead)]
+    pub fn abandon_read(&mut self) {
+        self.inner.abandon_read();
+    }
+
+    /// A snapshot of the result; may be called more than once, and reads may continue after it.
+    #[wasm_bindgen(unchecked_return_type = "StdoutOutcome")]
+    pub fn finish(&self) -> Result<JsValue, JsValue> {
+        let outcome = self.inner.finish();
+        let result = Object::new();
+        let set = |key: &str, value: JsValue| Reflect::set(&result, &JsValue::from_str(key), &value);
+        set("stdout", Uint8Array::from(outcome.stdout).into())?;
+        set("text", JsValue::from_str(&outcome.text()))?;
+        set("truncated", JsValue::from_bool(outcome.truncated))?;
+        set("totalBytes", JsValue::from_f64(outcome.total_bytes as f64))?;
+        set("rotations", JsValue::from_f64(outcome.rotations as f64))?;
+        set("gaps", JsValue::from_f64(outcome.gaps as f64))?;
+        set("malformed", JsValue::from_f64(outcome.malformed as f64))?;
+        Ok(result.into())
+    }
+}
+
+/// Reads and validates the constructor options.
+fn read_config(options: &JsValue) -> Result<core::Config, OptionsError> {
+    if !options.is_object() {
+        return Err(not_an_object(type_name(options)));
+    }
+    if Array::is_array(options) {
+        return Err(not_an_object("an array"));
+    }
+    let options: &Object = options.unchecked_ref();
+    for key in Object::keys(options).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !KNOWN_OPTIONS.contains(&key.as_str()) {
+            return Err(unknown_option(&key));
+        }
+    }
+    let cap_bytes = option_value(options, "capBytes")?;
+    let timestamps = option_value(options, "timestamps")?;
+    config_from(&cap_bytes, &timestamps)
+}
+
+fn option_value(options: &Object, name: &str) -> Result<OptionValue, OptionsError> {
+    let value = Reflect::get(options, &JsValue::from_str(name)).map_err(|e| OptionsError {
+        kind: JsErrorKind::Type,
+        message: format!("new StdoutAccumulator(options): reading {name} threw: {e:?}"),
+    })?;
+    Ok(if value.is_undefined() {
+        OptionValue::Missing
+    } else if let Some(flag) = value.as_bool() {
+        OptionValue::Bool(flag)
+    } else if let Some(number) = value.as_f64() {
+        OptionValue::Number(number)
+    } else {
+        OptionValue::Other(type_name(&value))
+    })
+}
+
+/// Returns the argument as a `Uint8Array` (a `Buffer` is one); anything else is a `TypeError`.
+fn as_uint8array(chunk: &JsValue) -> Result<&Uint8Array, JsValue> {
+    if let Some(bytes) = chunk.dyn_ref::<Uint8Array>() {
+        return Ok(bytes);
+    }
+    let got = if ArrayBuffer::is_view(chunk) && !chunk.is_instance_of::<DataView>() {
+        "another kind of typed array"
+    } else if chunk.is_instance_of::<ArrayBuffer>() {
+        "an ArrayBuffer"
+    } else if Array::is_array(chunk) {
+        "an array"
+    } else {
+        type_name(chunk)
+    };
+    Err(js_error(JsErrorKind::Type, &chunk_not_uint8array(got)))
+}
+
+/// The `typeof`-style name used in messages (the same names as the Node addon).
+fn type_name(value: &JsValue) -> &'static str {
+    if value.is_null() {
+        return "null";
+    }
+    match value.js_typeof().as_string().as_deref() {
+        Some("undefined") => "undefined",
+        Some("boolean") => "boolean",
+        Some("number") => "number",
+        Some("string") => "string",
+        Some("symbol") => "symbol",
+        Some("object") => "object",
+        Some("function") => "function",
+        Some("bigint") => "bigint",
+        _ => "a value of another type",
+    }
+}
+
+fn js_error(kind: JsErrorKind, message: &str) -> JsValue {
+    match kind {
+        JsErrorKind::Type => js_sys::TypeError::new(message).into(),
+        JsErrorKind::Range => js_sys::RangeError::new(message).into(),
+    }
+}
+
+fn js_error_plain(message: &str) -> JsValue {
+    js_sys::Error::new(message).into()
+}

@@ -1,0 +1,107 @@
+// The npm packaging of the addon: the @tale/sandbox-native loader, its error when the addon is
+// missing, the platform packages, and the committed TypeScript declarations.
+import assert from 'node:assert/strict'
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, test } from 'node:test'
+
+import { repoRoot } from '../shared/node-helpers.js'
+
+const require = createRequire(import.meta.url)
+const npmDir = join(repoRoot, 'npm')
+const mainDir = join(npmDir, 'sandbox-native')
+const mainPackage = JSON.parse(readFileSync(join(mainDir, 'package.json'), 'utf8'))
+const scratch = mkdtempSync(join(tmpdir(), 'tale-sandbox-loader-'))
+after(() => rmSync(scratch, { recursive: true, force: true }))
+
+const localAddon = readdirSync(mainDir).find((f) => /^sandbox-native\..+\.node$/.test(f))
+const platform = localAddon && localAddon.slice('sandbox-native.'.length, -'.node'.length)
+
+/** A copy of the main package (loader only, no addon) under <dir>/node_modules/@tale/. */
+function installLoaderOnly(dir) {
+  const target = join(dir, 'node_modules', '@tale', 'sandbox-native')
+  mkdirSync(target, { recursive: true })
+  for (const file of ['index.js', 'package.json']) copyFileSync(join(mainDir, file), join(target, file))
+  return target
+}
+
+test('the local build is present and loads through the package entry point', () => {
+  assert.ok(localAddon, `no sandbox-native.<platform>.node in ${mainDir}: run bash scripts/build-node.sh`)
+  const { StdoutAccumulator } = require(mainDir)
+  assert.equal(typeof StdoutAccumulator, 'function')
+})
+
+test('without a local build or platform package, loading fails with a clear, actionable error', () => {
+  const dir = join(scratch, 'missing')
+  const pkg = installLoaderOnly(dir)
+  assert.throws(() => require(pkg), (error) => {
+    assert.equal(error.code, 'ERR_TALE_SANDBOX_NATIVE_MISSING')
+    assert.match(error.message, new RegExp(`no native addon for this platform \\(${platform}\\)`))
+    assert.ok(error.message.includes(join(pkg, `sandbox-native.${platform}.node`)), error.message)
+    assert.ok(error.message.includes(`@tale/sandbox-native-${platform} is not installed`), error.message)
+    assert.ok(error.message.includes('bash scripts/build-node.sh'), error.message)
+    return true
+  })
+})
+
+test('the platform package is used when there is no local build', () => {
+  const dir = join(scratch, 'installed')
+  const pkg = installLoaderOnly(dir)
+  const platformDir = join(dir, 'node_modules', '@tale', `sandbox-native-${platform}`)
+  cpSync(join(npmDir, platform), platformDir, { recursive: true })
+  copyFileSync(join(mainDir, localAddon), join(platformDir, localAddon))
+  const { StdoutAccumulator } = require(pkg)
+  const acc = new StdoutAccumulator({ capBytes: 10 })
+  acc.beginRead()
+  acc.push(new TextEncoder().encode('ok\n'))
+  acc.endRead()
+  assert.equal(acc.finish().text, 'ok\n')
+})
+
+test('a broken platform package is reported as it is, not as a missing one', () => {
+  const dir = join(scratch, 'broken')
+  const pkg = installLoaderOnly(dir)
+  const platformDir = join(dir, 'node_modules', '@tale', `sandbox-native-${platform}`)
+  cpSync(join(npmDir, platform), platformDir, { recursive: true })
+  writeFileSync(join(platformDir, localAddon), 'not a shared object')
+  assert.throws(() => require(pkg), (error) => {
+    assert.notEqual(error.code, 'ERR_TALE_SANDBOX_NATIVE_MISSING')
+    assert.match(error.message, new RegExp(localAddon.replace(/\./g, '\\.')))
+    return true
+  })
+})
+
+test('every optional dependency is a platform package folder with matching name, version and os/cpu/libc', () => {
+  const deps = Object.entries(mainPackage.optionalDependencies)
+  assert.ok(deps.length > 0)
+  const loader = readFileSync(join(mainDir, 'index.js'), 'utf8')
+  for (const [name, version] of deps) {
+    const folder = name.slice('@tale/sandbox-native-'.length)
+    const pkg = JSON.parse(readFileSync(join(npmDir, folder, 'package.json'), 'utf8'))
+    assert.equal(pkg.name, name)
+    assert.equal(pkg.version, version)
+    assert.equal(version, mainPackage.version)
+    assert.deepEqual(pkg.files, [`sandbox-native.${folder}.node`])
+    assert.equal(pkg.main, `sandbox-native.${folder}.node`)
+    const [os, cpu, abi] = folder.split('-')
+    assert.deepEqual(pkg.os, [os])
+    assert.deepEqual(pkg.cpu, [cpu])
+    if (abi === 'gnu') assert.deepEqual(pkg.libc, ['glibc'])
+    if (abi === 'musl') assert.deepEqual(pkg.libc, ['musl'])
+    assert.ok(loader.includes(`'${folder}'`), `the loader's PUBLISHED list lacks ${folder}`)
+  }
+})
+
+test('index.d.ts declares every export of the package', () => {
+  const dts = readFileSync(join(mainDir, mainPackage.types), 'utf8')
+  const exported = Object.keys(require(mainDir))
+  assert.ok(exported.length > 0)
+  for (const name of exported) {
+    assert.match(dts, new RegExp(`export declare class ${name}\\b|export declare function ${name}\\b`), `${name} lacks a declaration`)
+  }
+  for (const member of ['beginRead(): void', 'push(chunk: Uint8Array): Uint8Array', 'endRead(): Uint8Array', 'abandonRead(): void', 'finish(): StdoutOutcome', 'malformed: number']) {
+    assert.ok(dts.includes(member), `index.d.ts lacks ${member}`)
+  }
+})

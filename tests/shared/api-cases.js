@@ -1,0 +1,254 @@
+// Behaviour and bad-input cases of the JS `StdoutAccumulator` API, shared by the napi addon tests,
+// the wasm-in-Node tests and the wasm-in-Chromium page, so all surfaces answer bad input the same
+// way. Each case is `{ name, run(StdoutAccumulator, surface) }` and throws on failure; `surface`
+// is 'node' (napi addon) or 'wasm'. No Node-only imports: the browser page loads this file too.
+
+const enc = (text) => new TextEncoder().encode(text)
+const dec = (bytes) => new TextDecoder().decode(bytes)
+
+function fail(message) {
+  throw new Error(message)
+}
+
+function check(condition, message) {
+  if (!condition) fail(message)
+}
+
+function equalBytes(actual, expected, what) {
+  const same = actual.length === expected.length && actual.every((b, i) => b === expected[i])
+  check(same, `${what}: got [${actual}] (${JSON.stringify(dec(actual))}), expected [${expected}]`)
+}
+
+/** Calls `fn`, requires it to throw an instance of exactly `ErrorClass` whose message matches. */
+function throws(fn, ErrorClass, pattern, what) {
+  let thrown
+  try {
+    fn()
+  } catch (error) {
+    thrown = error
+  }
+  check(thrown !== undefined, `${what}: did not throw`)
+  check(
+    thrown instanceof Error && thrown.constructor === ErrorClass,
+    `${what}: threw ${thrown && thrown.constructor && thrown.constructor.name} (${thrown && thrown.message}), expected ${ErrorClass.name}`,
+  )
+  check(pattern.test(thrown.message), `${what}: message ${JSON.stringify(thrown.message)} does not match ${pattern}`)
+  return thrown
+}
+
+function snapshot(acc) {
+  const r = acc.finish()
+  return { ...r, stdout: Array.from(r.stdout) }
+}
+
+function sameSnapshot(a, b, what) {
+  check(JSON.stringify(a) === JSON.stringify(b), `${what}: ${JSON.stringify(a)} !== ${JSON.stringify(b)}`)
+}
+
+const OPTIONS_SHAPE = /^new StdoutAccumulator\(options\): options must be an object like \{ capBytes: number, timestamps\?: boolean \}, got /
+const CAP = /^new StdoutAccumulator\(options\): capBytes must be a positive safe integer, got /
+const TIMESTAMPS = /^new StdoutAccumulator\(options\): timestamps must be a boolean when present, got /
+const CHUNK = /^StdoutAccumulator\.push\(chunk\): chunk must be a Uint8Array, got /
+const PUSH_OUTSIDE = /^StdoutAccumulator\.push\(\) called outside a read: call beginRead\(\) first$/
+const END_OUTSIDE = /^StdoutAccumulator\.endRead\(\) called outside a read: call beginRead\(\) first$/
+
+export const apiCases = [
+  {
+    name: 'constructor rejects a missing or non-object options argument with a TypeError',
+    run(StdoutAccumulator) {
+      const bad = [
+        [[], 'undefined'],
+        [[undefined], 'undefined'],
+        [[null], 'null'],
+        [[5 * 1024 * 1024], 'number'],
+        [['{"capBytes":5}'], 'string'],
+        [[true], 'boolean'],
+        [[[5]], 'an array'],
+        [[() => 5], 'function'],
+      ]
+      for (const [args, got] of bad) {
+        const e = throws(() => new StdoutAccumulator(...args), TypeError, OPTIONS_SHAPE, `new StdoutAccumulator(${args.map(String)})`)
+        check(e.message.endsWith(`got ${got}`), `message ${JSON.stringify(e.message)} should end with "got ${got}"`)
+      }
+    },
+  },
+  {
+    name: 'constructor rejects a capBytes that is not a positive safe integer with a TypeError',
+    run(StdoutAccumulator) {
+      const bad = [
+        [{}, 'undefined'],
+        [{ timestamps: true }, 'undefined'],
+        [{ capBytes: 0 }, 'number 0'],
+        [{ capBytes: -1 }, 'number -1'],
+        [{ capBytes: 1.5 }, 'number 1.5'],
+        [{ capBytes: NaN }, 'number NaN'],
+        [{ capBytes: Infinity }, 'number Infinity'],
+        [{ capBytes: 2 ** 53 }, 'number 9007199254740992'],
+        [{ capBytes: '1024' }, 'string'],
+        [{ capBytes: null }, 'null'],
+        [{ capBytes: true }, 'boolean true'],
+        [{ capBytes: 10n }, 'bigint'],
+      ]
+      for (const [options, got] of bad) {
+        const what = `capBytes ${String(options.capBytes)}`
+        const e = throws(() => new StdoutAccumulator(options), TypeError, CAP, what)
+        check(e.message.endsWith(`got ${got}`), `${what}: message ${JSON.stringify(e.message)} should end with "got ${got}"`)
+      }
+    },
+  },
+  {
+    name: 'constructor requires timestamps to be a boolean when present and rejects unknown options',
+    run(StdoutAccumulator) {
+      for (const [value, got] of [['yes', 'string'], [1, 'number 1'], [null, 'null'], [{}, 'object']]) {
+        const e = throws(() => new StdoutAccumulator({ capBytes: 10, timestamps: value }), TypeError, TIMESTAMPS, `timestamps ${JSON.stringify(value)}`)
+        check(e.message.endsWith(`got ${got}`), `message ${JSON.stringify(e.message)} should end with "got ${got}"`)
+      }
+      throws(
+        () => new StdoutAccumulator({ capBytes: 10, timestamp: true }),
+        TypeError,
+        /^new StdoutAccumulator\(options\): unknown option 'timestamp' \(known options: capBytes, timestamps\)$/,
+        'a misspelt option',
+      )
+      // Accepted shapes.
+      new StdoutAccumulator({ capBytes: 1 })
+      new StdoutAccumulator({ capBytes: 10, timestamps: undefined })
+      new StdoutAccumulator({ capBytes: 2 ** 32 - 1, timestamps: false })
+    },
+  },
+  {
+    name: 'a cap larger than the platform can address: accepted natively, RangeError in 32-bit wasm',
+    run(StdoutAccumulator, surface) {
+      if (surface === 'wasm') {
+        throws(() => new StdoutAccumulator({ capBytes: 2 ** 32 }), RangeError, /capBytes 4294967296 exceeds what this platform can address/, 'capBytes 2**32 in wasm')
+      } else {
+        // Also proves the cap is a limit, not an allocation: 8 PiB cannot be reserved.
+        const acc = new StdoutAccumulator({ capBytes: Number.MAX_SAFE_INTEGER })
+        acc.beginRead()
+        acc.push(enc('hello\n'))
+        acc.endRead()
+        equalBytes(acc.finish().stdout, enc('hello\n'), 'stdout with the maximum cap')
+      }
+    },
+  },
+  {
+    name: 'timestamps: true strips kubelet timestamp prefixes; absent or false keeps bytes as they are',
+    run(StdoutAccumulator) {
+      const line = enc('2024-05-01T10:00:00.123456789Z hello\n')
+      const results = [{ capBytes: 100 }, { capBytes: 100, timestamps: false }, { capBytes: 100, timestamps: true }].map((options) => {
+        const acc = new StdoutAccumulator(options)
+        acc.beginRead()
+        acc.push(line)
+        acc.endRead()
+        return acc.finish()
+      })
+      equalBytes(results[0].stdout, line, 'raw mode (timestamps absent)')
+      equalBytes(results[1].stdout, line, 'raw mode (timestamps: false)')
+      equalBytes(results[2].stdout, enc('hello\n'), 'timestamped mode')
+    },
+  },
+  {
+    name: 'push rejects anything but a Uint8Array with a TypeError and leaves the read open',
+    run(StdoutAccumulator) {
+      const acc = new StdoutAccumulator({ capBytes: 100 })
+      acc.beginRead()
+      const bad = [
+        [undefined, 'undefined'],
+        [null, 'null'],
+        ['text', 'string'],
+        [42, 'number'],
+        [[104, 105], 'an array'],
+        [new ArrayBuffer(4), 'an ArrayBuffer'],
+        [new Int8Array(4), 'another kind of typed array'],
+        [new Uint8ClampedArray(4), 'another kind of typed array'],
+        [new Uint16Array(4), 'another kind of typed array'],
+        [new DataView(new ArrayBuffer(4)), 'object'],
+        [{ length: 2, 0: 104, 1: 105 }, 'object'],
+      ]
+      for (const [chunk, got] of bad) {
+        const e = throws(() => acc.push(chunk), TypeError, CHUNK, `push(${Object.prototype.toString.call(chunk)})`)
+        check(e.message.endsWith(`got ${got}`), `message ${JSON.stringify(e.message)} should end with "got ${got}"`)
+      }
+      throws(() => acc.push(), TypeError, CHUNK, 'push() without an argument')
+      const accepted = [acc.push(enc('hi\n')), acc.endRead()]
+      equalBytes(accepted.flatMap((a) => Array.from(a)), Array.from(enc('hi\n')), 'bytes accepted after the bad pushes')
+      equalBytes(acc.finish().stdout, enc('hi\n'), 'stdout after the bad pushes')
+    },
+  },
+  {
+    name: 'push and endRead outside a read throw an Error and leave the accumulator unchanged',
+    run(StdoutAccumulator) {
+      const acc = new StdoutAccumulator({ capBytes: 100 })
+      throws(() => acc.push(enc('x')), Error, PUSH_OUTSIDE, 'push before any beginRead')
+      throws(() => acc.endRead(), Error, END_OUTSIDE, 'endRead before any beginRead')
+      acc.beginRead()
+      acc.push(enc('abc\n'))
+      acc.endRead()
+      const before = snapshot(acc)
+      throws(() => acc.push(enc('zzz\n')), Error, PUSH_OUTSIDE, 'push after endRead')
+      throws(() => acc.endRead(), Error, END_OUTSIDE, 'a second endRead')
+      acc.beginRead()
+      acc.abandonRead()
+      throws(() => acc.push(enc('zzz\n')), Error, PUSH_OUTSIDE, 'push after abandonRead')
+      sameSnapshot(snapshot(acc), before, 'state after the rejected calls')
+      // Still usable: the next response is taken normally.
+      acc.beginRead()
+      acc.push(enc('abc\nd'))
+      acc.push(enc('ef\n'))
+      acc.endRead()
+      equalBytes(acc.finish().stdout, enc('abc\ndef\n'), 'stdout after recovering')
+    },
+  },
+  {
+    name: 'push reads exactly the bytes of a Uint8Array view and keeps no reference to them',
+    run(StdoutAccumulator) {
+      const backing = enc('XXXhello\nYYY')
+      const view = new Uint8Array(backing.buffer, 3, 6) // "hello\n"
+      const acc = new StdoutAccumulator({ capBytes: 100 })
+      acc.beginRead()
+      const accepted = [acc.push(view), acc.endRead()]
+      equalBytes(Uint8Array.from(accepted.flatMap((a) => Array.from(a))), enc('hello\n'), 'accepted bytes of the view')
+      backing.fill(0x21) // the caller reuses its buffer
+      equalBytes(acc.finish().stdout, enc('hello\n'), 'stdout after the caller overwrote its buffer')
+      const result = acc.finish()
+      check(result.text === 'hello\n', `text: ${JSON.stringify(result.text)}`)
+    },
+  },
+  {
+    name: 'returned arrays are fresh plain Uint8Arrays owned by the caller',
+    run(StdoutAccumulator) {
+      const acc = new StdoutAccumulator({ capBytes: 100 })
+      acc.beginRead()
+      const pushed = acc.push(enc('one\n'))
+      const ended = acc.endRead()
+      for (const [what, value] of [['push()', pushed], ['endRead()', ended], ['finish().stdout', acc.finish().stdout]]) {
+        check(Object.getPrototypeOf(value) === Uint8Array.prototype, `${what} is not a plain Uint8Array`)
+      }
+      const stdout = acc.finish().stdout
+      stdout.fill(0)
+      pushed.fill(0)
+      equalBytes(acc.finish().stdout, enc('one\n'), 'stdout after the caller overwrote returned arrays')
+    },
+  },
+  {
+    name: 'finish() is a snapshot: repeatable, and reads may continue after it',
+    run(StdoutAccumulator) {
+      const acc = new StdoutAccumulator({ capBytes: 100 })
+      const empty = acc.finish()
+      check(empty.stdout.length === 0 && empty.text === '' && empty.totalBytes === 0, `fresh finish(): ${JSON.stringify(snapshot(acc))}`)
+      check(empty.truncated === false && empty.gaps === 0 && empty.rotations === 0 && empty.malformed === 0, 'fresh counters')
+      acc.beginRead()
+      acc.push(enc('first\n'))
+      acc.endRead()
+      const a = snapshot(acc)
+      sameSnapshot(snapshot(acc), a, 'finish() twice')
+      acc.beginRead()
+      acc.push(enc('first\nsecond\n'))
+      acc.endRead()
+      const b = acc.finish()
+      equalBytes(b.stdout, enc('first\nsecond\n'), 'stdout after reading on past finish()')
+      check(b.text === 'first\nsecond\n' && b.totalBytes === 13 && b.truncated === false, `after: ${JSON.stringify(snapshot(acc))}`)
+      const keys = Object.keys(b).sort().join(',')
+      check(keys === 'gaps,malformed,rotations,stdout,text,totalBytes,truncated', `finish() keys: ${keys}`)
+    },
+  },
+]
