@@ -31,18 +31,18 @@ test('a panic in push becomes a thrown Error and poisons that accumulator', () =
     return true
   })
   // Every later call fails clearly instead of returning bytes from a possibly half-updated state.
-  assert.throws(() => acc.push(enc('after\n')), POISONED)
-  assert.throws(() => acc.endRead(), POISONED)
-  assert.throws(() => acc.beginRead(), POISONED)
-  assert.throws(() => acc.abandonRead(), POISONED)
-  assert.throws(() => acc.finish(), POISONED)
+  assert.throws(() => acc.push(enc('after\n')), { message: POISONED })
+  assert.throws(() => acc.endRead(), { message: POISONED })
+  assert.throws(() => acc.beginRead(), { message: POISONED })
+  assert.throws(() => acc.abandonRead(), { message: POISONED })
+  assert.throws(() => acc.finish(), { message: POISONED })
 })
 
 test('a panic in finish is contained the same way', () => {
   const acc = new StdoutAccumulator({ capBytes: 100 })
   acc.__armPanicForTest()
-  assert.throws(() => acc.finish(), /^internal error in StdoutAccumulator: finish panicked: panic injected by the test hook/)
-  assert.throws(() => acc.finish(), /^accumulator is unusable after an internal error: finish panicked/)
+  assert.throws(() => acc.finish(), { message: /^internal error in StdoutAccumulator: finish panicked: panic injected by the test hook/ })
+  assert.throws(() => acc.finish(), { message: /^accumulator is unusable after an internal error: finish panicked/ })
 })
 
 test('other accumulators and the process are unaffected by a contained panic', () => {
@@ -50,7 +50,7 @@ test('other accumulators and the process are unaffected by a contained panic', (
   const healthy = new StdoutAccumulator({ capBytes: 100 })
   healthy.beginRead()
   broken.__armPanicForTest()
-  assert.throws(() => broken.beginRead(), /panicked/)
+  assert.throws(() => broken.beginRead(), { message: /panicked/ })
   healthy.push(enc('still fine\n'))
   healthy.endRead()
   assert.equal(healthy.finish().text, 'still fine\n')

@@ -15,6 +15,8 @@ function check(condition, message) {
 }
 
 function equalBytes(actual, expected, what) {
+  actual = Uint8Array.from(actual)
+  expected = Uint8Array.from(expected)
   const same = actual.length === expected.length && actual.every((b, i) => b === expected[i])
   check(same, `${what}: got [${actual}] (${JSON.stringify(dec(actual))}), expected [${expected}]`)
 }
@@ -170,7 +172,7 @@ export const apiCases = [
       }
       throws(() => acc.push(), TypeError, CHUNK, 'push() without an argument')
       const accepted = [acc.push(enc('hi\n')), acc.endRead()]
-      equalBytes(accepted.flatMap((a) => Array.from(a)), Array.from(enc('hi\n')), 'bytes accepted after the bad pushes')
+      equalBytes(accepted.flatMap((a) => Array.from(a)), enc('hi\n'), 'bytes accepted after the bad pushes')
       equalBytes(acc.finish().stdout, enc('hi\n'), 'stdout after the bad pushes')
     },
   },

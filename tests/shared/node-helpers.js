@@ -7,10 +7,9 @@ export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..'
 export const vectorsDir = join(repoRoot, 'tests', 'vectors')
 export const wasmPkgDir = join(repoRoot, 'bindings', 'wasm', 'pkg')
 
-/** Every vector of tests/vectors/, parsed; fails loudly when there is none. */
+/** Every vector of tests/vectors/, parsed (the tests assert that there is at least one). */
 export function loadVectors() {
   const files = readdirSync(vectorsDir).filter((f) => f.endsWith('.json')).sort()
-  if (files.length === 0) throw new Error(`no vectors (*.json) in ${vectorsDir}`)
   return files.map((file) => {
     const vector = JSON.parse(readFileSync(join(vectorsDir, file), 'utf8'))
     return { file, ...vector, name: vector.name ?? file }

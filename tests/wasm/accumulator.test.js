@@ -19,7 +19,9 @@ describe('wasm StdoutAccumulator: API and bad input', () => {
 })
 
 describe('wasm StdoutAccumulator: shared vectors', () => {
-  for (const vector of loadVectors()) {
+  const vectors = loadVectors()
+  test('tests/vectors/ holds vectors', () => assert.ok(vectors.length > 0, 'no *.json vector in tests/vectors/'))
+  for (const vector of vectors) {
     for (const explicitAbandon of [false, true]) {
       const style = explicitAbandon ? 'explicit abandonRead()' : 'implicit abandon'
       test(`${vector.file} (${style})`, () => {
