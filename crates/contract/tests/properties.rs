@@ -1,0 +1,148 @@
+//! Property tests: capText never splits a character or exceeds the cap; the
+//! scanner equals a reference line splitter under any chunking; parsers never panic.
+
+use proptest::prelude::*;
+use tale_sandbox_contract::protocol::{parse_result_line, parse_started_line};
+use tale_sandbox_contract::scanner::*;
+use tale_sandbox_contract::secret::parse_exec_spec;
+use tale_sandbox_contract::text::{cap_text, strip_control_chars, strip_phase_markers};
+use tale_sandbox_contract::wire::{ExecuteRequest, Phase};
+
+/// Text over an alphabet that hits every interesting case: ASCII, 2/3/4-byte
+/// characters, U+FFFD, newlines, CR, ESC.
+fn text() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop::sample::select(vec!["a", "b", "\n", "\r", "é", "€", "😀", "\u{FFFD}", "\x1b", "PHASE: running", "PHASE: installing"]),
+        0..60,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+/// Bytes that are mostly text but may contain invalid UTF-8.
+fn stream_bytes() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(
+        prop_oneof![
+            8 => text().prop_map(String::into_bytes),
+            1 => prop::collection::vec(any::<u8>(), 0..6),
+        ],
+        0..8,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+/// Merge adjacent deltas so differently chunked runs compare equal.
+fn normalize(events: Vec<ScanEvent>) -> Vec<ScanEvent> {
+    let mut out: Vec<ScanEvent> = Vec::new();
+    for e in events {
+        match (out.last_mut(), e) {
+            (Some(ScanEvent::StdoutDelta(prev)), ScanEvent::StdoutDelta(next)) => prev.push_str(&next),
+            (_, e) => out.push(e),
+        }
+    }
+    out
+}
+
+/// Reference: decode everything at once, split on '\n', markers become
+/// phases, the rest is text (with its '\n'), cut to the byte budget at a
+/// character boundary; nothing after the first cut.
+fn reference(bytes: &[u8], cap: usize) -> Vec<ScanEvent> {
+    let decoded = String::from_utf8_lossy(bytes);
+    let mut lines: Vec<&str> = decoded.split('\n').collect();
+    let residual = lines.pop().unwrap_or("");
+    let mut events = Vec::new();
+    let mut budget = cap;
+    let mut exhausted = false;
+    let mut text = |t: String, events: &mut Vec<ScanEvent>| {
+        if exhausted {
+            return;
+        }
+        if t.len() <= budget {
+            budget -= t.len();
+            events.push(ScanEvent::StdoutDelta(t));
+        } else {
+            let mut end = budget;
+            while !t.is_char_boundary(end) {
+                end -= 1;
+            }
+            events.push(ScanEvent::StdoutDelta(t[..end].to_string()));
+            exhausted = true;
+        }
+    };
+    let phase = |l: &str| match l {
+        "PHASE: installing" => Some(Phase::Installing),
+        "PHASE: running" => Some(Phase::Running),
+        _ => None,
+    };
+    for line in lines {
+        match phase(line) {
+            Some(p) => events.push(ScanEvent::Phase(p)),
+            None => text(format!("{line}\n"), &mut events),
+        }
+    }
+    if !residual.is_empty() {
+        match phase(residual) {
+            Some(p) => events.push(ScanEvent::Phase(p)),
+            None => text(residual.to_string(), &mut events),
+        }
+    }
+    normalize(events.into_iter().filter(|e| !matches!(e, ScanEvent::StdoutDelta(t) if t.is_empty())).collect())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn cap_text_never_splits_or_exceeds(s in text(), cap in 0u64..80) {
+        let (capped, cut) = cap_text(&s, cap);
+        prop_assert!(capped.len() as u64 <= cap.max(s.len() as u64));
+        if cut {
+            prop_assert!(capped.len() as u64 <= cap);
+            prop_assert!(s.starts_with(capped.as_ref()), "a prefix of the input");
+            prop_assert!(!capped.ends_with(char::REPLACEMENT_CHARACTER), "no trailing U+FFFD");
+        } else {
+            prop_assert_eq!(capped.as_ref(), s.as_str());
+            prop_assert!(s.len() as u64 <= cap);
+        }
+    }
+
+    #[test]
+    fn scanner_equals_reference_under_any_chunking(
+        bytes in stream_bytes(),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..12),
+        cap in 0usize..400,
+        max_line in 64usize..100,
+    ) {
+        let mut points: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
+        points.sort_unstable();
+        let mut scanner = StreamScanner::new(ScannerOptions { max_line_bytes: max_line, ..ScannerOptions::new(cap as u64) });
+        let mut events = Vec::new();
+        let mut start = 0;
+        for p in points.into_iter().chain([bytes.len()]) {
+            events.extend(scanner.push(&bytes[start..p]));
+            start = p;
+        }
+        events.extend(scanner.finish());
+        let delivered: usize = events.iter().map(|e| match e { ScanEvent::StdoutDelta(t) => t.len(), _ => 0 }).sum();
+        prop_assert!(delivered <= cap);
+        prop_assert_eq!(normalize(events), reference(&bytes, cap));
+    }
+
+    #[test]
+    fn text_helpers_never_panic_and_strip_is_idempotent_on_markers(s in text()) {
+        let once = strip_phase_markers(&s);
+        prop_assert_eq!(strip_phase_markers(&once), once.clone());
+        let clean = strip_control_chars(&s);
+        prop_assert!(!clean.contains('\r'));
+    }
+
+    #[test]
+    fn parsers_never_panic(s in ".{0,200}", suffix in "[{}\":,0-9a-zA-Z\\[\\] ]{0,80}") {
+        let _ = parse_result_line(&s);
+        let _ = parse_started_line(&s);
+        let _ = parse_result_line(&format!("__TALE_RESULT__ {suffix}"));
+        let _ = parse_started_line(&format!("x\n__TALE_HARVEST_STARTED__{suffix}\n"));
+        let _ = parse_exec_spec(&s);
+        let _ = parse_exec_spec(&suffix);
+        let _ = ExecuteRequest::from_json(&suffix);
+    }
+}
