@@ -193,14 +193,19 @@ impl StdoutAccumulator {
     }
 
     /// A new log response starts (a poll, a stream, a reconnect). A read still open is
-    /// abandoned first, as by [`abandon_read`](Self::abandon_read).
-    pub fn begin_read(&mut self) {
-        self.abandon_read();
+    /// abandoned first, as by [`abandon_read`](Self::abandon_read), and the bytes that
+    /// accepted are returned (usually none).
+    pub fn begin_read(&mut self) -> &[u8] {
+        let before = self.sink.len();
+        if self.reading {
+            self.close_read(false);
+        }
         match &mut self.engine {
             Engine::Raw(raw) => raw.begin(&self.sink),
             Engine::Timestamped(ts) => ts.begin(),
         }
         self.reading = true;
+        &self.sink.bytes()[before..]
     }
 
     /// Feeds the next chunk of the current response; returns the bytes newly accepted into
@@ -219,7 +224,8 @@ impl StdoutAccumulator {
 
     /// The current response ended normally (its whole body was pushed). Returns the bytes
     /// accepted at its end: in raw mode, a complete response shorter than the file already
-    /// consumed is a new file whose bytes are only known to be new now.
+    /// consumed is a new file whose bytes are only known to be new now; in timestamped mode,
+    /// an unfinished first line that was held to compare it with the line taken before.
     pub fn end_read(&mut self) -> Result<&[u8], UsageError> {
         if !self.reading {
             return Err(UsageError::EndOutsideRead);
@@ -230,17 +236,20 @@ impl StdoutAccumulator {
     }
 
     /// The current response was cut short (a connection error, a timeout): what it carried is
-    /// kept, but its length proves nothing. Does nothing when no read is open.
-    pub fn abandon_read(&mut self) {
+    /// kept, but its length proves nothing. Returns the bytes accepted at its end (as
+    /// [`end_read`](Self::end_read)); does nothing when no read is open.
+    pub fn abandon_read(&mut self) -> &[u8] {
+        let before = self.sink.len();
         if self.reading {
             self.close_read(false);
         }
+        &self.sink.bytes()[before..]
     }
 
     fn close_read(&mut self, complete: bool) {
         match &mut self.engine {
             Engine::Raw(raw) => raw.end(complete, &mut self.sink, &mut self.tally),
-            Engine::Timestamped(ts) => ts.end(),
+            Engine::Timestamped(ts) => ts.end(&mut self.sink, &mut self.tally),
         }
         self.reading = false;
     }

@@ -27,13 +27,24 @@ struct Mark {
     lines: u64,
     bytes: u64,
     sum: crc32fast::Hasher,
+    /// Where in stdout the bytes taken of the last line begin (`None`: past the cap).
+    line_from: Option<usize>,
+    /// Where in stdout the group's first line begins (`None`: past the cap, or unknown).
+    group_from: Option<usize>,
 }
 
 impl Mark {
-    fn new(ts: Nanos) -> Self {
-        Self { ts, lines: 1, bytes: 0, sum: crc32fast::Hasher::new() }
+    fn new(ts: Nanos, sink: &Sink) -> Self {
+        Self { ts, lines: 1, bytes: 0, sum: crc32fast::Hasher::new(), line_from: line_from(sink), group_from: line_from(sink) }
     }
 }
+
+fn line_from(sink: &Sink) -> Option<usize> {
+    (!sink.is_full()).then(|| sink.len())
+}
+
+/// Bytes of a response's first line, held until it is known how much of it was taken before.
+const OVERLAP_HOLD_MAX: usize = 64 * 1024;
 
 /// Where the next byte of a response sits in its line structure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,24 +57,59 @@ enum At {
     InLine,
 }
 
-/// How the current line's content is handled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Line {
-    /// Older than our position: skip to its end.
-    Skip,
-    /// Part of the mark's group: count and checksum it against the mark.
-    Verify,
-    /// New: take it.
-    Take,
+/// One reading of a response while it is searched for the mark's group.
+///
+/// Two readings exist because the first record of a rotated-to file is shown with a prefix
+/// by a read that starts there, but without one by a follow stream that crossed into it when
+/// it continues a line: a response's first line may be such a continuation, not a line start.
+#[derive(Debug, Clone)]
+struct Reading {
+    /// Lines of the mark's group seen, bytes of them, and their checksum.
+    lines: u64,
+    bytes: u64,
+    sum: crc32fast::Hasher,
+    /// Skipping the current line: older than the mark, or taken as a continuation.
+    skipping: bool,
+    /// Still consistent with the mark.
+    alive: bool,
+}
+
+impl Reading {
+    fn new(skipping: bool) -> Self {
+        Self { lines: 0, bytes: 0, sum: crc32fast::Hasher::new(), skipping, alive: true }
+    }
+
+    /// Whether the group seen equals the mark (`Some(true)`), contradicts it (`Some(false)`),
+    /// or may still grow into it (`None`).
+    fn verdict(&self, mark: &Mark) -> Option<bool> {
+        if self.lines > mark.lines || self.bytes > mark.bytes {
+            return Some(false);
+        }
+        if self.lines < mark.lines || self.bytes < mark.bytes || self.skipping {
+            return None;
+        }
+        Some(self.sum.clone().finalize() == mark.sum.clone().finalize())
+    }
 }
 
 /// Progress of a response towards our position.
 #[derive(Debug, Clone)]
 enum Flow {
-    /// Not at our position yet; `lines`/`bytes`/`sum` describe the group seen so far.
-    Searching { lines: u64, bytes: u64, sum: crc32fast::Hasher },
+    /// Not at our position yet. `plain` takes every prefix as a line start; `continued`, if
+    /// any, takes the response's first line as the continuation of an older line.
+    Searching { plain: Reading, continued: Option<Reading> },
+    /// The plain reading re-served the mark, but the continuation reading may still do so
+    /// further on. Until one of them is ruled out, the bytes after the plain match (within
+    /// its line) are held: taking them could repeat bytes, dropping them could lose some.
+    Undecided { continued: Reading, held: Vec<u8> },
     /// At or past our position: everything is new.
     Live,
+    /// Past our position, in the response's first line, which may continue the line we took
+    /// last (a follow stream that crossed the rotation may have taken its start already):
+    /// held until its end, then only what does not repeat the end of that line is taken.
+    Overlap { held: Vec<u8>, ours: Option<usize> },
+    /// Skipping the rest of the current line, then live.
+    SkipLine,
     /// A malformed line: the rest of this response is not used.
     Ignoring,
 }
@@ -71,7 +117,6 @@ enum Flow {
 #[derive(Debug, Clone)]
 struct Read {
     at: At,
-    line: Line,
     flow: Flow,
 }
 
@@ -89,12 +134,24 @@ pub(crate) struct Timestamped {
 impl Timestamped {
     pub(crate) fn begin(&mut self) {
         self.parser.clear();
-        let flow = Flow::Searching { lines: 0, bytes: 0, sum: crc32fast::Hasher::new() };
-        self.read = Some(Read { at: At::Leading, line: Line::Skip, flow });
+        let flow = Flow::Searching { plain: Reading::new(false), continued: None };
+        self.read = Some(Read { at: At::Leading, flow });
     }
 
-    pub(crate) fn end(&mut self) {
-        self.read = None;
+    pub(crate) fn end(&mut self, sink: &mut Sink, tally: &mut Tally) {
+        match self.read.take().map(|r| r.flow) {
+            Some(Flow::Overlap { held, ours }) => self.take_new_part(&held, ours, sink),
+            Some(Flow::Undecided { held, .. }) if !held.is_empty() => {
+                let possible = self.mark.as_ref().is_none_or(|m| continuation_possible(m, sink, &held));
+                if possible {
+                    // Still ambiguous: our position stays, and bytes seen past it may be lost.
+                    tally.pending_gap = true;
+                } else {
+                    self.take_live(&held, sink);
+                }
+            }
+            _ => {}
+        }
         self.parser.clear();
     }
 
@@ -111,25 +168,14 @@ impl Timestamped {
                 Step::Incomplete => rest = &[],
                 Step::Complete { used, ts } => {
                     rest = &rest[used..];
-                    read.at = At::InLine;
-                    self.line_start(&mut read, ts, tally);
+                    self.line_start(&mut read, ts, sink, tally);
                 }
                 Step::Invalid { used } => {
                     rest = &rest[used..];
                     let pending = self.parser.pending().to_vec();
                     self.parser.clear();
                     if read.at == At::Leading {
-                        read.at = At::InLine;
-                        read.line = Line::Skip;
-                        if self.mark.is_none() && !self.missed_start {
-                            self.missed_start = true;
-                            tally.gaps += 1;
-                        }
-                        let mut left = pending.as_slice();
-                        while !left.is_empty() {
-                            let used = self.content(&mut read, left, sink, tally);
-                            left = &left[used..];
-                        }
+                        self.leading_tail(&mut read, &pending, sink, tally);
                     } else {
                         tally.malformed += 1;
                         tally.pending_gap = true;
@@ -141,86 +187,261 @@ impl Timestamped {
         self.read = Some(read);
     }
 
-    fn line_start(&mut self, read: &mut Read, ts: Nanos, tally: &mut Tally) {
-        if let Flow::Searching { lines, bytes, sum } = &mut read.flow {
-            match &self.mark {
-                None => read.flow = Flow::Live,
-                Some(mark) if *lines == 0 && ts < mark.ts => {
-                    read.line = Line::Skip;
-                    return;
-                }
-                Some(mark) if ts == mark.ts && *lines < mark.lines => {
-                    *lines += 1;
-                    read.line = Line::Verify;
-                    let (l, b, s) = (*lines, *bytes, sum.clone());
-                    self.check_group(read, l, b, s, tally);
-                    return;
-                }
-                Some(_) => {
-                    // A line after our position before the group was complete: we are ahead.
-                    tally.rotation();
-                    read.flow = Flow::Live;
-                }
-            }
+    /// The response starts prefix-less: the tail of a line that started before `sinceTime`.
+    fn leading_tail(&mut self, read: &mut Read, first: &[u8], sink: &mut Sink, tally: &mut Tally) {
+        read.at = At::InLine;
+        if let Flow::Searching { plain, .. } = &mut read.flow {
+            plain.skipping = true;
         }
-        read.line = Line::Take;
-        match &mut self.mark {
-            Some(mark) if mark.ts == ts => mark.lines += 1,
-            _ => self.mark = Some(Mark::new(ts)),
+        if self.mark.is_none() && !self.missed_start {
+            self.missed_start = true;
+            tally.gaps += 1;
+        }
+        let mut left = first;
+        while !left.is_empty() {
+            let used = self.content(read, left, sink, tally);
+            left = &left[used..];
         }
     }
 
-    /// Called whenever the group seen so far could equal the mark.
-    fn check_group(&mut self, read: &mut Read, lines: u64, bytes: u64, sum: crc32fast::Hasher, tally: &mut Tally) {
-        let Some(mark) = &mut self.mark else { return };
-        let overshot = lines > mark.lines || bytes > mark.bytes;
-        if !overshot && (lines != mark.lines || bytes != mark.bytes) {
-            return; // still inside the group
+    fn line_start(&mut self, read: &mut Read, ts: Nanos, sink: &mut Sink, tally: &mut Tally) {
+        let first_line = read.at == At::Leading;
+        read.at = At::InLine;
+        if let Flow::Undecided { continued, held } = &mut read.flow {
+            let mark = self.mark.as_ref().expect("undecided needs a mark");
+            if continued.lines == 0 && ts < mark.ts {
+                continued.skipping = true;
+            } else if ts == mark.ts {
+                continued.lines += 1;
+            } else {
+                continued.alive = false;
+            }
+            if continued.alive && continued.verdict(mark) != Some(false) && continuation_possible(mark, sink, held) {
+                // Both readings still fit, across a line start: take the one that cannot
+                // repeat bytes, and count what the other would have kept as possibly lost.
+                tally.gaps += 1;
+                let continued = continued.clone();
+                read.flow = Flow::Searching { plain: Reading { alive: false, ..Reading::new(false) }, continued: Some(continued) };
+                self.settle(read, sink, tally);
+                return;
+            }
+            let held = std::mem::take(held);
+            self.take_live(&held, sink);
+            read.flow = Flow::Live;
+            self.take_line_start(ts, sink);
+            return;
         }
-        if overshot || sum.clone().finalize() != mark.sum.clone().finalize() {
-            // Same time, different bytes: another file. Adopt this response's view of the group.
-            tally.rotation();
-            *mark = Mark { ts: mark.ts, lines, bytes, sum };
+        let Flow::Searching { plain, continued } = &mut read.flow else {
+            self.take_line_start(ts, sink);
+            return;
+        };
+        let Some(mark) = &self.mark else {
+            read.flow = Flow::Live;
+            self.take_line_start(ts, sink);
+            return;
+        };
+        if first_line && ts == mark.ts {
+            *continued = Some(Reading::new(true));
+        }
+        for reading in std::iter::once(plain).chain(continued.iter_mut()) {
+            if reading.skipping {
+                continue; // the continuation reading's first line
+            }
+            if reading.lines == 0 && ts < mark.ts {
+                reading.skipping = true;
+            } else if ts == mark.ts {
+                reading.lines += 1;
+            } else {
+                reading.alive = false;
+            }
+        }
+        if self.settle(read, sink, tally) || !matches!(read.flow, Flow::Live) {
+            return;
+        }
+        // Every reading failed at this line start: the response is past our position.
+        let Some(mark) = &mut self.mark else { unreachable!() };
+        if first_line {
+            read.flow = Flow::Overlap { held: Vec::new(), ours: mark.line_from };
+        }
+        if mark.ts == ts {
+            mark.lines += 1;
+            mark.line_from = line_from(sink);
         } else {
+            *mark = Mark::new(ts, sink);
+        }
+    }
+
+    /// Takes bytes inside the current line.
+    fn take_live(&mut self, bytes: &[u8], sink: &mut Sink) {
+        sink.take(bytes);
+        if let Some(mark) = &mut self.mark {
+            mark.bytes += bytes.len() as u64;
+            mark.sum.update(bytes);
+        }
+    }
+
+    fn take_line_start(&mut self, ts: Nanos, sink: &Sink) {
+        match &mut self.mark {
+            Some(mark) if mark.ts == ts => {
+                mark.lines += 1;
+                mark.line_from = line_from(sink);
+            }
+            _ => self.mark = Some(Mark::new(ts, sink)),
+        }
+    }
+
+    /// Takes the part of a response's first line that cannot have been taken before.
+    ///
+    /// If the line continues the line taken last (stdout from `ours` on), that line's taken
+    /// bytes end with some prefix of it: all of `held` if `held` occurs in them (a follow
+    /// stream took more of the continuation than this response served), else their longest
+    /// suffix that is a prefix of `held`. When in doubt this skips more, never repeats: a real
+    /// new line loses at most the bytes that coincide, and the read already counts a gap.
+    fn take_new_part(&mut self, held: &[u8], ours: Option<usize>, sink: &mut Sink) {
+        let repeated = match ours {
+            Some(from) if from <= sink.len() => {
+                let line = &sink.bytes()[from..];
+                if memchr::memmem::find(line, held).is_some() { held.len() } else { overlap(line, held) }
+            }
+            // Unknown or past the cap: nothing can be kept anyway, count it all as seen.
+            _ => 0,
+        };
+        sink.take(&held[repeated..]);
+        if let Some(mark) = &mut self.mark {
+            mark.bytes += held.len() as u64;
+            mark.sum.update(held);
+        }
+    }
+
+    /// Decides a searching response after its readings moved: `true` if it re-served the
+    /// mark (now live), otherwise live-with-a-gap if no reading is left, else still searching.
+    fn settle(&mut self, read: &mut Read, sink: &Sink, tally: &mut Tally) -> bool {
+        let Flow::Searching { plain, continued } = &mut read.flow else { return false };
+        let Some(mark) = &mut self.mark else { return false };
+        let mut matched = false;
+        for reading in std::iter::once(&mut *plain).chain(continued.iter_mut()) {
+            if reading.alive {
+                match reading.verdict(mark) {
+                    Some(true) => matched = true,
+                    Some(false) => reading.alive = false,
+                    None => {}
+                }
+            }
+        }
+        if matched && plain.alive && plain.verdict(mark) == Some(true) && continuation_possible(mark, sink, &[]) {
+            if let Some(c) = continued.as_ref().filter(|c| c.alive && c.verdict(mark).is_none()) {
+                read.flow = Flow::Undecided { continued: c.clone(), held: Vec::new() };
+                return true;
+            }
+        }
+        if matched {
             tally.pending_gap = false;
+            read.flow = Flow::Live;
+            return true;
+        }
+        if plain.alive || continued.as_ref().is_some_and(|r| r.alive) {
+            return false;
+        }
+        // Same time, other bytes (or more lines): another file. Going on from here, this
+        // response's view of the group becomes the mark.
+        tally.rotation();
+        if read.at == At::InLine && plain.lines > 0 {
+            *mark = Mark { ts: mark.ts, lines: plain.lines, bytes: plain.bytes, sum: plain.sum.clone(), line_from: line_from(sink), group_from: None };
         }
         read.flow = Flow::Live;
-        if read.at == At::InLine {
-            read.line = Line::Take;
-        }
+        false
     }
 
     /// Handles line content at the start of `bytes`; returns how many bytes were used.
     fn content(&mut self, read: &mut Read, bytes: &[u8], sink: &mut Sink, tally: &mut Tally) -> usize {
         let line_len = memchr::memchr(b'\n', bytes).map_or(bytes.len(), |i| i + 1);
         let mut span = &bytes[..line_len];
-        match read.line {
-            Line::Skip => {}
-            Line::Take => {
-                sink.take(span);
-                if let Some(mark) = &mut self.mark {
-                    mark.bytes += span.len() as u64;
-                    mark.sum.update(span);
+        let ends_line = span.last() == Some(&b'\n');
+        match &mut read.flow {
+            Flow::Ignoring => {}
+            Flow::SkipLine => {
+                if ends_line {
+                    read.flow = Flow::Live;
                 }
             }
-            Line::Verify => {
-                let Flow::Searching { lines, bytes: seen, sum } = &mut read.flow else { unreachable!() };
-                let mark = self.mark.as_ref().expect("verifying needs a mark");
-                if *lines == mark.lines {
-                    let room = mark.bytes.saturating_sub(*seen) as usize;
-                    debug_assert!(room > 0, "a complete group switches the read to live");
-                    if span.len() > room {
-                        span = &span[..room];
+            Flow::Overlap { held, ours } => {
+                if held.len() + span.len() > OVERLAP_HOLD_MAX {
+                    // Too long to compare: skip the line rather than risk repeating bytes.
+                    read.flow = if ends_line { Flow::Live } else { Flow::SkipLine };
+                } else {
+                    held.extend_from_slice(span);
+                    if ends_line {
+                        let (held, ours) = (std::mem::take(held), *ours);
+                        read.flow = Flow::Live;
+                        self.take_new_part(&held, ours, sink);
                     }
                 }
-                *seen += span.len() as u64;
-                sum.update(span);
-                let (l, b, s) = (*lines, *seen, sum.clone());
-                let line_ended = span.last() == Some(&b'\n');
-                if line_ended {
+            }
+            Flow::Live => self.take_live(span, sink),
+            Flow::Undecided { continued, held } => {
+                let mark = self.mark.as_ref().expect("undecided needs a mark");
+                if !continued.skipping && continued.lines == mark.lines {
+                    let room = mark.bytes.saturating_sub(continued.bytes) as usize;
+                    span = &span[..span.len().min(room.max(1))];
+                }
+                let ends_line = span.last() == Some(&b'\n');
+                if continued.skipping {
+                    continued.skipping = !ends_line;
+                } else {
+                    continued.bytes += span.len() as u64;
+                    continued.sum.update(span);
+                }
+                held.extend_from_slice(span);
+                if ends_line {
                     read.at = At::LineStart;
                 }
-                self.check_group(read, l, b, s, tally);
+                let verdict = match continued.verdict(mark) {
+                    Some(true) | None if !continuation_possible(mark, sink, held) => Some(false),
+                    verdict => verdict,
+                };
+                match verdict {
+                    Some(false) => {
+                        // Only the plain reading fits: what was held is new.
+                        let held = std::mem::take(held);
+                        read.flow = Flow::Live;
+                        self.take_live(&held, sink);
+                    }
+                    Some(true) => {
+                        // Both fit: go on from the later position, so nothing repeats.
+                        tally.gaps += 1;
+                        read.flow = Flow::Live;
+                    }
+                    None if held.len() > OVERLAP_HOLD_MAX => {
+                        tally.gaps += 1;
+                        let continued = continued.clone();
+                        read.flow = Flow::Searching { plain: Reading { alive: false, ..Reading::new(false) }, continued: Some(continued) };
+                    }
+                    None => {}
+                }
+                return span.len();
+            }
+            Flow::Searching { plain, continued } => {
+                if let Some(mark) = &self.mark {
+                    for reading in std::iter::once(&*plain).chain(continued.iter()) {
+                        if reading.alive && !reading.skipping && reading.lines == mark.lines {
+                            let room = mark.bytes.saturating_sub(reading.bytes) as usize;
+                            span = &span[..span.len().min(room.max(1))];
+                        }
+                    }
+                }
+                let ends_line = span.last() == Some(&b'\n');
+                for reading in std::iter::once(plain).chain(continued.iter_mut()) {
+                    if reading.skipping {
+                        reading.skipping = !ends_line;
+                    } else {
+                        reading.bytes += span.len() as u64;
+                        reading.sum.update(span);
+                    }
+                }
+                if ends_line {
+                    read.at = At::LineStart;
+                }
+                self.settle(read, sink, tally);
                 return span.len();
             }
         }
@@ -228,5 +449,69 @@ impl Timestamped {
             read.at = At::LineStart;
         }
         span.len()
+    }
+}
+
+/// Whether a response's first line can be the continuation of the line taken just before
+/// the mark's group, given that it starts with the group's bytes and goes on with `more`:
+/// that line would then have been taken before the group, so its bytes occur in stdout
+/// before the group. Once stdout is full the answer cannot change it: no. An unknown group
+/// start answers yes (the careful answer).
+fn continuation_possible(mark: &Mark, sink: &Sink, more: &[u8]) -> bool {
+    if sink.is_full() {
+        return false;
+    }
+    let Some(from) = mark.group_from else { return true };
+    let (before, group) = sink.bytes().split_at(from.min(sink.len()));
+    if more.is_empty() {
+        return memchr::memmem::find(before, group).is_some();
+    }
+    let needle = [group, more].concat();
+    memchr::memmem::find(before, &needle).is_some()
+}
+
+/// Length of the longest suffix of `ours` that is a prefix of `theirs` (prefix function over
+/// `theirs`, then run over the end of `ours`: linear time).
+fn overlap(ours: &[u8], theirs: &[u8]) -> usize {
+    if ours.is_empty() || theirs.is_empty() {
+        return 0;
+    }
+    let mut fail = vec![0usize; theirs.len()];
+    let mut k = 0;
+    for i in 1..theirs.len() {
+        while k > 0 && theirs[i] != theirs[k] {
+            k = fail[k - 1];
+        }
+        if theirs[i] == theirs[k] {
+            k += 1;
+        }
+        fail[i] = k;
+    }
+    let start = ours.len().saturating_sub(theirs.len());
+    let mut k = 0;
+    for &b in &ours[start..] {
+        while k > 0 && (k == theirs.len() || b != theirs[k]) {
+            k = fail[k - 1];
+        }
+        if b == theirs[k] {
+            k += 1;
+        }
+    }
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::overlap;
+
+    #[test]
+    fn overlap_is_the_longest_suffix_prefix() {
+        assert_eq!(overlap(b"hello wor", b"world\n"), 3);
+        assert_eq!(overlap(b"aaa", b"a"), 1);
+        assert_eq!(overlap(b"abab", b"abab\n"), 4);
+        assert_eq!(overlap(b"xyz\n", b"\n"), 1);
+        assert_eq!(overlap(b"xyz", b"abc"), 0);
+        assert_eq!(overlap(b"aab", b"aabx"), 3);
+        assert_eq!(overlap(b"", b"a"), 0);
     }
 }
