@@ -154,3 +154,44 @@ fn js_number_text(n: f64) -> String {
         format!("{n}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cap_and_mode_are_taken_exactly() {
+        let config = config_from(&OptionValue::Number(5_242_880.0), &OptionValue::Bool(true)).unwrap();
+        assert_eq!(config, Config { cap_bytes: 5_242_880, mode: Mode::Timestamped });
+        let config = config_from(&OptionValue::Number(1.0), &OptionValue::Missing).unwrap();
+        assert_eq!(config, Config { cap_bytes: 1, mode: Mode::Raw });
+    }
+
+    #[test]
+    fn cap_must_be_a_positive_safe_integer() {
+        for bad in [0.0, -0.0, -1.0, 0.5, 1.5, f64::NAN, f64::INFINITY, MAX_SAFE_INTEGER + 1.0] {
+            let error = config_from(&OptionValue::Number(bad), &OptionValue::Missing).unwrap_err();
+            assert_eq!(error.kind, JsErrorKind::Type, "{bad}");
+            assert!(error.message.contains("capBytes must be a positive safe integer"), "{}", error.message);
+        }
+        let error = config_from(&OptionValue::Other("string"), &OptionValue::Missing).unwrap_err();
+        assert!(error.message.ends_with("got string"), "{}", error.message);
+    }
+
+    #[test]
+    fn largest_safe_integer_fits_or_is_a_range_error() {
+        let result = config_from(&OptionValue::Number(MAX_SAFE_INTEGER), &OptionValue::Missing);
+        if usize::BITS >= 64 {
+            assert_eq!(result.unwrap().cap_bytes, 9_007_199_254_740_991);
+        } else {
+            assert_eq!(result.unwrap_err().kind, JsErrorKind::Range);
+        }
+    }
+
+    #[test]
+    fn timestamps_must_be_boolean_when_present() {
+        let error = config_from(&OptionValue::Number(10.0), &OptionValue::Number(1.0)).unwrap_err();
+        assert_eq!(error.kind, JsErrorKind::Type);
+        assert!(error.message.ends_with("timestamps must be a boolean when present, got number 1"), "{}", error.message);
+    }
+}
