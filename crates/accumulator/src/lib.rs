@@ -58,6 +58,7 @@ mod sink;
 mod tally;
 mod text;
 mod timestamped;
+pub mod typescript;
 
 use std::borrow::Cow;
 use std::fmt;
