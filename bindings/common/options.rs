@@ -117,20 +117,18 @@ pub const END_OUTSIDE_READ: &str =
     "StdoutAccumulator.endRead() called outside a read: call beginRead() first";
 
 /// Message for a [`tale_sandbox_accumulator::UsageError`].
-pub fn usage_error_message(error: &tale_sandbox_accumulator::UsageError) -> &'static str {
+pub fn usage_error_message(error: &tale_sandbox_accumulator::UsageError) -> String {
     match error {
-        tale_sandbox_accumulator::UsageError::PushOutsideRead => PUSH_OUTSIDE_READ,
-        tale_sandbox_accumulator::UsageError::EndOutsideRead => END_OUTSIDE_READ,
+        tale_sandbox_accumulator::UsageError::PushOutsideRead => PUSH_OUTSIDE_READ.to_owned(),
+        tale_sandbox_accumulator::UsageError::EndOutsideRead => END_OUTSIDE_READ.to_owned(),
+        // A kind added later: the crate's own wording, under the class name.
+        other => format!("StdoutAccumulator: {other}"),
     }
 }
 
 /// Message for a [`tale_sandbox_accumulator::ConfigError`] (validation above should prevent it).
 pub fn config_error_message(error: &tale_sandbox_accumulator::ConfigError) -> String {
-    match error {
-        tale_sandbox_accumulator::ConfigError::ZeroCap => {
-            "new StdoutAccumulator(options): capBytes must be a positive safe integer, got 0".to_owned()
-        }
-    }
+    format!("new StdoutAccumulator(options): {error}")
 }
 
 fn describe(value: &OptionValue) -> String {

@@ -8,8 +8,11 @@
 export declare class StdoutAccumulator {
   /** Creates an accumulator. Throws a `TypeError` for missing or malformed options. */
   constructor(options: StdoutAccumulatorOptions)
-  /** A new log response starts (a poll, a stream, a reconnect); an open read is abandoned. */
-  beginRead(): void
+  /**
+   * A new log response starts (a poll, a stream, a reconnect). A read still open is abandoned
+   * first; returns the bytes that accepted (usually none).
+   */
+  beginRead(): Uint8Array
   /**
    * Feeds the next chunk of the open response; returns the bytes newly accepted into stdout.
    * Throws a `TypeError` for a non-`Uint8Array` chunk and an `Error` outside a read.
@@ -20,8 +23,12 @@ export declare class StdoutAccumulator {
    * Throws an `Error` outside a read.
    */
   endRead(): Uint8Array
-  /** The open response was cut (a connection error): it proves nothing about the log's length. */
-  abandonRead(): void
+  /**
+   * The open response was cut (a connection error): what it carried is kept, but it proves
+   * nothing about the log's length. Returns the bytes accepted at its end (usually none); does
+   * nothing without an open read.
+   */
+  abandonRead(): Uint8Array
   /** A snapshot of the result; may be called more than once, and reads may continue after it. */
   finish(): StdoutOutcome
 }

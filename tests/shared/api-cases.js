@@ -222,7 +222,11 @@ export const apiCases = [
       acc.beginRead()
       const pushed = acc.push(enc('one\n'))
       const ended = acc.endRead()
-      for (const [what, value] of [['push()', pushed], ['endRead()', ended], ['finish().stdout', acc.finish().stdout]]) {
+      const begun = acc.beginRead()
+      const abandoned = acc.abandonRead()
+      const idle = acc.abandonRead() // no read open: nothing to abandon
+      check(begun.length === 0 && abandoned.length === 0 && idle.length === 0, 'beginRead()/abandonRead() returned bytes with nothing held')
+      for (const [what, value] of [['push()', pushed], ['endRead()', ended], ['beginRead()', begun], ['abandonRead()', abandoned], ['abandonRead() without a read', idle], ['finish().stdout', acc.finish().stdout]]) {
         check(Object.getPrototypeOf(value) === Uint8Array.prototype, `${what} is not a plain Uint8Array`)
       }
       const stdout = acc.finish().stdout

@@ -59,6 +59,9 @@ const COUNTERS = ['truncated', 'totalBytes', 'rotations', 'gaps', 'malformed']
  * Drives one vector through `new StdoutAccumulator(...)` and returns the list of problems found
  * (empty when the implementation produced exactly what the vector expects).
  *
+ * Every byte array returned by `beginRead()`, `push()`, `endRead()` and `abandonRead()` is
+ * collected: together they must be `expect.stdout` (each byte delivered once, in order).
+ *
  * `explicitAbandon`: call `abandonRead()` for every read with `"end": false` before the next
  * `beginRead()` / `finish()`, instead of relying on them to abandon it. Both must give the same
  * result.
@@ -84,10 +87,10 @@ export function checkVector(StdoutAccumulator, vector, { explicitAbandon = false
     delivered.push(value.slice())
   }
   vector.reads.forEach((read, r) => {
-    acc.beginRead()
+    take(`reads[${r}] beginRead()`, acc.beginRead())
     read.chunks.forEach((chunk, c) => take(`reads[${r}].chunks[${c}] push()`, acc.push(chunkBytes(chunk))))
     if (read.end === false) {
-      if (explicitAbandon) acc.abandonRead()
+      if (explicitAbandon) take(`reads[${r}] abandonRead()`, acc.abandonRead())
     } else {
       take(`reads[${r}] endRead()`, acc.endRead())
     }
@@ -116,7 +119,7 @@ export function checkVector(StdoutAccumulator, vector, { explicitAbandon = false
   const streamed = concat(delivered)
   if (!sameBytes(streamed, expectedStdout)) {
     problems.push(
-      `bytes returned by push()/endRead() differ from expect.stdout at byte ${firstDifference(streamed, expectedStdout)}: ` +
+      `bytes returned by beginRead()/push()/endRead()/abandonRead() differ from expect.stdout at byte ${firstDifference(streamed, expectedStdout)}: ` +
         `got ${show(streamed)}, expected ${show(expectedStdout)}`,
     )
   }

@@ -40,10 +40,10 @@ describe('wasm package', () => {
     for (const member of [
       'export class StdoutAccumulator',
       'constructor(options: StdoutAccumulatorOptions)',
-      'beginRead(): void',
+      'beginRead(): Uint8Array',
       'push(chunk: Uint8Array): Uint8Array',
       'endRead(): Uint8Array',
-      'abandonRead(): void',
+      'abandonRead(): Uint8Array',
       'finish(): StdoutOutcome',
       'export interface StdoutOutcome',
       'malformed: number',

@@ -66,13 +66,11 @@ impl StdoutAccumulator {
         })
     }
 
-    /// A new log response starts (a poll, a stream, a reconnect); an open read is abandoned.
-    #[napi]
-    pub fn begin_read(&mut self) -> Result<()> {
-        self.inner.with("beginRead", |acc| {
-            acc.begin_read();
-            Ok(())
-        })
+    /// A new log response starts (a poll, a stream, a reconnect). A read still open is abandoned
+    /// first; returns the bytes that accepted (usually none).
+    #[napi(ts_return_type = "Uint8Array")]
+    pub fn begin_read<'env>(&mut self, env: &'env Env) -> Result<Uint8ArraySlice<'env>> {
+        self.inner.with("beginRead", |acc| Uint8ArraySlice::copy_from(env, acc.begin_read()))
     }
 
     /// Feeds the next chunk of the open response; returns the bytes newly accepted into stdout.
@@ -96,13 +94,12 @@ impl StdoutAccumulator {
         })
     }
 
-    /// The open response was cut (a connection error): it proves nothing about the log's length.
-    #[napi]
-    pub fn abandon_read(&mut self) -> Result<()> {
-        self.inner.with("abandonRead", |acc| {
-            acc.abandon_read();
-            Ok(())
-        })
+    /// The open response was cut (a connection error): what it carried is kept, but it proves
+    /// nothing about the log's length. Returns the bytes accepted at its end (usually none); does
+    /// nothing without an open read.
+    #[napi(ts_return_type = "Uint8Array")]
+    pub fn abandon_read<'env>(&mut self, env: &'env Env) -> Result<Uint8ArraySlice<'env>> {
+        self.inner.with("abandonRead", |acc| Uint8ArraySlice::copy_from(env, acc.abandon_read()))
     }
 
     /// A snapshot of the result; may be called more than once, and reads may continue after it.

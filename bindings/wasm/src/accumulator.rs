@@ -74,10 +74,11 @@ impl StdoutAccumulator {
         Ok(Self { inner, scratch: Vec::new() })
     }
 
-    /// A new log response starts (a poll, a stream, a reconnect); an open read is abandoned.
+    /// A new log response starts (a poll, a stream, a reconnect). A read still open is abandoned
+    /// first; returns the bytes that accepted (usually none).
     #[wasm_bindgen(js_name = beginRead)]
-    pub fn begin_read(&mut self) {
-        self.inner.begin_read();
+    pub fn begin_read(&mut self) -> Uint8Array {
+        Uint8Array::from(self.inner.begin_read())
     }
 
     /// Feeds the next chunk of the open response; returns the bytes newly accepted into stdout.
@@ -93,7 +94,7 @@ impl StdoutAccumulator {
             .inner
             .push(&self.scratch)
             .map(Uint8Array::from)
-            .map_err(|e| js_error_plain(usage_error_message(&e)));
+            .map_err(|e| js_error_plain(&usage_error_message(&e)));
         if self.scratch.capacity() > SCRATCH_KEEP_BYTES {
             self.scratch = Vec::new();
         }
@@ -107,13 +108,15 @@ impl StdoutAccumulator {
         self.inner
             .end_read()
             .map(Uint8Array::from)
-            .map_err(|e| js_error_plain(usage_error_message(&e)))
+            .map_err(|e| js_error_plain(&usage_error_message(&e)))
     }
 
-    /// The open response was cut (a connection error): it proves nothing about the log's length.
+    /// The open response was cut (a connection error): what it carried is kept, but it proves
+    /// nothing about the log's length. Returns the bytes accepted at its end (usually none); does
+    /// nothing without an open read.
     #[wasm_bindgen(js_name = abandonRead)]
-    pub fn abandon_read(&mut self) {
-        self.inner.abandon_read();
+    pub fn abandon_read(&mut self) -> Uint8Array {
+        Uint8Array::from(self.inner.abandon_read())
     }
 
     /// A snapshot of the result; may be called more than once, and reads may continue after it.
