@@ -67,6 +67,18 @@ function load() {
   throw error
 }
 
+/**
+ * napi-rs classes can be called without `new`, which would wrap `this` (the global object) as an
+ * accumulator. Make them behave like JS classes instead: a call without `new` is a TypeError.
+ */
+function requireNew(NativeClass) {
+  return new Proxy(NativeClass, {
+    apply() {
+      throw new TypeError(`Class constructor ${NativeClass.name} cannot be invoked without 'new'`)
+    },
+  })
+}
+
 const binding = load()
 
-module.exports.StdoutAccumulator = binding.StdoutAccumulator
+module.exports.StdoutAccumulator = requireNew(binding.StdoutAccumulator)

@@ -56,6 +56,16 @@ const END_OUTSIDE = /^StdoutAccumulator\.endRead\(\) called outside a read: call
 
 export const apiCases = [
   {
+    name: 'StdoutAccumulator is a class: calling it without new is a TypeError, instances are instanceof it',
+    run(StdoutAccumulator) {
+      throws(() => StdoutAccumulator({ capBytes: 10 }), TypeError, /cannot be invoked without 'new'/, 'StdoutAccumulator() without new')
+      throws(() => StdoutAccumulator.call({}, { capBytes: 10 }), TypeError, /cannot be invoked without 'new'/, 'StdoutAccumulator.call()')
+      const acc = new StdoutAccumulator({ capBytes: 10 })
+      check(acc instanceof StdoutAccumulator, 'an instance is not instanceof StdoutAccumulator')
+      check(StdoutAccumulator.name === 'StdoutAccumulator', `class name ${StdoutAccumulator.name}`)
+    },
+  },
+  {
     name: 'constructor rejects a missing or non-object options argument with a TypeError',
     run(StdoutAccumulator) {
       const bad = [

@@ -1,0 +1,29 @@
+// Type-checked (never run) by tests/wasm/types.test.js: the declarations of the wasm package must
+// describe the same API as the Node addon's, plus the init function.
+import init, {
+  StdoutAccumulator,
+  type StdoutAccumulatorOptions,
+  type StdoutOutcome,
+} from '../../bindings/wasm/pkg/tale_sandbox_wasm.js'
+
+await init({ module_or_path: new Uint8Array(0) })
+const options: StdoutAccumulatorOptions = { capBytes: 5 * 1024 * 1024, timestamps: true }
+const acc = new StdoutAccumulator(options)
+const returned: Uint8Array[] = [acc.beginRead(), acc.push(new Uint8Array([104, 105])), acc.endRead(), acc.abandonRead()]
+const out: StdoutOutcome = acc.finish()
+const fields: [Uint8Array, string, boolean, number, number, number, number] = [
+  out.stdout,
+  out.text,
+  out.truncated,
+  out.totalBytes,
+  out.rotations,
+  out.gaps,
+  out.malformed,
+]
+acc.free()
+// @ts-expect-error capBytes is required
+new StdoutAccumulator({ timestamps: true })
+// @ts-expect-error a chunk is a Uint8Array, not a string
+acc.push('text')
+
+export { fields, returned }
