@@ -10,20 +10,30 @@
 //! decisions ([`reap`]) and the API retry policy ([`retry`]). Every public
 //! item names the TypeScript function or constant it mirrors; deliberate
 //! differences are listed in `DIFFERENCES.md`.
+//!
+//! Feature `k8s` (default) adds the k8s-openapi based modules [`pod`],
+//! [`secret`] and [`reap`]; without it the crate has no Kubernetes types
+//! (used by the fuzz targets to keep their build small).
 #![warn(missing_docs)]
 
 pub mod config;
 pub mod constants;
 pub mod error;
+pub mod exec_spec;
 pub mod names;
+#[cfg(feature = "k8s")]
 pub mod pod;
 pub mod protocol;
+#[cfg(feature = "k8s")]
 pub mod reap;
 pub mod response;
 pub mod retry;
 pub mod scanner;
+#[cfg(feature = "k8s")]
 pub mod secret;
 pub mod text;
 pub mod wire;
 
+/// The k8s-openapi version the builders use (feature `k8s`).
+#[cfg(feature = "k8s")]
 pub use k8s_openapi;
