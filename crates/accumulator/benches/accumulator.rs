@@ -1,1 +1,170 @@
-fn main() {}
+//! Throughput and per-poll cost of the accumulator (issue 3, item 6). Figures go into
+//! BENCHMARKS.md at the repository root, with the command that produced them.
+//!
+//! `cargo bench -p tale-sandbox-accumulator` runs everything in a few minutes on 2 cores;
+//! pass a filter (`-- raw_poll`) to run one group.
+//!
+//! * `timestamped_throughput`: one `timestamps=true` response of 100-byte lines pushed in
+//!   64 KiB chunks; throughput is response-body bytes per second.
+//! * `raw_throughput`: raw snapshots; throughput is *new* bytes per second.
+//! * `raw_poll`: one poll observation (begin_read, the snapshot in 64 KiB chunks, end_read)
+//!   of a snapshot with N new bytes, for the accumulator and for `TypeScriptPoller`
+//!   (the TypeScript service's decode/slice/re-encode), at 1, 5 and 20 MiB snapshots.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use tale_sandbox_accumulator::typescript::TypeScriptPoller;
+use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
+
+#[path = "support/workload.rs"]
+mod workload;
+
+use workload::CHUNK;
+
+const MIB: usize = 1024 * 1024;
+/// The service's default `stdoutMaxBytes`.
+const DEFAULT_CAP: usize = 5 * MIB;
+
+fn accumulator(cap_bytes: usize, mode: Mode) -> StdoutAccumulator {
+    StdoutAccumulator::new(Config { cap_bytes, mode }).expect("positive cap")
+}
+
+/// One complete response: begin_read, the body in 64 KiB chunks, end_read. Returns the number
+/// of bytes accepted, so that nothing can be optimised away.
+fn read(acc: &mut StdoutAccumulator, body: &[u8]) -> usize {
+    let mut accepted = acc.begin_read().len();
+    for chunk in body.chunks(CHUNK) {
+        accepted += acc.push(chunk).expect("read is open").len();
+    }
+    accepted + acc.end_read().expect("read is open").len()
+}
+
+fn label(bytes: usize) -> String {
+    if bytes >= MIB && bytes % MIB == 0 { format!("{}MiB", bytes / MIB) } else { format!("{}KiB", bytes / 1024) }
+}
+
+fn timestamped_throughput(c: &mut Criterion) {
+    let mut group = c.benchmark_group("timestamped_throughput");
+    group.measurement_time(Duration::from_secs(3)).sample_size(20);
+    // (input, cap): everything copied into stdout; then the default cap, input mostly past it.
+    for (input, cap) in [(16 * MIB, 32 * MIB), (64 * MIB, DEFAULT_CAP)] {
+        let body = workload::timestamped_stream(input);
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        let id = BenchmarkId::new(format!("cap_{}", label(cap)), label(input));
+        group.bench_function(id, |b| {
+            b.iter(|| {
+                let mut acc = accumulator(cap, Mode::Timestamped);
+                let accepted = read(&mut acc, black_box(&body));
+                let outcome = acc.finish();
+                assert_eq!((outcome.gaps, outcome.malformed), (0, 0));
+                assert_eq!(outcome.total_bytes, (body.len() / 100 * 69) as u64);
+                accepted
+            })
+        });
+    }
+    group.finish();
+}
+
+fn raw_throughput(c: &mut Criterion) {
+    let mut group = c.benchmark_group("raw_throughput");
+    group.measurement_time(Duration::from_secs(3)).sample_size(20);
+
+    // A single read of a file seen for the first time: every byte is new.
+    for (input, cap) in [(16 * MIB, 32 * MIB), (64 * MIB, DEFAULT_CAP)] {
+        let log = workload::raw_log(input);
+        group.throughput(Throughput::Bytes(log.len() as u64));
+        let id = BenchmarkId::new(format!("one_read/cap_{}", label(cap)), label(input));
+        group.bench_function(id, |b| {
+            b.iter(|| {
+                let mut acc = accumulator(cap, Mode::Raw);
+                read(&mut acc, black_box(&log))
+            })
+        });
+    }
+
+    // Polls of a growing file, 1 MiB more per poll up to 16 MiB: every poll re-serves the whole
+    // file. Throughput counts only the new bytes (16 MiB per iteration).
+    let log = workload::raw_log(16 * MIB);
+    group.throughput(Throughput::Bytes(log.len() as u64));
+    group.bench_function(BenchmarkId::new("growing_snapshots/cap_32MiB", "16_polls_to_16MiB"), |b| {
+        b.iter(|| {
+            let mut acc = accumulator(32 * MIB, Mode::Raw);
+            let accepted: usize = (1..=16).map(|i| read(&mut acc, black_box(&log[..i * MIB]))).sum();
+            assert_eq!(accepted, log.len());
+            accepted
+        })
+    });
+    group.finish();
+}
+
+/// Something that observes one raw poll.
+trait Poller: Clone {
+    fn poll(&mut self, snapshot: &[u8]) -> usize;
+}
+
+impl Poller for StdoutAccumulator {
+    fn poll(&mut self, snapshot: &[u8]) -> usize {
+        read(self, snapshot)
+    }
+}
+
+impl Poller for TypeScriptPoller {
+    fn poll(&mut self, snapshot: &[u8]) -> usize {
+        TypeScriptPoller::poll(self, snapshot).len()
+    }
+}
+
+/// Times single polls that each bring `new` bytes, on snapshots of about `size` bytes.
+///
+/// A poll with new bytes changes the state, so polls run in series on a growing file, from a
+/// start state that has consumed `size - window/2` bytes to `size + window/2` (window = size/8,
+/// at least one poll), then the state is reset from a clone. Only the polls are timed (each
+/// with its own clock reads, ~tens of ns); clones and resets are not.
+fn bench_polls<P: Poller>(b: &mut criterion::Bencher<'_>, fresh: impl Fn() -> P, file: &[u8], size: usize, new: usize) {
+    let window = size / 8;
+    let per_reset = if new == 0 { u64::MAX } else { (window / new).max(1) as u64 };
+    let first = size - (per_reset.min(1 << 20) as usize * new) / 2;
+    let mut start = fresh();
+    start.poll(&file[..first]);
+    b.iter_custom(|iters| {
+        let mut timed = Duration::ZERO;
+        let mut done = 0;
+        while done < iters {
+            let mut state = start.clone();
+            let polls = per_reset.min(iters - done);
+            for i in 1..=polls as usize {
+                let snapshot = &file[..first + i * new];
+                let t = Instant::now();
+                black_box(state.poll(black_box(snapshot)));
+                timed += t.elapsed();
+            }
+            done += polls;
+        }
+        timed
+    });
+}
+
+fn raw_poll(c: &mut Criterion) {
+    let mut group = c.benchmark_group("raw_poll");
+    group.measurement_time(Duration::from_secs(3)).sample_size(20);
+    // A cap above every snapshot: both implementations keep every new byte.
+    let cap = 32 * MIB;
+    let file = workload::raw_log(20 * MIB + 20 * MIB / 8);
+    for size in [MIB, 5 * MIB, 20 * MIB] {
+        for new in [0, 100, 64 * 1024] {
+            let param = format!("{}/new_{}", label(size), new);
+            group.bench_function(BenchmarkId::new("accumulator", &param), |b| {
+                bench_polls(b, || accumulator(cap, Mode::Raw), &file, size, new)
+            });
+            group.bench_function(BenchmarkId::new("typescript", &param), |b| {
+                bench_polls(b, || TypeScriptPoller::new(cap), &file, size, new)
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, timestamped_throughput, raw_throughput, raw_poll);
+criterion_main!(benches);
