@@ -237,16 +237,30 @@ pub fn num_env(
     if text.is_empty() {
         return Ok(fallback);
     }
-    let value = js_number(text).ok_or_else(|| ConfigError::NotANumber { name, value: raw.into() })?;
+    let value = js_number(text).ok_or_else(|| ConfigError::NotANumber {
+        name,
+        value: raw.into(),
+    })?;
     if value.fract() != 0.0 {
-        return Err(ConfigError::NotAnInteger { name, value: text.into() });
+        return Err(ConfigError::NotAnInteger {
+            name,
+            value: text.into(),
+        });
     }
     if value < min as f64 {
-        return Err(ConfigError::TooSmall { name, min, value: text.into() });
+        return Err(ConfigError::TooSmall {
+            name,
+            min,
+            value: text.into(),
+        });
     }
     let max = max.unwrap_or(MAX_SAFE_INTEGER).min(MAX_SAFE_INTEGER);
     if value > max as f64 {
-        return Err(ConfigError::TooLarge { name, max, value: text.into() });
+        return Err(ConfigError::TooLarge {
+            name,
+            max,
+            value: text.into(),
+        });
     }
     Ok(value as u64)
 }
@@ -254,7 +268,14 @@ pub fn num_env(
 /// JavaScript `Number(text)` for an already-trimmed, non-empty string;
 /// `None` when the result would be `NaN` or infinite.
 pub(crate) fn js_number(text: &str) -> Option<f64> {
-    for (prefix, radix) in [("0x", 16), ("0X", 16), ("0o", 8), ("0O", 8), ("0b", 2), ("0B", 2)] {
+    for (prefix, radix) in [
+        ("0x", 16),
+        ("0X", 16),
+        ("0o", 8),
+        ("0O", 8),
+        ("0b", 2),
+        ("0B", 2),
+    ] {
         if let Some(digits) = text.strip_prefix(prefix) {
             return u64::from_str_radix(digits, radix).ok().map(|v| v as f64);
         }
@@ -307,7 +328,8 @@ impl SpawnerConfig {
                 });
             }
         };
-        let docker_in_container = match get("SANDBOX_DOCKER_IN_CONTAINER").as_deref().map(str::trim) {
+        let docker_in_container = match get("SANDBOX_DOCKER_IN_CONTAINER").as_deref().map(str::trim)
+        {
             None | Some("") | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
             Some(other) => {
@@ -340,8 +362,16 @@ impl SpawnerConfig {
             max_timeout_ms: num("SANDBOX_MAX_TIMEOUT_MS", d.max_timeout_ms, 1)?,
             stdout_max_bytes: num("SANDBOX_STDOUT_MAX_BYTES", d.stdout_max_bytes, 1024)?,
             stderr_max_bytes: num("SANDBOX_STDERR_MAX_BYTES", d.stderr_max_bytes, 1024)?,
-            output_file_max_bytes: num("SANDBOX_OUTPUT_FILE_MAX_BYTES", d.output_file_max_bytes, 1024)?,
-            output_total_max_bytes: num("SANDBOX_OUTPUT_TOTAL_MAX_BYTES", d.output_total_max_bytes, 1024)?,
+            output_file_max_bytes: num(
+                "SANDBOX_OUTPUT_FILE_MAX_BYTES",
+                d.output_file_max_bytes,
+                1024,
+            )?,
+            output_total_max_bytes: num(
+                "SANDBOX_OUTPUT_TOTAL_MAX_BYTES",
+                d.output_total_max_bytes,
+                1024,
+            )?,
             sandbox_token: non_empty(get("SANDBOX_TOKEN")),
             runtime_image: get("SANDBOX_RUNTIME_IMAGE").unwrap_or(d.runtime_image),
             egress_proxy: get("SANDBOX_EGRESS_PROXY").unwrap_or(d.egress_proxy),

@@ -24,7 +24,7 @@ pub const STAGE_TAIL_LINES: i64 = 5;
 /// `limitBytes` of the stage-log tail read (`readStageLogTail`).
 pub const STAGE_TAIL_LIMIT_BYTES: i64 = 4_096;
 /// The pattern of `IMAGE_ERR_RE` (k8s-backend.ts), unanchored. See
-/// [`crate::reap::is_start_failure_reason`] for the W15 extension.
+/// `reap::is_start_failure_reason` for the W15 extension.
 pub const IMAGE_ERR_PATTERN: &str =
     "ImagePullBackOff|ErrImagePull|InvalidImageName|CreateContainerError|CrashLoopBackOff";
 

@@ -74,13 +74,19 @@ pub fn parse_exec_spec(raw: &str) -> Result<ExecSpec, ExecSpecError> {
     let value: Value =
         serde_json::from_str(raw).map_err(|e| ExecSpecError::NotJson(e.to_string()))?;
     let obj = value.as_object().ok_or(ExecSpecError::NotAnObject)?;
-    let req_value = obj.get("req").filter(|r| r.is_object()).ok_or(ExecSpecError::MissingReq)?;
+    let req_value = obj
+        .get("req")
+        .filter(|r| r.is_object())
+        .ok_or(ExecSpecError::MissingReq)?;
     if !req_value.get("executionId").is_some_and(Value::is_string) {
         return Err(ExecSpecError::MissingExecutionId);
     }
     let req = ExecuteRequest::deserialize(req_value)
         .map_err(|e| ExecSpecError::InvalidReq(e.to_string()))?;
-    let caps = obj.get("caps").and_then(Value::as_object).ok_or(ExecSpecError::MissingCaps)?;
+    let caps = obj
+        .get("caps")
+        .and_then(Value::as_object)
+        .ok_or(ExecSpecError::MissingCaps)?;
     let cap = |key: &'static str| positive_int(caps.get(key)).ok_or(ExecSpecError::InvalidCap(key));
     let caps = ExecCaps {
         stdout_max_bytes: cap("stdoutMaxBytes")?,
@@ -94,5 +100,10 @@ pub fn parse_exec_spec(raw: &str) -> Result<ExecSpec, ExecSpecError> {
         Some(Value::String(s)) => Some(s.clone()),
         _ => return Err(ExecSpecError::InvalidToken),
     };
-    Ok(ExecSpec { req, sandbox_token, caps, timeout_ms })
+    Ok(ExecSpec {
+        req,
+        sandbox_token,
+        caps,
+        timeout_ms,
+    })
 }

@@ -4,15 +4,15 @@
 //! Everything here is deterministic and free of I/O, async runtimes and clock
 //! reads (callers pass `now_ms`): wire types ([`wire`]), configuration
 //! ([`config`]), object names and safety checks ([`names`]), the Pod and
-//! Secret builders ([`pod`], [`secret`]), the in-pod line protocol
+//! Secret builders (`pod`, `secret`), the in-pod line protocol
 //! ([`protocol`]), text helpers ([`text`]), the live-progress scanner
 //! ([`scanner`]), response assembly ([`response`]), sweep and startup
-//! decisions ([`reap`]) and the API retry policy ([`retry`]). Every public
+//! decisions (`reap`) and the API retry policy ([`retry`]). Every public
 //! item names the TypeScript function or constant it mirrors; deliberate
 //! differences are listed in `DIFFERENCES.md`.
 //!
-//! Feature `k8s` (default) adds the k8s-openapi based modules [`pod`],
-//! [`secret`] and [`reap`]; without it the crate has no Kubernetes types
+//! Feature `k8s` (default) adds the k8s-openapi based modules `pod`,
+//! `secret` and `reap`; without it the crate has no Kubernetes types
 //! (used by the fuzz targets to keep their build small).
 #![warn(missing_docs)]
 

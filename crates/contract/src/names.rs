@@ -7,9 +7,8 @@ use sha1::{Digest, Sha1};
 
 use crate::config::ContractVariant;
 use crate::constants::{
-    ANNOTATION_EXECUTION_ID, ANNOTATION_ORGANIZATION_ID, ANNOTATION_STARTED_AT,
-    BASELINE_ENV_NAMES, LABEL_ROLE, LABEL_SANDBOX, MAX_ENTRY_PATH_PART_LEN, MAX_ID_LEN,
-    MAX_ORG_LEN,
+    ANNOTATION_EXECUTION_ID, ANNOTATION_ORGANIZATION_ID, ANNOTATION_STARTED_AT, BASELINE_ENV_NAMES,
+    LABEL_ROLE, LABEL_SANDBOX, MAX_ENTRY_PATH_PART_LEN, MAX_ID_LEN, MAX_ORG_LEN,
 };
 
 /// First 16 lowercase hex digits of `sha1(utf8(input))`.
@@ -61,8 +60,14 @@ pub fn pod_annotations(
     started_at_ms: i64,
 ) -> BTreeMap<String, String> {
     BTreeMap::from([
-        (ANNOTATION_EXECUTION_ID.to_string(), execution_id.to_string()),
-        (ANNOTATION_ORGANIZATION_ID.to_string(), organization_id.to_string()),
+        (
+            ANNOTATION_EXECUTION_ID.to_string(),
+            execution_id.to_string(),
+        ),
+        (
+            ANNOTATION_ORGANIZATION_ID.to_string(),
+            organization_id.to_string(),
+        ),
         (ANNOTATION_STARTED_AT.to_string(), started_at_ms.to_string()),
     ])
 }
@@ -70,7 +75,10 @@ pub fn pod_annotations(
 /// Annotations of the exec Secret (raw execution id + `String(startedAtMs)`).
 pub fn secret_annotations(execution_id: &str, started_at_ms: i64) -> BTreeMap<String, String> {
     BTreeMap::from([
-        (ANNOTATION_EXECUTION_ID.to_string(), execution_id.to_string()),
+        (
+            ANNOTATION_EXECUTION_ID.to_string(),
+            execution_id.to_string(),
+        ),
         (ANNOTATION_STARTED_AT.to_string(), started_at_ms.to_string()),
     ])
 }
@@ -116,21 +124,20 @@ pub fn is_safe_entry_path(value: &str, variant: ContractVariant) -> bool {
             && part.chars().all(is_path_char)
             && !part.contains("..")
     };
-    for prefix in [&code_prefix, &tale_prefix] {
-        if let Some(rest) = value.strip_prefix(prefix.as_str()) {
-            if path_part_ok(rest) {
-                return true;
-            }
-        }
-    }
-    value.starts_with(is_id_char) && path_part_ok(value)
+    let absolute_ok = [&code_prefix, &tale_prefix]
+        .iter()
+        .filter_map(|prefix| value.strip_prefix(prefix.as_str()))
+        .any(path_part_ok);
+    absolute_ok || (value.starts_with(is_id_char) && path_part_ok(value))
 }
 
 /// `ENV_NAME_RE` (`^[A-Za-z_][A-Za-z0-9_]*$`) and not a `BASELINE_ENV_NAMES`
 /// entry once upper-cased: whether a user env var may reach the runner.
 pub fn is_allowed_user_env_name(name: &str) -> bool {
     let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
     first_ok && rest_ok && !BASELINE_ENV_NAMES.contains(&name.to_ascii_uppercase().as_str())
 }

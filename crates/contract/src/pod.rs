@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use indexmap::IndexMap;
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, EmptyDirVolumeSource, EnvVar, PersistentVolumeClaimVolumeSource,
-    Pod, PodSecurityContext, PodSpec, ResourceRequirements, SeccompProfile,
-    SecretVolumeSource, SecurityContext, Volume, VolumeMount,
+    Capabilities, Container, EmptyDirVolumeSource, EnvVar, PersistentVolumeClaimVolumeSource, Pod,
+    PodSecurityContext, PodSpec, ResourceRequirements, SeccompProfile, SecretVolumeSource,
+    SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -62,15 +62,26 @@ pub fn runner_wrapper(variant: ContractVariant) -> String {
 }
 
 fn env(name: &str, value: &str) -> EnvVar {
-    EnvVar { name: name.into(), value: Some(value.into()), ..Default::default() }
+    EnvVar {
+        name: name.into(),
+        value: Some(value.into()),
+        ..Default::default()
+    }
 }
 
 fn mount(name: &str, path: &str) -> VolumeMount {
-    VolumeMount { name: name.into(), mount_path: path.into(), ..Default::default() }
+    VolumeMount {
+        name: name.into(),
+        mount_path: path.into(),
+        ..Default::default()
+    }
 }
 
 fn quantities(pairs: &[(&str, &str)]) -> BTreeMap<String, Quantity> {
-    pairs.iter().map(|(k, v)| (k.to_string(), Quantity(v.to_string()))).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), Quantity(v.to_string())))
+        .collect()
 }
 
 fn empty_dir(name: &str, medium: Option<&str>, size_limit: Option<&str>) -> Volume {
@@ -86,7 +97,10 @@ fn empty_dir(name: &str, medium: Option<&str>, size_limit: Option<&str>) -> Volu
 }
 
 fn runtime_default_seccomp() -> SeccompProfile {
-    SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }
+    SeccompProfile {
+        type_: "RuntimeDefault".into(),
+        ..Default::default()
+    }
 }
 
 /// `hardenedSecurityContext`: identical on all three containers.
@@ -97,7 +111,10 @@ fn hardened_security_context() -> SecurityContext {
         run_as_non_root: Some(true),
         read_only_root_filesystem: Some(true),
         allow_privilege_escalation: Some(false),
-        capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), ..Default::default() }),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            ..Default::default()
+        }),
         seccomp_profile: Some(runtime_default_seccomp()),
         ..Default::default()
     }
@@ -107,7 +124,10 @@ fn helper_container(name: &str, entry: &str, cfg: &SpawnerConfig) -> Container {
     let variant = cfg.variant;
     let mut mounts = vec![
         mount("workspace", variant.workspace_mount()),
-        VolumeMount { read_only: Some(true), ..mount("exec-spec", EXEC_SPEC_MOUNT_DIR) },
+        VolumeMount {
+            read_only: Some(true),
+            ..mount("exec-spec", EXEC_SPEC_MOUNT_DIR)
+        },
         mount("helper-tmp", "/helper-tmp"),
     ];
     if variant.has_attest_volume() {
@@ -119,7 +139,10 @@ fn helper_container(name: &str, entry: &str, cfg: &SpawnerConfig) -> Container {
         image_pull_policy: Some("IfNotPresent".into()),
         command: Some(vec!["bun".into(), entry.into()]),
         working_dir: Some("/app".into()),
-        env: Some(vec![env("HOME", "/helper-tmp"), env("TMPDIR", "/helper-tmp")]),
+        env: Some(vec![
+            env("HOME", "/helper-tmp"),
+            env("TMPDIR", "/helper-tmp"),
+        ]),
         resources: Some(ResourceRequirements {
             requests: Some(quantities(&[("cpu", "100m"), ("memory", "256Mi")])),
             limits: Some(quantities(&[("cpu", "1"), ("memory", "1Gi")])),
@@ -133,7 +156,10 @@ fn helper_container(name: &str, entry: &str, cfg: &SpawnerConfig) -> Container {
 
 /// Validate the builder input like `buildSandboxPod` does, in its order:
 /// executionId, organizationId, entryPath, language.
-pub fn validate_pod_input(inp: &SandboxPodInput, variant: ContractVariant) -> Result<(), PodSpecError> {
+pub fn validate_pod_input(
+    inp: &SandboxPodInput,
+    variant: ContractVariant,
+) -> Result<(), PodSpecError> {
     let unsafe_value = |field: &'static str, value: &str| PodSpecError::UnsafeValue {
         field,
         value: value.to_string(),
@@ -176,16 +202,14 @@ pub fn build_sandbox_pod(cfg: &SpawnerConfig, inp: &SandboxPodInput) -> Result<P
         runner_env.push(env("UV_CACHE_DIR", "/cache/pip"));
         runner_env.push(env("NPM_CONFIG_CACHE", "/cache/npm"));
     }
-    if variant.passes_user_env() {
-        if let Some(user_env) = &inp.user_env {
-            runner_env.extend(
-                user_env
-                    .iter()
-                    .filter(|(name, _)| is_allowed_user_env_name(name))
-                    .map(|(name, value)| env(name, value)),
-            );
-        }
-    }
+    let user_env = inp.user_env.as_ref().filter(|_| variant.passes_user_env());
+    runner_env.extend(
+        user_env
+            .into_iter()
+            .flatten()
+            .filter(|(name, _)| is_allowed_user_env_name(name))
+            .map(|(name, value)| env(name, value)),
+    );
 
     let mut runner_mounts = vec![mount("workspace", ws), mount("tmp", "/tmp")];
     let mut volumes = vec![

@@ -25,10 +25,15 @@ fn parse_marker_line<T: DeserializeOwned>(
     logs: &str,
     marker: &'static str,
 ) -> Result<Option<T>, ProtocolError> {
-    let Some(payload) = last_marker_payload(logs, marker) else { return Ok(None) };
+    let Some(payload) = last_marker_payload(logs, marker) else {
+        return Ok(None);
+    };
     serde_json::from_str(js_trim(payload))
         .map(Some)
-        .map_err(|e| ProtocolError { marker, reason: e.to_string() })
+        .map_err(|e| ProtocolError {
+            marker,
+            reason: e.to_string(),
+        })
 }
 
 /// `parseResultLine(logs)` (k8s-protocol.ts): the harvest result from the

@@ -17,9 +17,9 @@ use crate::constants::{
 };
 use crate::response::RunnerKilled;
 
-/// `staleLifetimeCutoffMs(cfg, now)`: `now - (STARTUP_BUDGET_MS + maxTimeoutMs
-/// + HARVEST_BACKSTOP_MS + SWEEP_SLACK_MS)`. Objects started before it have
-/// outlived any possible execution.
+/// `staleLifetimeCutoffMs(cfg, now)`: `now` minus the worst-case lifetime
+/// `STARTUP_BUDGET_MS + maxTimeoutMs + HARVEST_BACKSTOP_MS + SWEEP_SLACK_MS`.
+/// Objects started before it have outlived any possible execution.
 pub fn stale_lifetime_cutoff_ms(cfg: &SpawnerConfig, now_ms: i64) -> i64 {
     let max_timeout = i64::try_from(cfg.max_timeout_ms).unwrap_or(i64::MAX);
     let lifetime = STARTUP_BUDGET_MS
@@ -43,8 +43,14 @@ fn annotation<'a>(meta: &'a ObjectMeta, key: &str) -> Option<&'a str> {
 /// `Number(annotations['tale.dev/started-at'] ?? '0')` as JavaScript
 /// evaluates it (an empty or blank value is 0; garbage is NaN → `None`).
 fn started_at(meta: &ObjectMeta) -> Option<f64> {
-    let raw = annotation(meta, ANNOTATION_STARTED_AT).unwrap_or("0").trim();
-    if raw.is_empty() { Some(0.0) } else { js_number(raw) }
+    let raw = annotation(meta, ANNOTATION_STARTED_AT)
+        .unwrap_or("0")
+        .trim();
+    if raw.is_empty() {
+        Some(0.0)
+    } else {
+        js_number(raw)
+    }
 }
 
 /// The stale rule shared by pods and secrets: a finite, positive start before `cutoff`.
@@ -67,8 +73,12 @@ fn is_live(meta: &ObjectMeta, opts: &SweepOptions<'_>) -> bool {
 
 fn all_statuses(pod: &Pod) -> impl Iterator<Item = &ContainerStatus> {
     let status = pod.status.as_ref();
-    let init = status.and_then(|s| s.init_container_statuses.as_deref()).unwrap_or_default();
-    let main = status.and_then(|s| s.container_statuses.as_deref()).unwrap_or_default();
+    let init = status
+        .and_then(|s| s.init_container_statuses.as_deref())
+        .unwrap_or_default();
+    let main = status
+        .and_then(|s| s.container_statuses.as_deref())
+        .unwrap_or_default();
     init.iter().chain(main.iter())
 }
 
@@ -92,16 +102,22 @@ pub fn latest_finished_at_ms(pod: &Pod) -> Option<i64> {
 /// execution's pod; a terminal pod once it finished more than
 /// `TERMINAL_REAP_GRACE_MS` ago; otherwise (or without `finishedAt`) the
 /// stale rule with `min(staleBeforeMs, staleLifetimeCutoffMs)`.
-pub fn should_reap_pod(pod: &Pod, opts: &SweepOptions<'_>, cfg: &SpawnerConfig, now_ms: i64) -> bool {
+pub fn should_reap_pod(
+    pod: &Pod,
+    opts: &SweepOptions<'_>,
+    cfg: &SpawnerConfig,
+    now_ms: i64,
+) -> bool {
     if is_live(&pod.metadata, opts) {
         return false;
     }
-    if is_terminal_phase(pod) {
-        if let Some(latest) = latest_finished_at_ms(pod).filter(|l| *l > 0) {
-            return now_ms - latest > TERMINAL_REAP_GRACE_MS;
-        }
+    let terminal_finish = latest_finished_at_ms(pod).filter(|l| *l > 0 && is_terminal_phase(pod));
+    if let Some(latest) = terminal_finish {
+        return now_ms - latest > TERMINAL_REAP_GRACE_MS;
     }
-    let cutoff = opts.stale_before_ms.min(stale_lifetime_cutoff_ms(cfg, now_ms));
+    let cutoff = opts
+        .stale_before_ms
+        .min(stale_lifetime_cutoff_ms(cfg, now_ms));
     started_before(&pod.metadata, cutoff)
 }
 
@@ -117,7 +133,9 @@ pub fn should_reap_secret(
     if is_live(&secret.metadata, opts) {
         return false;
     }
-    let cutoff = opts.stale_before_ms.min(stale_lifetime_cutoff_ms(cfg, now_ms));
+    let cutoff = opts
+        .stale_before_ms
+        .min(stale_lifetime_cutoff_ms(cfg, now_ms));
     started_before(&secret.metadata, cutoff)
 }
 
@@ -168,7 +186,10 @@ pub enum StartupState {
     Pending,
 }
 
-fn status_named<'a>(statuses: Option<&'a Vec<ContainerStatus>>, name: &str) -> Option<&'a ContainerStatus> {
+fn status_named<'a>(
+    statuses: Option<&'a Vec<ContainerStatus>>,
+    name: &str,
+) -> Option<&'a ContainerStatus> {
     statuses?.iter().find(|s| s.name == name)
 }
 
@@ -181,21 +202,32 @@ fn waiting_start_failure(status: &ContainerStatus) -> Option<&str> {
 /// failure, stage cannot start, runner started, runner cannot start, pod Failed.
 pub fn classify_startup(pod: &Pod) -> StartupState {
     let status = pod.status.as_ref();
-    if let Some(stage) = status_named(status.and_then(|s| s.init_container_statuses.as_ref()), "stage") {
-        if let Some(term) = stage.state.as_ref().and_then(|s| s.terminated.as_ref()) {
-            if term.exit_code != 0 {
-                let reason = term.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
-                return StartupState::PreStageFailed(format!(
-                    "pre-stage failed (exit {}){reason}",
-                    term.exit_code
-                ));
-            }
+    if let Some(stage) = status_named(
+        status.and_then(|s| s.init_container_statuses.as_ref()),
+        "stage",
+    ) {
+        let failed = stage
+            .state
+            .as_ref()
+            .and_then(|s| s.terminated.as_ref())
+            .filter(|t| t.exit_code != 0);
+        if let Some(term) = failed {
+            let reason = term
+                .reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            return StartupState::PreStageFailed(format!(
+                "pre-stage failed (exit {}){reason}",
+                term.exit_code
+            ));
         }
         if let Some(reason) = waiting_start_failure(stage) {
             return StartupState::Failed(format!("stage cannot start: {reason}"));
         }
     }
-    if let Some(runner) = status_named(status.and_then(|s| s.container_statuses.as_ref()), "runner") {
+    if let Some(runner) = status_named(status.and_then(|s| s.container_statuses.as_ref()), "runner")
+    {
         let state = runner.state.as_ref();
         if state.is_some_and(|s| s.running.is_some() || s.terminated.is_some()) {
             return StartupState::Started;
@@ -205,7 +237,9 @@ pub fn classify_startup(pod: &Pod) -> StartupState {
         }
     }
     if phase(pod) == Some("Failed") {
-        let reason = status.and_then(|s| s.reason.as_deref()).unwrap_or("unknown");
+        let reason = status
+            .and_then(|s| s.reason.as_deref())
+            .unwrap_or("unknown");
         let message = status.and_then(|s| s.message.as_deref()).unwrap_or("");
         let text = format!("pod failed before runner start: {reason} {message}");
         return StartupState::Failed(text.trim().to_string());
@@ -229,7 +263,9 @@ pub fn staging_failed_message(message: &str, stage_log_tail: Option<&str>) -> St
 /// Main loop step 4 (§1.7): the harvest container terminated or the pod is terminal.
 pub fn harvest_done(pod: &Pod) -> bool {
     let harvest_terminated = status_named(
-        pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()),
+        pod.status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref()),
         "harvest",
     )
     .is_some_and(|s| s.state.as_ref().is_some_and(|st| st.terminated.is_some()));
@@ -239,7 +275,15 @@ pub fn harvest_done(pod: &Pod) -> bool {
 /// Main loop step 5 (§1.7): the runner container terminated with a non-zero
 /// exit code (a surviving wrapper always exits 0).
 pub fn runner_abnormal_exit(pod: &Pod) -> Option<RunnerKilled> {
-    let runner = status_named(pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()), "runner")?;
+    let runner = status_named(
+        pod.status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref()),
+        "runner",
+    )?;
     let term = runner.state.as_ref()?.terminated.as_ref()?;
-    (term.exit_code != 0).then(|| RunnerKilled { exit_code: term.exit_code, reason: term.reason.clone() })
+    (term.exit_code != 0).then(|| RunnerKilled {
+        exit_code: term.exit_code,
+        reason: term.reason.clone(),
+    })
 }

@@ -52,7 +52,10 @@ pub struct Classified {
 
 impl Classified {
     fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Classified { code, message: message.into() }
+        Classified {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -87,9 +90,9 @@ impl From<&HarvestResult> for HarvestFlags {
     }
 }
 
-/// `classifyHarvestError(flags)` (exec-response.ts): priority quota > upload
-/// > report > read; `None` when no flag is set. The read message names the
-/// variant's output directory.
+/// `classifyHarvestError(flags)` (exec-response.ts): priority quota, then
+/// upload, report, read; `None` when no flag is set. The read message names
+/// the variant's output directory.
 pub fn classify_harvest_error(flags: HarvestFlags, variant: ContractVariant) -> Option<Classified> {
     if flags.quota_exhausted {
         Some(Classified::new(
@@ -97,7 +100,10 @@ pub fn classify_harvest_error(flags: HarvestFlags, variant: ContractVariant) -> 
             "Per-run output-file quota exceeded; some files were not uploaded",
         ))
     } else if flags.upload_failed {
-        Some(Classified::new(ErrorCode::UploadFailed, "One or more output uploads failed"))
+        Some(Classified::new(
+            ErrorCode::UploadFailed,
+            "One or more output uploads failed",
+        ))
     } else if flags.report_failed {
         Some(Classified::new(
             ErrorCode::UploadReportFailed,
@@ -120,8 +126,12 @@ fn contains_any_ascii_ci(haystack_lower: &str, needles: &[&str]) -> bool {
 }
 
 /// `EGRESS_DENIED_RE`, lower-cased alternatives.
-const EGRESS_DENIED: [&str; 4] =
-    ["403 filtered", "tunnel connection failed", "proxyerror", "connection refused"];
+const EGRESS_DENIED: [&str; 4] = [
+    "403 filtered",
+    "tunnel connection failed",
+    "proxyerror",
+    "connection refused",
+];
 /// `PACKAGE_NOT_FOUND_RE`, lower-cased alternatives.
 const PACKAGE_NOT_FOUND: [&str; 6] = [
     "no matching distribution",
@@ -142,9 +152,10 @@ pub fn classify_failure(exit_code: i32, stderr: &str, hint: Option<OomHint>) -> 
             Classified::new(ErrorCode::Oom, "Container killed (likely OOM)")
         }
         137 => Classified::new(ErrorCode::Timeout, "Container killed (SIGKILL)"),
-        64 if contains_any_ascii_ci(&lower, &PACKAGE_NOT_FOUND) => {
-            Classified::new(ErrorCode::PackageNotFound, "Requested package could not be resolved")
-        }
+        64 if contains_any_ascii_ci(&lower, &PACKAGE_NOT_FOUND) => Classified::new(
+            ErrorCode::PackageNotFound,
+            "Requested package could not be resolved",
+        ),
         64 if contains_any_ascii_ci(&lower, &EGRESS_DENIED) => egress(),
         64 => Classified::new(ErrorCode::InstallFailed, "Package install failed"),
         65 => Classified::new(
@@ -152,7 +163,10 @@ pub fn classify_failure(exit_code: i32, stderr: &str, hint: Option<OomHint>) -> 
             "Sandbox runtime rejected the invocation",
         ),
         _ if contains_any_ascii_ci(&lower, &EGRESS_DENIED) => egress(),
-        n => Classified::new(ErrorCode::RuntimeError, format!("User code exited with status {n}")),
+        n => Classified::new(
+            ErrorCode::RuntimeError,
+            format!("User code exited with status {n}"),
+        ),
     }
 }
 
@@ -196,8 +210,11 @@ pub fn build_cancelled(parts: ResponseParts) -> ExecuteResponse {
 /// `buildCompleted(parts, harvestErr?)`: exit 0; `completed`, or `failed`
 /// with the harvest error.
 pub fn build_completed(parts: ResponseParts, harvest_error: Option<Classified>) -> ExecuteResponse {
-    let status =
-        if harvest_error.is_some() { ExecutionStatus::Failed } else { ExecutionStatus::Completed };
+    let status = if harvest_error.is_some() {
+        ExecutionStatus::Failed
+    } else {
+        ExecutionStatus::Completed
+    };
     build(parts, status, Some(0), harvest_error)
 }
 
@@ -220,7 +237,12 @@ pub fn build_timeout_backstop(parts: ResponseParts, detail: Option<&str>) -> Exe
         Some(d) => format!("Wall-clock timeout exceeded ({d})"),
         None => "Wall-clock timeout exceeded".to_string(),
     };
-    build(parts, ExecutionStatus::Failed, Some(124), Some(Classified::new(ErrorCode::Timeout, message)))
+    build(
+        parts,
+        ExecutionStatus::Failed,
+        Some(124),
+        Some(Classified::new(ErrorCode::Timeout, message)),
+    )
 }
 
 /// `buildHarvestMissing(parts, exitCode)`: `failed`, `HARVEST_READ_FAILED`,
@@ -230,17 +252,26 @@ pub fn build_harvest_missing(
     exit_code: Option<i32>,
     variant: ContractVariant,
 ) -> ExecuteResponse {
-    let message = format!("Couldn't read {} (no harvest result line)", variant.output_dir());
+    let message = format!(
+        "Couldn't read {} (no harvest result line)",
+        variant.output_dir()
+    );
     let error = Classified::new(ErrorCode::HarvestReadFailed, message);
     build(parts, ExecutionStatus::Failed, exit_code, Some(error))
 }
 
 /// `buildRunnerKilled(parts, exitCode, reason?)`: `OOMKilled` → 137/`OOM`;
 /// otherwise the container exit code with `RUNTIME_ERROR`.
-pub fn build_runner_killed(parts: ResponseParts, exit_code: i32, reason: Option<&str>) -> ExecuteResponse {
+pub fn build_runner_killed(
+    parts: ResponseParts,
+    exit_code: i32,
+    reason: Option<&str>,
+) -> ExecuteResponse {
     if reason == Some("OOMKilled") {
-        let error =
-            Classified::new(ErrorCode::Oom, "Runner container OOM-killed (memory limit exceeded)");
+        let error = Classified::new(
+            ErrorCode::Oom,
+            "Runner container OOM-killed (memory limit exceeded)",
+        );
         return build(parts, ExecutionStatus::Failed, Some(137), Some(error));
     }
     let message = match reason {
@@ -335,18 +366,29 @@ pub struct AssembleOptions {
 /// is the cut's artefact, not user output (W18): drop it when the harvest
 /// says it truncated.
 fn harvested_stderr(h: &HarvestResult) -> &str {
-    if h.stderr_truncated { h.stderr.trim_end_matches('\u{FFFD}') } else { &h.stderr }
+    if h.stderr_truncated {
+        h.stderr.trim_end_matches('\u{FFFD}')
+    } else {
+        &h.stderr
+    }
 }
 
 /// The backend's `assemble` (k8s-backend.ts, spec §1.9): strip and cap the
 /// texts, build the parts, and choose the constructor in the normative order
 /// (cancel → runner killed → no result → exit 0 → runtime failure).
-pub fn assemble(cfg: &SpawnerConfig, input: AssembleInput, options: AssembleOptions) -> ExecuteResponse {
+pub fn assemble(
+    cfg: &SpawnerConfig,
+    input: AssembleInput,
+    options: AssembleOptions,
+) -> ExecuteResponse {
     let duration_ms = input.now_ms - input.started_at_ms;
     // A fatal placeholder carries a fake exit code: take the started line's
     // real one, or treat the result as missing.
     let harvest = match input.harvest {
-        Some(h) if h.fatal => input.started.map(|s| HarvestResult { exit_code: s.exit_code, ..h }),
+        Some(h) if h.fatal => input.started.map(|s| HarvestResult {
+            exit_code: s.exit_code,
+            ..h
+        }),
         other => other,
     };
     let h = harvest.as_ref();
@@ -376,7 +418,12 @@ pub fn assemble(cfg: &SpawnerConfig, input: AssembleInput, options: AssembleOpti
         output_files: h.map(|h| h.output_files.clone()).unwrap_or_default(),
         steps,
         upload_stats: h.map(|h| h.upload_stats.clone()).unwrap_or_default(),
-        timing: Timing { stage_ms: h.map_or(0, |h| h.stage_ms), execute_ms, harvest_ms, upload_ms },
+        timing: Timing {
+            stage_ms: h.map_or(0, |h| h.stage_ms),
+            execute_ms,
+            harvest_ms,
+            upload_ms,
+        },
         prior_stage: h.and_then(|h| h.prior_stage.clone()),
     };
 

@@ -85,7 +85,10 @@ pub struct StreamScanner {
 impl StreamScanner {
     /// A scanner with the given options.
     pub fn new(options: ScannerOptions) -> Self {
-        let options = ScannerOptions { max_line_bytes: options.max_line_bytes.max(64), ..options };
+        let options = ScannerOptions {
+            max_line_bytes: options.max_line_bytes.max(64),
+            ..options
+        };
         StreamScanner {
             options,
             pending: Vec::new(),
@@ -162,11 +165,15 @@ impl StreamScanner {
 
     fn complete_line(&mut self, line: &str, events: &mut Vec<ScanEvent>) {
         let was_partial = std::mem::replace(&mut self.line_is_partial, false);
-        if !was_partial {
-            if let Some(phase) = phase_of_line(line) {
-                self.phase(phase, events);
-                return;
-            }
+        // The tail of a line that was partly delivered is never a marker.
+        let phase = if was_partial {
+            None
+        } else {
+            phase_of_line(line)
+        };
+        if let Some(phase) = phase {
+            self.phase(phase, events);
+            return;
         }
         let mut payload = String::with_capacity(line.len() + 1);
         payload.push_str(line);
@@ -186,7 +193,11 @@ impl StreamScanner {
         }
         let remaining = self.options.stdout_max_bytes.saturating_sub(self.delivered);
         let fits = (text.len() as u64) <= remaining;
-        let end = if fits { text.len() } else { floor_char_boundary(text, remaining as usize) };
+        let end = if fits {
+            text.len()
+        } else {
+            floor_char_boundary(text, remaining as usize)
+        };
         if !fits {
             self.exhausted = true;
         }

@@ -35,4 +35,3 @@ pub fn build_exec_secret(
         ..Default::default()
     }
 }
-

@@ -28,9 +28,8 @@ static ANSI_OSC_ST: LazyLock<Regex> =
 static ANSI_CSI: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]").expect("valid regex"));
 /// `ESC_AND_CONTROL_RE`.
-static ESC_AND_CONTROL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[\x07\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]").expect("valid regex")
-});
+static ESC_AND_CONTROL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[\x07\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]").expect("valid regex"));
 
 /// `stripControlChars(text)`: remove OSC (BEL- then ST-terminated), CSI
 /// sequences and the bare control characters of `ESC_AND_CONTROL_RE`, then

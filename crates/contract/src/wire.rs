@@ -459,12 +459,16 @@ struct HealthWire {
 impl Serialize for HealthResult {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let wire = match self {
-            HealthResult::Healthy { detail } => {
-                HealthWire { ok: true, detail: Some(detail.clone()), error: None }
-            }
-            HealthResult::Unhealthy { error } => {
-                HealthWire { ok: false, detail: None, error: Some(error.clone()) }
-            }
+            HealthResult::Healthy { detail } => HealthWire {
+                ok: true,
+                detail: Some(detail.clone()),
+                error: None,
+            },
+            HealthResult::Unhealthy { error } => HealthWire {
+                ok: false,
+                detail: None,
+                error: Some(error.clone()),
+            },
         };
         wire.serialize(s)
     }
@@ -554,7 +558,11 @@ pub struct HarvestResult {
     #[serde(default, deserialize_with = "lenient::int")]
     pub upload_ms: i64,
     /// Runner execute time (newer protocol variant only).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::opt_int")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_int"
+    )]
     pub execute_ms: Option<i64>,
     /// Step results (steps mode only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -567,7 +575,12 @@ pub struct HarvestResult {
 impl HarvestResult {
     /// The harvest's fatal fallback payload (k8s-harvest.ts top-level catch).
     pub fn fatal_fallback() -> Self {
-        HarvestResult { fatal: true, exit_code: 1, read_failed: true, ..Default::default() }
+        HarvestResult {
+            fatal: true,
+            exit_code: 1,
+            read_failed: true,
+            ..Default::default()
+        }
     }
 }
 

@@ -41,10 +41,16 @@ pub fn fixture_request() -> ExecuteRequest {
 /// The userEnv every golden Pod is built with: two names pass, three are dropped
 /// (baseline name in lower case, invalid identifier, baseline `PATH` in mixed case).
 pub fn fixture_user_env() -> IndexMap<String, String> {
-    [("FOO", "bar"), ("home", "evil"), ("9LIVES", "x"), ("MY_VAR", "v"), ("Path", "p")]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    [
+        ("FOO", "bar"),
+        ("home", "evil"),
+        ("9LIVES", "x"),
+        ("MY_VAR", "v"),
+        ("Path", "p"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
 }
 
 pub fn pod_input() -> SandboxPodInput {

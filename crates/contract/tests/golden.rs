@@ -16,7 +16,9 @@ use tale_sandbox_contract::secret::{build_exec_secret, parse_exec_spec};
 use tale_sandbox_contract::wire::*;
 
 fn golden_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/contract").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/golden/contract")
+        .join(name)
 }
 
 fn golden(name: &str) -> Value {
@@ -37,21 +39,33 @@ fn assert_json_eq(actual: &Value, expected: &Value, what: &str) {
 fn pod_default_variant_matches_golden() {
     let cfg = fixture_config(ContractVariant::UserAttestUlimit);
     let pod = build_sandbox_pod(&cfg, &pod_input()).unwrap();
-    assert_json_eq(&serde_json::to_value(&pod).unwrap(), &golden("pod-default.json"), "default pod");
+    assert_json_eq(
+        &serde_json::to_value(&pod).unwrap(),
+        &golden("pod-default.json"),
+        "default pod",
+    );
 }
 
 #[test]
 fn pod_user_variant_matches_golden() {
     let cfg = fixture_config(ContractVariant::User);
     let pod = build_sandbox_pod(&cfg, &pod_input()).unwrap();
-    assert_json_eq(&serde_json::to_value(&pod).unwrap(), &golden("pod-user.json"), "/user pod");
+    assert_json_eq(
+        &serde_json::to_value(&pod).unwrap(),
+        &golden("pod-user.json"),
+        "/user pod",
+    );
 }
 
 #[test]
 fn pod_workspace_variant_matches_golden() {
     let cfg = fixture_config(ContractVariant::Workspace);
     let pod = build_sandbox_pod(&cfg, &pod_input()).unwrap();
-    assert_json_eq(&serde_json::to_value(&pod).unwrap(), &golden("pod-workspace.json"), "/workspace pod");
+    assert_json_eq(
+        &serde_json::to_value(&pod).unwrap(),
+        &golden("pod-workspace.json"),
+        "/workspace pod",
+    );
 }
 
 #[test]
@@ -66,15 +80,28 @@ fn pod_pvc_mode_matches_golden() {
         npm: pvc_name_for(&cfg.cache_volume_prefix.npm, ORG_ID),
     });
     let pod = build_sandbox_pod(&cfg, &input).unwrap();
-    assert_json_eq(&serde_json::to_value(&pod).unwrap(), &golden("pod-pvc.json"), "pvc pod");
+    assert_json_eq(
+        &serde_json::to_value(&pod).unwrap(),
+        &golden("pod-pvc.json"),
+        "pvc pod",
+    );
 }
 
 fn secret_request() -> ExecuteRequest {
     let mut req = fixture_request();
-    req.files = Some(vec![WorkspaceFile { path: "main.py".into(), url: "http://files/main.py".into() }]);
+    req.files = Some(vec![WorkspaceFile {
+        path: "main.py".into(),
+        url: "http://files/main.py".into(),
+    }]);
     req.timeout_ms = Some(45_000);
-    req.output_upload_slots = vec![UploadSlot { url: "http://slot/0".into() }];
-    req.env = Some([("FOO".to_string(), "bar".to_string())].into_iter().collect());
+    req.output_upload_slots = vec![UploadSlot {
+        url: "http://slot/0".into(),
+    }];
+    req.env = Some(
+        [("FOO".to_string(), "bar".to_string())]
+            .into_iter()
+            .collect(),
+    );
     req
 }
 
@@ -88,8 +115,14 @@ fn secret_matches_golden_including_spec_json_bytes() {
     assert_json_eq(&serde_json::to_value(&secret).unwrap(), &expected, "secret");
     // The string itself (not only its parse) must match: key order of spec.json.
     let actual_spec = &secret.string_data.as_ref().unwrap()["spec.json"];
-    assert_eq!(actual_spec, expected["stringData"]["spec.json"].as_str().unwrap());
-    assert_eq!(serde_json::from_str::<Value>(actual_spec).unwrap(), golden("exec-spec.json"));
+    assert_eq!(
+        actual_spec,
+        expected["stringData"]["spec.json"].as_str().unwrap()
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(actual_spec).unwrap(),
+        golden("exec-spec.json")
+    );
 }
 
 #[test]
@@ -122,8 +155,17 @@ fn parts() -> ResponseParts {
             exit_code: Some(0),
             duration_ms: 5,
         }]),
-        upload_stats: UploadStats { attempted: 1, succeeded: 1, failures: vec![] },
-        timing: Timing { stage_ms: 1, execute_ms: 2, harvest_ms: 3, upload_ms: 4 },
+        upload_stats: UploadStats {
+            attempted: 1,
+            succeeded: 1,
+            failures: vec![],
+        },
+        timing: Timing {
+            stage_ms: 1,
+            execute_ms: 2,
+            harvest_ms: 3,
+            upload_ms: 4,
+        },
         prior_stage: Some(PriorStage::default()),
     }
 }
@@ -132,35 +174,63 @@ fn parts() -> ResponseParts {
 fn every_constructor_matches_golden_bytes() {
     let text = std::fs::read_to_string(golden_path("responses.txt")).unwrap();
     let user = ContractVariant::User;
-    let upload_failed = HarvestFlags { upload_failed: true, ..Default::default() };
-    let read_failed = HarvestFlags { read_failed: true, ..Default::default() };
+    let upload_failed = HarvestFlags {
+        upload_failed: true,
+        ..Default::default()
+    };
+    let read_failed = HarvestFlags {
+        read_failed: true,
+        ..Default::default()
+    };
     let mut seen = 0;
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let (name, expected) = line.split_once(' ').unwrap();
         let actual = match name {
             "cancelled" => build_cancelled(parts()),
             "completed" => build_completed(parts(), None),
-            "completed-upload-failed" => build_completed(parts(), classify_harvest_error(upload_failed, user)),
-            "completed-read-failed" => build_completed(parts(), classify_harvest_error(read_failed, user)),
+            "completed-upload-failed" => {
+                build_completed(parts(), classify_harvest_error(upload_failed, user))
+            }
+            "completed-read-failed" => {
+                build_completed(parts(), classify_harvest_error(read_failed, user))
+            }
             "runtime-failure-3" => build_runtime_failure(parts(), 3, "", None),
             "backstop" => build_timeout_backstop(parts(), Some("harvest container never reported")),
             "backstop-no-detail" => build_timeout_backstop(parts(), None),
             "harvest-missing-null" => build_harvest_missing(parts(), None, user),
             "harvest-missing-0" => build_harvest_missing(parts(), Some(0), user),
-            "harvest-missing-workspace" => build_harvest_missing(parts(), None, ContractVariant::Workspace),
+            "harvest-missing-workspace" => {
+                build_harvest_missing(parts(), None, ContractVariant::Workspace)
+            }
             "runner-killed-oom" => build_runner_killed(parts(), 9, Some("OOMKilled")),
             "runner-killed-error" => build_runner_killed(parts(), 2, Some("Error")),
             "runner-killed-no-reason" => build_runner_killed(parts(), 143, None),
             "infra-failure" => build_infra_failure(parts(), "k8s API unreachable"),
             "make-error" => make_error(ErrorCode::SpawnerUnavailable, "invalid language", 0),
-            "completed-without-steps" => {
-                build_completed(ResponseParts { steps: None, prior_stage: None, ..parts() }, None)
-            }
+            "completed-without-steps" => build_completed(
+                ResponseParts {
+                    steps: None,
+                    prior_stage: None,
+                    ..parts()
+                },
+                None,
+            ),
             other => panic!("golden row {other} has no constructor in this test"),
         };
-        assert_eq!(serde_json::to_string(&actual).unwrap(), expected, "response {name}");
+        assert_eq!(
+            serde_json::to_string(&actual).unwrap(),
+            expected,
+            "response {name}"
+        );
         // And the JSON reads back into the same value.
-        assert_eq!(serde_json::from_str::<ExecuteResponse>(expected).unwrap(), actual, "{name}");
+        assert_eq!(
+            serde_json::from_str::<ExecuteResponse>(expected).unwrap(),
+            actual,
+            "{name}"
+        );
         seen += 1;
     }
     assert_eq!(seen, 16, "every golden row was checked");

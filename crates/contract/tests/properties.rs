@@ -12,7 +12,19 @@ use tale_sandbox_contract::wire::{ExecuteRequest, Phase};
 /// characters, U+FFFD, newlines, CR, ESC.
 fn text() -> impl Strategy<Value = String> {
     prop::collection::vec(
-        prop::sample::select(vec!["a", "b", "\n", "\r", "é", "€", "😀", "\u{FFFD}", "\x1b", "PHASE: running", "PHASE: installing"]),
+        prop::sample::select(vec![
+            "a",
+            "b",
+            "\n",
+            "\r",
+            "é",
+            "€",
+            "😀",
+            "\u{FFFD}",
+            "\x1b",
+            "PHASE: running",
+            "PHASE: installing",
+        ]),
         0..60,
     )
     .prop_map(|parts| parts.concat())
@@ -35,7 +47,9 @@ fn normalize(events: Vec<ScanEvent>) -> Vec<ScanEvent> {
     let mut out: Vec<ScanEvent> = Vec::new();
     for e in events {
         match (out.last_mut(), e) {
-            (Some(ScanEvent::StdoutDelta(prev)), ScanEvent::StdoutDelta(next)) => prev.push_str(&next),
+            (Some(ScanEvent::StdoutDelta(prev)), ScanEvent::StdoutDelta(next)) => {
+                prev.push_str(&next)
+            }
             (_, e) => out.push(e),
         }
     }
@@ -85,7 +99,12 @@ fn reference(bytes: &[u8], cap: usize) -> Vec<ScanEvent> {
             None => text(residual.to_string(), &mut events),
         }
     }
-    normalize(events.into_iter().filter(|e| !matches!(e, ScanEvent::StdoutDelta(t) if t.is_empty())).collect())
+    normalize(
+        events
+            .into_iter()
+            .filter(|e| !matches!(e, ScanEvent::StdoutDelta(t) if t.is_empty()))
+            .collect(),
+    )
 }
 
 proptest! {

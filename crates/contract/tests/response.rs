@@ -27,9 +27,23 @@ fn parts() -> ResponseParts {
             content_type: "text/plain; charset=utf-8".into(),
             sha256: "0".repeat(64),
         }],
-        steps: Some(vec![StepResult { path: "a.py".into(), status: StepStatus::Completed, exit_code: Some(0), duration_ms: 1 }]),
-        upload_stats: UploadStats { attempted: 1, succeeded: 1, failures: vec![] },
-        timing: Timing { stage_ms: 1, execute_ms: 2, harvest_ms: 3, upload_ms: 4 },
+        steps: Some(vec![StepResult {
+            path: "a.py".into(),
+            status: StepStatus::Completed,
+            exit_code: Some(0),
+            duration_ms: 1,
+        }]),
+        upload_stats: UploadStats {
+            attempted: 1,
+            succeeded: 1,
+            failures: vec![],
+        },
+        timing: Timing {
+            stage_ms: 1,
+            execute_ms: 2,
+            harvest_ms: 3,
+            upload_ms: 4,
+        },
         prior_stage: Some(PriorStage::default()),
     }
 }
@@ -40,7 +54,16 @@ fn all_constructors_carry_identical_base_fields() {
     let all = [
         build_cancelled(parts()),
         build_completed(parts(), None),
-        build_completed(parts(), classify_harvest_error(HarvestFlags { upload_failed: true, ..Default::default() }, user)),
+        build_completed(
+            parts(),
+            classify_harvest_error(
+                HarvestFlags {
+                    upload_failed: true,
+                    ..Default::default()
+                },
+                user,
+            ),
+        ),
         build_runtime_failure(parts(), 3, "", None),
         build_timeout_backstop(parts(), None),
         build_harvest_missing(parts(), None, user),
@@ -51,7 +74,14 @@ fn all_constructors_carry_identical_base_fields() {
         assert_eq!(r.stdout_base64, b64("hello"));
         assert_eq!(r.stderr_base64, b64("oops"));
         assert_eq!(r.duration_ms, 1234);
-        assert_eq!(r.truncated, Truncated { stdout: false, stderr: true, files: 2 });
+        assert_eq!(
+            r.truncated,
+            Truncated {
+                stdout: false,
+                stderr: true,
+                files: 2
+            }
+        );
         assert_eq!(r.output_files, parts().output_files);
         assert_eq!(r.steps, parts().steps);
         assert_eq!(r.upload_stats, Some(parts().upload_stats));
@@ -62,7 +92,14 @@ fn all_constructors_carry_identical_base_fields() {
 
 #[test]
 fn steps_and_prior_stage_keys_absent_when_not_given() {
-    let r = build_completed(ResponseParts { steps: None, prior_stage: None, ..parts() }, None);
+    let r = build_completed(
+        ResponseParts {
+            steps: None,
+            prior_stage: None,
+            ..parts()
+        },
+        None,
+    );
     let v = serde_json::to_value(&r).unwrap();
     assert!(v.get("steps").is_none());
     assert!(v.get("priorStage").is_none());
@@ -72,48 +109,140 @@ fn steps_and_prior_stage_keys_absent_when_not_given() {
 #[test]
 fn outcome_constructors() {
     let c = build_cancelled(parts());
-    assert_eq!((c.status, c.exit_code, c.error_code), (ExecutionStatus::Cancelled, None, Some(ErrorCode::Cancelled)));
+    assert_eq!(
+        (c.status, c.exit_code, c.error_code),
+        (ExecutionStatus::Cancelled, None, Some(ErrorCode::Cancelled))
+    );
 
     let ok = build_completed(parts(), None);
-    assert_eq!((ok.status, ok.exit_code, ok.error_code), (ExecutionStatus::Completed, Some(0), None));
+    assert_eq!(
+        (ok.status, ok.exit_code, ok.error_code),
+        (ExecutionStatus::Completed, Some(0), None)
+    );
 
-    let up = build_completed(parts(), classify_harvest_error(HarvestFlags { upload_failed: true, ..Default::default() }, ContractVariant::User));
-    assert_eq!((up.status, up.exit_code, up.error_code), (ExecutionStatus::Failed, Some(0), Some(ErrorCode::UploadFailed)));
+    let up = build_completed(
+        parts(),
+        classify_harvest_error(
+            HarvestFlags {
+                upload_failed: true,
+                ..Default::default()
+            },
+            ContractVariant::User,
+        ),
+    );
+    assert_eq!(
+        (up.status, up.exit_code, up.error_code),
+        (
+            ExecutionStatus::Failed,
+            Some(0),
+            Some(ErrorCode::UploadFailed)
+        )
+    );
 
     let rt = build_runtime_failure(parts(), 3, "", None);
-    assert_eq!((rt.status, rt.exit_code, rt.error_code), (ExecutionStatus::Failed, Some(3), Some(ErrorCode::RuntimeError)));
+    assert_eq!(
+        (rt.status, rt.exit_code, rt.error_code),
+        (
+            ExecutionStatus::Failed,
+            Some(3),
+            Some(ErrorCode::RuntimeError)
+        )
+    );
 
     let bs = build_timeout_backstop(parts(), Some("harvest container never reported"));
-    assert_eq!((bs.status, bs.exit_code, bs.error_code), (ExecutionStatus::Failed, Some(124), Some(ErrorCode::Timeout)));
-    assert!(bs.error_message.unwrap().contains("Wall-clock timeout exceeded"));
+    assert_eq!(
+        (bs.status, bs.exit_code, bs.error_code),
+        (ExecutionStatus::Failed, Some(124), Some(ErrorCode::Timeout))
+    );
+    assert!(
+        bs.error_message
+            .unwrap()
+            .contains("Wall-clock timeout exceeded")
+    );
 
     let hm = build_harvest_missing(parts(), None, ContractVariant::User);
-    assert_eq!((hm.status, hm.exit_code, hm.error_code), (ExecutionStatus::Failed, None, Some(ErrorCode::HarvestReadFailed)));
-    assert_eq!(build_harvest_missing(parts(), Some(0), ContractVariant::User).exit_code, Some(0));
+    assert_eq!(
+        (hm.status, hm.exit_code, hm.error_code),
+        (
+            ExecutionStatus::Failed,
+            None,
+            Some(ErrorCode::HarvestReadFailed)
+        )
+    );
+    assert_eq!(
+        build_harvest_missing(parts(), Some(0), ContractVariant::User).exit_code,
+        Some(0)
+    );
 
     let oom = build_runner_killed(parts(), 9, Some("OOMKilled"));
-    assert_eq!((oom.exit_code, oom.error_code), (Some(137), Some(ErrorCode::Oom)));
+    assert_eq!(
+        (oom.exit_code, oom.error_code),
+        (Some(137), Some(ErrorCode::Oom))
+    );
     let err = build_runner_killed(parts(), 2, Some("Error"));
-    assert_eq!((err.exit_code, err.error_code), (Some(2), Some(ErrorCode::RuntimeError)));
+    assert_eq!(
+        (err.exit_code, err.error_code),
+        (Some(2), Some(ErrorCode::RuntimeError))
+    );
     assert!(err.error_message.unwrap().contains("Error"));
 
     let infra = build_infra_failure(parts(), "boom");
-    assert_eq!((infra.exit_code, infra.error_code), (None, Some(ErrorCode::SpawnerUnavailable)));
+    assert_eq!(
+        (infra.exit_code, infra.error_code),
+        (None, Some(ErrorCode::SpawnerUnavailable))
+    );
 }
 
 #[test]
 fn classify_harvest_error_priority() {
     let v = ContractVariant::User;
     assert_eq!(classify_harvest_error(HarvestFlags::default(), v), None);
-    let all = HarvestFlags { quota_exhausted: true, upload_failed: true, report_failed: true, read_failed: true };
-    assert_eq!(classify_harvest_error(all, v).unwrap().code, ErrorCode::UploadQuotaExceeded);
-    let no_quota = HarvestFlags { quota_exhausted: false, ..all };
-    assert_eq!(classify_harvest_error(no_quota, v).unwrap().code, ErrorCode::UploadFailed);
-    let report_read = HarvestFlags { report_failed: true, read_failed: true, ..Default::default() };
-    assert_eq!(classify_harvest_error(report_read, v).unwrap().code, ErrorCode::UploadReportFailed);
-    let read = classify_harvest_error(HarvestFlags { read_failed: true, ..Default::default() }, v).unwrap();
-    assert_eq!((read.code, read.message.as_str()), (ErrorCode::HarvestReadFailed, "Couldn't read /user/output"));
-    let ws = classify_harvest_error(HarvestFlags { read_failed: true, ..Default::default() }, ContractVariant::Workspace);
+    let all = HarvestFlags {
+        quota_exhausted: true,
+        upload_failed: true,
+        report_failed: true,
+        read_failed: true,
+    };
+    assert_eq!(
+        classify_harvest_error(all, v).unwrap().code,
+        ErrorCode::UploadQuotaExceeded
+    );
+    let no_quota = HarvestFlags {
+        quota_exhausted: false,
+        ..all
+    };
+    assert_eq!(
+        classify_harvest_error(no_quota, v).unwrap().code,
+        ErrorCode::UploadFailed
+    );
+    let report_read = HarvestFlags {
+        report_failed: true,
+        read_failed: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        classify_harvest_error(report_read, v).unwrap().code,
+        ErrorCode::UploadReportFailed
+    );
+    let read = classify_harvest_error(
+        HarvestFlags {
+            read_failed: true,
+            ..Default::default()
+        },
+        v,
+    )
+    .unwrap();
+    assert_eq!(
+        (read.code, read.message.as_str()),
+        (ErrorCode::HarvestReadFailed, "Couldn't read /user/output")
+    );
+    let ws = classify_harvest_error(
+        HarvestFlags {
+            read_failed: true,
+            ..Default::default()
+        },
+        ContractVariant::Workspace,
+    );
     assert_eq!(ws.unwrap().message, "Couldn't read /workspace/output");
 }
 
@@ -129,7 +258,13 @@ fn input() -> AssembleInput {
 }
 
 fn harvest(exit_code: i32) -> HarvestResult {
-    HarvestResult { exit_code, stage_ms: 100, harvest_ms: 300, upload_ms: 250, ..Default::default() }
+    HarvestResult {
+        exit_code,
+        stage_ms: 100,
+        harvest_ms: 300,
+        upload_ms: 250,
+        ..Default::default()
+    }
 }
 
 fn cfg() -> tale_sandbox_contract::config::SpawnerConfig {
@@ -142,7 +277,14 @@ fn decode(b: &str) -> String {
 
 #[test]
 fn success_strips_markers_and_controls() {
-    let r = assemble(&cfg(), AssembleInput { harvest: Some(harvest(0)), ..input() }, AssembleOptions::default());
+    let r = assemble(
+        &cfg(),
+        AssembleInput {
+            harvest: Some(harvest(0)),
+            ..input()
+        },
+        AssembleOptions::default(),
+    );
     assert_eq!(r.status, ExecutionStatus::Completed);
     assert_eq!(decode(&r.stdout_base64), "hi!\n");
     assert_eq!(r.duration_ms, 5_000);
@@ -152,13 +294,22 @@ fn success_strips_markers_and_controls() {
 #[test]
 fn abort_wins_over_everything_and_keeps_harvested_outputs() {
     let mut h = harvest(0);
-    h.output_files = vec![OutputFile { name: "o".into(), storage_id: "s".into(), size: 1, content_type: "x".into(), sha256: "y".into() }];
+    h.output_files = vec![OutputFile {
+        name: "o".into(),
+        storage_id: "s".into(),
+        size: 1,
+        content_type: "x".into(),
+        sha256: "y".into(),
+    }];
     let r = assemble(
         &cfg(),
         AssembleInput {
             aborted: true,
             harvest: Some(h),
-            runner_killed: Some(RunnerKilled { exit_code: 137, reason: Some("OOMKilled".into()) }),
+            runner_killed: Some(RunnerKilled {
+                exit_code: 137,
+                reason: Some("OOMKilled".into()),
+            }),
             ..input()
         },
         AssembleOptions::default(),
@@ -171,48 +322,107 @@ fn abort_wins_over_everything_and_keeps_harvested_outputs() {
 fn cancel_in_steps_mode_without_result_synthesizes_skipped_steps() {
     let r = assemble(
         &cfg(),
-        AssembleInput { aborted: true, request_steps: Some(vec!["a.py".into(), "b.py".into()]), ..input() },
+        AssembleInput {
+            aborted: true,
+            request_steps: Some(vec!["a.py".into(), "b.py".into()]),
+            ..input()
+        },
         AssembleOptions::default(),
     );
     let steps = r.steps.unwrap();
     assert_eq!(steps.len(), 2);
-    assert!(steps.iter().all(|s| s.status == StepStatus::Skipped && s.exit_code.is_none()));
+    assert!(
+        steps
+            .iter()
+            .all(|s| s.status == StepStatus::Skipped && s.exit_code.is_none())
+    );
 }
 
 #[test]
 fn runner_killed_before_missing_harvest() {
     let r = assemble(
         &cfg(),
-        AssembleInput { runner_killed: Some(RunnerKilled { exit_code: 137, reason: Some("OOMKilled".into()) }), ..input() },
+        AssembleInput {
+            runner_killed: Some(RunnerKilled {
+                exit_code: 137,
+                reason: Some("OOMKilled".into()),
+            }),
+            ..input()
+        },
         AssembleOptions::default(),
     );
-    assert_eq!((r.exit_code, r.error_code), (Some(137), Some(ErrorCode::Oom)));
+    assert_eq!(
+        (r.exit_code, r.error_code),
+        (Some(137), Some(ErrorCode::Oom))
+    );
 }
 
 #[test]
 fn missing_harvest_paths() {
-    let backstop = assemble(&cfg(), AssembleInput { backstop: true, ..input() }, AssembleOptions::default());
-    assert_eq!(backstop.error_message.as_deref(), Some("Wall-clock timeout exceeded (harvest container never reported)"));
+    let backstop = assemble(
+        &cfg(),
+        AssembleInput {
+            backstop: true,
+            ..input()
+        },
+        AssembleOptions::default(),
+    );
+    assert_eq!(
+        backstop.error_message.as_deref(),
+        Some("Wall-clock timeout exceeded (harvest container never reported)")
+    );
     assert_eq!(backstop.exit_code, Some(124));
 
     let recovered = assemble(
         &cfg(),
-        AssembleInput { started: Some(StartedInfo { exit_code: 3, timed_out: false }), ..input() },
+        AssembleInput {
+            started: Some(StartedInfo {
+                exit_code: 3,
+                timed_out: false,
+            }),
+            ..input()
+        },
         AssembleOptions::default(),
     );
-    assert_eq!((recovered.exit_code, recovered.error_code), (Some(3), Some(ErrorCode::RuntimeError)));
+    assert_eq!(
+        (recovered.exit_code, recovered.error_code),
+        (Some(3), Some(ErrorCode::RuntimeError))
+    );
 
     let zero = assemble(
         &cfg(),
-        AssembleInput { started: Some(StartedInfo { exit_code: 0, timed_out: false }), ..input() },
+        AssembleInput {
+            started: Some(StartedInfo {
+                exit_code: 0,
+                timed_out: false,
+            }),
+            ..input()
+        },
         AssembleOptions::default(),
     );
-    assert_eq!((zero.exit_code, zero.error_code), (Some(0), Some(ErrorCode::HarvestReadFailed)));
+    assert_eq!(
+        (zero.exit_code, zero.error_code),
+        (Some(0), Some(ErrorCode::HarvestReadFailed))
+    );
 
     let none = assemble(&cfg(), input(), AssembleOptions::default());
-    assert_eq!((none.exit_code, none.error_code), (None, Some(ErrorCode::HarvestReadFailed)));
-    assert_eq!(none.error_message.as_deref(), Some("Couldn't read /user/output (no harvest result line)"));
-    assert_eq!(none.timing.unwrap(), Timing { stage_ms: 0, execute_ms: 5_000, harvest_ms: 0, upload_ms: 0 });
+    assert_eq!(
+        (none.exit_code, none.error_code),
+        (None, Some(ErrorCode::HarvestReadFailed))
+    );
+    assert_eq!(
+        none.error_message.as_deref(),
+        Some("Couldn't read /user/output (no harvest result line)")
+    );
+    assert_eq!(
+        none.timing.unwrap(),
+        Timing {
+            stage_ms: 0,
+            execute_ms: 5_000,
+            harvest_ms: 0,
+            upload_ms: 0
+        }
+    );
 }
 
 #[test]
@@ -221,27 +431,63 @@ fn fatal_placeholder_takes_started_exit_code_or_counts_as_missing() {
         &cfg(),
         AssembleInput {
             harvest: Some(HarvestResult::fatal_fallback()),
-            started: Some(StartedInfo { exit_code: 0, timed_out: false }),
+            started: Some(StartedInfo {
+                exit_code: 0,
+                timed_out: false,
+            }),
             ..input()
         },
         AssembleOptions::default(),
     );
     // exit 0 with readFailed → completed path with HARVEST_READ_FAILED.
-    assert_eq!((with_started.status, with_started.exit_code), (ExecutionStatus::Failed, Some(0)));
-    assert_eq!(with_started.error_message.as_deref(), Some("Couldn't read /user/output"));
+    assert_eq!(
+        (with_started.status, with_started.exit_code),
+        (ExecutionStatus::Failed, Some(0))
+    );
+    assert_eq!(
+        with_started.error_message.as_deref(),
+        Some("Couldn't read /user/output")
+    );
 
-    let without = assemble(&cfg(), AssembleInput { harvest: Some(HarvestResult::fatal_fallback()), ..input() }, AssembleOptions::default());
-    assert_eq!(without.exit_code, None, "placeholder exit 1 is never reported");
-    assert_eq!(without.error_message.as_deref(), Some("Couldn't read /user/output (no harvest result line)"));
+    let without = assemble(
+        &cfg(),
+        AssembleInput {
+            harvest: Some(HarvestResult::fatal_fallback()),
+            ..input()
+        },
+        AssembleOptions::default(),
+    );
+    assert_eq!(
+        without.exit_code, None,
+        "placeholder exit 1 is never reported"
+    );
+    assert_eq!(
+        without.error_message.as_deref(),
+        Some("Couldn't read /user/output (no harvest result line)")
+    );
 }
 
 #[test]
 fn non_zero_exit_classifies_with_capped_stderr_without_oom_hint() {
     let mut h = harvest(137);
     h.stderr = "bash: line 1: Killed\n".into();
-    let r = assemble(&cfg(), AssembleInput { harvest: Some(h), ..input() }, AssembleOptions::default());
+    let r = assemble(
+        &cfg(),
+        AssembleInput {
+            harvest: Some(h),
+            ..input()
+        },
+        AssembleOptions::default(),
+    );
     assert_eq!(r.error_code, Some(ErrorCode::Oom));
-    let r = assemble(&cfg(), AssembleInput { harvest: Some(harvest(137)), ..input() }, AssembleOptions::default());
+    let r = assemble(
+        &cfg(),
+        AssembleInput {
+            harvest: Some(harvest(137)),
+            ..input()
+        },
+        AssembleOptions::default(),
+    );
     assert_eq!(r.error_code, Some(ErrorCode::Timeout));
 }
 
@@ -249,7 +495,14 @@ fn non_zero_exit_classifies_with_capped_stderr_without_oom_hint() {
 fn harvest_error_flags_only_apply_on_exit_zero() {
     let mut h = harvest(2);
     h.upload_failed = true;
-    let r = assemble(&cfg(), AssembleInput { harvest: Some(h), ..input() }, AssembleOptions::default());
+    let r = assemble(
+        &cfg(),
+        AssembleInput {
+            harvest: Some(h),
+            ..input()
+        },
+        AssembleOptions::default(),
+    );
     assert_eq!(r.error_code, Some(ErrorCode::RuntimeError));
 }
 
@@ -257,34 +510,100 @@ fn harvest_error_flags_only_apply_on_exit_zero() {
 fn truncation_flags_combine_stream_and_cap() {
     let mut c = cfg();
     c.stdout_max_bytes = 4;
-    let r = assemble(&c, AssembleInput { stdout: "AAAAAA".into(), harvest: Some(harvest(0)), ..input() }, AssembleOptions::default());
+    let r = assemble(
+        &c,
+        AssembleInput {
+            stdout: "AAAAAA".into(),
+            harvest: Some(harvest(0)),
+            ..input()
+        },
+        AssembleOptions::default(),
+    );
     assert_eq!(decode(&r.stdout_base64), "AAAA");
     assert!(r.truncated.stdout);
     let r = assemble(
         &cfg(),
-        AssembleInput { stdout: "ok".into(), stdout_stream_truncated: true, harvest: Some(harvest(0)), ..input() },
+        AssembleInput {
+            stdout: "ok".into(),
+            stdout_stream_truncated: true,
+            harvest: Some(harvest(0)),
+            ..input()
+        },
         AssembleOptions::default(),
     );
     assert!(r.truncated.stdout);
     let mut h = harvest(0);
     h.stderr_truncated = true;
-    let r = assemble(&cfg(), AssembleInput { harvest: Some(h), ..input() }, AssembleOptions::default());
+    let r = assemble(
+        &cfg(),
+        AssembleInput {
+            harvest: Some(h),
+            ..input()
+        },
+        AssembleOptions::default(),
+    );
     assert!(r.truncated.stderr);
 }
 
 #[test]
 fn w14_execute_ms_rules() {
-    let r = assemble(&cfg(), AssembleInput { harvest: Some(harvest(0)), ..input() }, AssembleOptions { execute_ms: ExecuteMsRule::Compatible });
-    assert_eq!(r.timing.unwrap(), Timing { stage_ms: 100, execute_ms: 5_000 - 300 - 250, harvest_ms: 300, upload_ms: 250 });
-    let r = assemble(&cfg(), AssembleInput { harvest: Some(harvest(0)), ..input() }, AssembleOptions::default());
-    assert_eq!(r.timing.unwrap().execute_ms, 5_000 - 300, "upload time is inside harvest time");
+    let r = assemble(
+        &cfg(),
+        AssembleInput {
+            harvest: Some(harvest(0)),
+            ..input()
+        },
+        AssembleOptions {
+            execute_ms: ExecuteMsRule::Compatible,
+        },
+    );
+    assert_eq!(
+        r.timing.unwrap(),
+        Timing {
+            stage_ms: 100,
+            execute_ms: 5_000 - 300 - 250,
+            harvest_ms: 300,
+            upload_ms: 250
+        }
+    );
+    let r = assemble(
+        &cfg(),
+        AssembleInput {
+            harvest: Some(harvest(0)),
+            ..input()
+        },
+        AssembleOptions::default(),
+    );
+    assert_eq!(
+        r.timing.unwrap().execute_ms,
+        5_000 - 300,
+        "upload time is inside harvest time"
+    );
     let mut h = harvest(0);
     h.execute_ms = Some(1_234);
-    let r = assemble(&cfg(), AssembleInput { harvest: Some(h), ..input() }, AssembleOptions::default());
-    assert_eq!(r.timing.unwrap().execute_ms, 1_234, "the harvest's measurement wins");
+    let r = assemble(
+        &cfg(),
+        AssembleInput {
+            harvest: Some(h),
+            ..input()
+        },
+        AssembleOptions::default(),
+    );
+    assert_eq!(
+        r.timing.unwrap().execute_ms,
+        1_234,
+        "the harvest's measurement wins"
+    );
     let mut h = harvest(0);
     h.harvest_ms = 9_000;
-    let r = assemble(&cfg(), AssembleInput { harvest: Some(h), ..input() }, AssembleOptions::default());
+    let r = assemble(
+        &cfg(),
+        AssembleInput {
+            harvest: Some(h),
+            ..input()
+        },
+        AssembleOptions::default(),
+    );
     assert_eq!(r.timing.unwrap().execute_ms, 0, "never negative");
 }
 
@@ -294,12 +613,26 @@ fn w18_cut_artefact_at_end_of_truncated_stderr_is_dropped() {
     let mut h = harvest(1);
     h.stderr = "ab\u{FFFD}".into();
     h.stderr_truncated = true;
-    let r = assemble(&cfg(), AssembleInput { harvest: Some(h), ..input() }, AssembleOptions::default());
+    let r = assemble(
+        &cfg(),
+        AssembleInput {
+            harvest: Some(h),
+            ..input()
+        },
+        AssembleOptions::default(),
+    );
     assert_eq!(decode(&r.stderr_base64), "ab");
     // A U+FFFD the user really printed (no truncation) is kept.
     let mut h = harvest(1);
     h.stderr = "ab\u{FFFD}".into();
-    let r = assemble(&cfg(), AssembleInput { harvest: Some(h), ..input() }, AssembleOptions::default());
+    let r = assemble(
+        &cfg(),
+        AssembleInput {
+            harvest: Some(h),
+            ..input()
+        },
+        AssembleOptions::default(),
+    );
     assert_eq!(decode(&r.stderr_base64), "ab\u{FFFD}");
 }
 
@@ -310,6 +643,14 @@ fn w10_exactly_at_cap_is_not_truncated() {
     assert!(stdout_stream_truncated(1, 4, true));
     let mut c = cfg();
     c.stdout_max_bytes = 4;
-    let r = assemble(&c, AssembleInput { stdout: "AAAA".into(), harvest: Some(harvest(0)), ..input() }, AssembleOptions::default());
+    let r = assemble(
+        &c,
+        AssembleInput {
+            stdout: "AAAA".into(),
+            harvest: Some(harvest(0)),
+            ..input()
+        },
+        AssembleOptions::default(),
+    );
     assert!(!r.truncated.stdout);
 }
