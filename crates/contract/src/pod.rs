@@ -4,23 +4,25 @@ use std::collections::BTreeMap;
 
 use indexmap::IndexMap;
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, EmptyDirVolumeSource, EnvVar, PersistentVolumeClaimVolumeSource, Pod,
-    PodSecurityContext, PodSpec, ResourceRequirements, SeccompProfile, SecretVolumeSource,
-    SecurityContext, Volume, VolumeMount,
+    Capabilities, Container, EmptyDirVolumeSource, EnvVar, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, Pod, PodSecurityContext, PodSpec,
+    ResourceRequirements, SeccompProfile, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
+    VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::config::{CacheMode, ContractVariant, SpawnerConfig};
 use crate::constants::{
-    ATTEST_DIR, EXEC_SPEC_MOUNT_DIR, HARVEST_ENTRY, RUNTIME_GID, RUNTIME_UID, STAGE_ENTRY,
+    ATTEST_DIR, CACHE_PVC_STORAGE, EXEC_SPEC_MOUNT_DIR, HARVEST_ENTRY, LABEL_CACHE, RUNTIME_GID,
+    RUNTIME_UID, STAGE_ENTRY,
 };
-use crate::error::PodSpecError;
+use crate::error::{PodSpecError, RequestError};
 use crate::names::{
     is_allowed_user_env_name, is_safe_entry_path, is_safe_execution_id, is_safe_organization_id,
-    pod_annotations, pod_labels, pod_name_for, secret_name_for,
+    pod_annotations, pod_labels, pod_name_for, pvc_name_for, secret_name_for,
 };
-use crate::wire::{CacheStores, Language};
+use crate::wire::{CacheStores, ExecuteRequest, Language};
 
 /// The `ulimit` line of the attest variant (docker parity: pids 128, fsize
 /// 100 MiB in 512-byte blocks, cpu 600 s, no core files).
@@ -43,6 +45,60 @@ pub struct SandboxPodInput {
     pub cache: Option<CacheStores>,
     /// Step-scoped env for the runner (ignored by the `/workspace` variant).
     pub user_env: Option<IndexMap<String, String>>,
+}
+
+impl SandboxPodInput {
+    /// The builder input `execute` derives from a request (§1.2 step 8):
+    /// ids, language, [`ExecuteRequest::runner_entry_path`], `startedAtMs`,
+    /// the cache claims, and `req.env` as `userEnv`.
+    pub fn from_request(
+        req: &ExecuteRequest,
+        variant: ContractVariant,
+        started_at_ms: i64,
+        cache: Option<CacheStores>,
+    ) -> Result<Self, RequestError> {
+        Ok(SandboxPodInput {
+            execution_id: req.execution_id.clone(),
+            organization_id: req.organization_id.clone(),
+            language: req.language,
+            entry_path: req.runner_entry_path(variant)?,
+            started_at_ms,
+            cache,
+            user_env: req.env.clone(),
+        })
+    }
+}
+
+/// `CacheStores` for an organization (`ensureCachePvcs`, k8s-cache.ts): the
+/// pip and npm claim names derived from the configured prefixes.
+pub fn cache_stores_for(cfg: &SpawnerConfig, organization_id: &str) -> CacheStores {
+    CacheStores {
+        pip: pvc_name_for(&cfg.cache_volume_prefix.pip, organization_id),
+        npm: pvc_name_for(&cfg.cache_volume_prefix.npm, organization_id),
+    }
+}
+
+/// The cache PVC body `ensureCachePvcs` POSTs on a 404 (spec §4.8):
+/// `ReadWriteMany`, `2Gi`, label `tale.sandbox-cache: "1"`, and
+/// `storageClassName` only when `SANDBOX_K8S_CACHE_STORAGECLASS` is set.
+pub fn build_cache_pvc(cfg: &SpawnerConfig, claim_name: &str) -> PersistentVolumeClaim {
+    PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some(claim_name.to_string()),
+            labels: Some([(LABEL_CACHE.to_string(), "1".to_string())].into()),
+            ..Default::default()
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteMany".into()]),
+            storage_class_name: cfg.k8s.cache_storage_class.clone(),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(quantities(&[("storage", CACHE_PVC_STORAGE)])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        status: None,
+    }
 }
 
 /// `RUNNER_WRAPPER` (k8s-pod-spec.ts): the runner's `sh -c` script. The last

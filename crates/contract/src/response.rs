@@ -308,6 +308,11 @@ pub fn make_error(code: ErrorCode, message: &str, duration_ms: i64) -> ExecuteRe
     }
 }
 
+/// `spawner internal error: <message>` (§1.2 step 15, the outer catch).
+pub fn internal_error_message(message: &str) -> String {
+    format!("spawner internal error: {message}")
+}
+
 /// How `timing.executeMs` is computed (W14).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ExecuteMsRule {

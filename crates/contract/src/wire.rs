@@ -136,6 +136,24 @@ impl ExecuteRequest {
         serde_json::from_str(body).map_err(|e| RequestError::Malformed(e.to_string()))
     }
 
+    /// The entry path handed to the runtime (§1.2 step 3): in steps mode the
+    /// generated wrapper `<TALE_DIR>/runner.py` (python, polyglot) or
+    /// `<TALE_DIR>/runner.js` (node), otherwise `entryPath` verbatim.
+    pub fn runner_entry_path(
+        &self,
+        variant: crate::config::ContractVariant,
+    ) -> Result<String, RequestError> {
+        if self.steps.is_some() {
+            let wrapper = match self.language {
+                Language::Node => "runner.js",
+                Language::Python | Language::Polyglot => "runner.py",
+                Language::Bash => return Err(RequestError::InvalidLanguage),
+            };
+            return Ok(format!("{}/{wrapper}", variant.tale_dir()));
+        }
+        self.entry_path.clone().ok_or(RequestError::MissingEntry)
+    }
+
     /// The dispatcher's and backend's acceptance checks (`executeRequest` in
     /// spawn.ts + §1.2 step 1), in their order: id, organization, language.
     pub fn check_backend_acceptance(&self) -> Result<(), RequestError> {
@@ -570,6 +588,15 @@ pub struct HarvestResult {
     /// Prior-stage attestation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prior_stage: Option<PriorStage>,
+}
+
+impl HealthResult {
+    /// `health()` success: `{ ok: true, detail: "k8s namespace=<ns>" }`.
+    pub fn for_namespace(namespace: &str) -> Self {
+        HealthResult::Healthy {
+            detail: format!("k8s namespace={namespace}"),
+        }
+    }
 }
 
 impl HarvestResult {

@@ -235,3 +235,24 @@ fn every_constructor_matches_golden_bytes() {
     }
     assert_eq!(seen, 16, "every golden row was checked");
 }
+
+#[test]
+fn cache_pvc_matches_golden_and_omits_storage_class_when_unset() {
+    use tale_sandbox_contract::pod::{build_cache_pvc, cache_stores_for};
+    let mut cfg = fixture_config(ContractVariant::UserAttestUlimit);
+    cfg.k8s.cache_storage_class = Some("fast-rwx".into());
+    let stores = cache_stores_for(&cfg, ORG_ID);
+    let pvc = build_cache_pvc(&cfg, &stores.pip);
+    assert_json_eq(
+        &serde_json::to_value(&pvc).unwrap(),
+        &golden("pvc.json"),
+        "cache pvc",
+    );
+    cfg.k8s.cache_storage_class = None;
+    let json = serde_json::to_value(build_cache_pvc(&cfg, &stores.npm)).unwrap();
+    assert!(json["spec"].get("storageClassName").is_none());
+    assert_eq!(
+        json["metadata"]["name"],
+        "tale-sandbox-npm-cache-485789cc4c764d82"
+    );
+}

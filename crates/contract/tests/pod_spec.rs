@@ -450,3 +450,60 @@ fn workspace_variant_paths() {
         "no userEnv in the /workspace era"
     );
 }
+
+#[test]
+fn entry_path_from_request() {
+    use tale_sandbox_contract::error::RequestError;
+    use tale_sandbox_contract::wire::ExecuteRequest;
+    let mut req = fixture_request();
+    assert_eq!(
+        req.runner_entry_path(ContractVariant::User).unwrap(),
+        "main.py"
+    );
+    req.steps = Some(vec!["a.py".into()]);
+    assert_eq!(
+        req.runner_entry_path(ContractVariant::User).unwrap(),
+        "/user/.runtime/tale/runner.py"
+    );
+    assert_eq!(
+        req.runner_entry_path(ContractVariant::Workspace).unwrap(),
+        "/workspace/.tale/runner.py"
+    );
+    req.language = Language::Node;
+    assert_eq!(
+        req.runner_entry_path(ContractVariant::UserAttestUlimit)
+            .unwrap(),
+        "/user/.runtime/tale/runner.js"
+    );
+    req.language = Language::Polyglot;
+    assert_eq!(
+        req.runner_entry_path(ContractVariant::User).unwrap(),
+        "/user/.runtime/tale/runner.py"
+    );
+    // The generated wrapper paths pass the entry-path safety check of their era.
+    for v in [
+        ContractVariant::Workspace,
+        ContractVariant::User,
+        ContractVariant::UserAttestUlimit,
+    ] {
+        assert!(is_safe_entry_path(&req.runner_entry_path(v).unwrap(), v));
+    }
+    let neither = ExecuteRequest {
+        steps: None,
+        entry_path: None,
+        ..fixture_request()
+    };
+    assert_eq!(
+        neither.runner_entry_path(ContractVariant::User),
+        Err(RequestError::MissingEntry)
+    );
+}
+
+#[test]
+fn pod_input_from_request_builds_the_golden_pod() {
+    let mut req = fixture_request();
+    req.env = Some(fixture_user_env());
+    let input =
+        SandboxPodInput::from_request(&req, ContractVariant::UserAttestUlimit, NOW, None).unwrap();
+    assert_eq!(input, pod_input());
+}

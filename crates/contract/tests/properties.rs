@@ -165,3 +165,78 @@ proptest! {
         let _ = ExecuteRequest::from_json(&suffix);
     }
 }
+
+/// The TypeScript `ENTRY_PATH_RE` (/user and /workspace eras), evaluated by a
+/// backtracking engine with look-ahead, as the reference for the rewrite.
+fn ts_entry_path_re(variant: tale_sandbox_contract::config::ContractVariant) -> fancy_regex::Regex {
+    use tale_sandbox_contract::config::ContractVariant;
+    let pattern = match variant {
+        ContractVariant::Workspace => {
+            r"^(?:\/workspace\/(?:code|\.tale)\/(?!.*\.\.)[A-Za-z0-9_./-]{1,256}|(?!.*\.\.)[A-Za-z0-9_-][A-Za-z0-9_./-]{0,255})$"
+        }
+        _ => {
+            r"^(?:\/user\/(?:code|\.runtime\/tale)\/(?!.*\.\.)[A-Za-z0-9_./-]{1,256}|(?!.*\.\.)[A-Za-z0-9_-][A-Za-z0-9_./-]{0,255})$"
+        }
+    };
+    fancy_regex::Regex::new(pattern).unwrap()
+}
+
+fn entry_candidate() -> impl Strategy<Value = String> {
+    let prefix = prop::sample::select(vec![
+        "",
+        "/user/code/",
+        "/user/.runtime/tale/",
+        "/workspace/code/",
+        "/workspace/.tale/",
+        "/user/",
+        "/",
+        "..",
+        "./",
+    ]);
+    let body = prop::collection::vec(
+        prop::sample::select(vec![
+            "a", "Z", "9", "_", "-", ".", "/", "..", " ", ";", "é", "\n",
+        ]),
+        0..12,
+    )
+    .prop_map(|p| p.concat());
+    let long = prop::collection::vec(Just("a"), 250..262).prop_map(|p| p.concat());
+    (prefix, prop_oneof![4 => body, 1 => long]).prop_map(|(p, b)| format!("{p}{b}"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 5000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn entry_path_rule_equals_the_typescript_regex(candidate in entry_candidate()) {
+        use tale_sandbox_contract::config::ContractVariant;
+        use tale_sandbox_contract::names::is_safe_entry_path;
+        for variant in [ContractVariant::Workspace, ContractVariant::User, ContractVariant::UserAttestUlimit] {
+            let reference = ts_entry_path_re(variant).is_match(&candidate).unwrap();
+            prop_assert_eq!(is_safe_entry_path(&candidate, variant), reference, "{:?} {:?}", candidate, variant);
+        }
+    }
+}
+
+#[test]
+fn entry_path_rule_equals_the_typescript_regex_on_the_spec_cases() {
+    use tale_sandbox_contract::config::ContractVariant;
+    use tale_sandbox_contract::names::is_safe_entry_path;
+    for case in [
+        "main.py",
+        "../escape.py",
+        "/user/code/main.py",
+        "/user/code/a..b",
+        "a/../b",
+        "",
+        ".x",
+        "/etc/passwd",
+    ] {
+        let v = ContractVariant::User;
+        assert_eq!(
+            is_safe_entry_path(case, v),
+            ts_entry_path_re(v).is_match(case).unwrap(),
+            "{case}"
+        );
+    }
+}
