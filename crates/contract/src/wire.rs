@@ -286,11 +286,18 @@ pub struct UploadFailure {
     pub slot_index: i64,
     /// File name, `(slot-request)` for an EP1 failure.
     pub file_name: String,
-    /// HTTP status, `0` when there was none, `412` for quota.
-    #[serde(deserialize_with = "lenient::int")]
-    pub http_status: i64,
-    /// Start of the error body.
-    pub error_snippet: String,
+    /// HTTP status, `0` when there was none, `412` for quota. Optional
+    /// because the TypeScript copies a possibly `undefined` status, which
+    /// `JSON.stringify` then omits.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_int"
+    )]
+    pub http_status: Option<i64>,
+    /// Start of the error body (omitted like `httpStatus` when undefined).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_snippet: Option<String>,
 }
 
 /// `UploadStats` (types.ts).
@@ -346,9 +353,11 @@ pub struct Timing {
     pub upload_ms: i64,
 }
 
-/// `PriorStageSkipReason` (types.ts).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// `PriorStageSkipReason` (types.ts). A reason this crate does not know
+/// (a newer stage program) is kept as [`Self::Other`] instead of rejecting
+/// the whole result line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
 pub enum PriorStageSkipReason {
     /// `unsafe_path`.
     UnsafePath,
@@ -364,6 +373,45 @@ pub enum PriorStageSkipReason {
     WriteFailed,
     /// `download_too_large`.
     DownloadTooLarge,
+    /// Any other reason string, passed through.
+    Other(String),
+}
+
+impl PriorStageSkipReason {
+    /// The wire string.
+    pub fn as_str(&self) -> &str {
+        match self {
+            PriorStageSkipReason::UnsafePath => "unsafe_path",
+            PriorStageSkipReason::FetchFailed => "fetch_failed",
+            PriorStageSkipReason::FetchTimeout => "fetch_timeout",
+            PriorStageSkipReason::HttpError => "http_error",
+            PriorStageSkipReason::UrlExpired => "url_expired",
+            PriorStageSkipReason::WriteFailed => "write_failed",
+            PriorStageSkipReason::DownloadTooLarge => "download_too_large",
+            PriorStageSkipReason::Other(other) => other,
+        }
+    }
+}
+
+impl From<String> for PriorStageSkipReason {
+    fn from(s: String) -> Self {
+        match s.as_str() {
+            "unsafe_path" => PriorStageSkipReason::UnsafePath,
+            "fetch_failed" => PriorStageSkipReason::FetchFailed,
+            "fetch_timeout" => PriorStageSkipReason::FetchTimeout,
+            "http_error" => PriorStageSkipReason::HttpError,
+            "url_expired" => PriorStageSkipReason::UrlExpired,
+            "write_failed" => PriorStageSkipReason::WriteFailed,
+            "download_too_large" => PriorStageSkipReason::DownloadTooLarge,
+            _ => PriorStageSkipReason::Other(s),
+        }
+    }
+}
+
+impl From<PriorStageSkipReason> for String {
+    fn from(r: PriorStageSkipReason) -> Self {
+        r.as_str().to_string()
+    }
 }
 
 /// One staged prior output (`PriorStageResult.staged[]`).

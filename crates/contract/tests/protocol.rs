@@ -23,8 +23,8 @@ fn full_result() -> HarvestResult {
             failures: vec![UploadFailure {
                 slot_index: -1,
                 file_name: "(slot-request)".into(),
-                http_status: 503,
-                error_snippet: "busy".into(),
+                http_status: Some(503),
+                error_snippet: Some("busy".into()),
             }],
         },
         quota_exhausted: false,
@@ -231,5 +231,27 @@ fn synthesized_steps_are_all_skipped_in_order() {
     assert_eq!(
         json,
         r#"[{"path":"b.py","status":"skipped","exitCode":null,"durationMs":0},{"path":"a.js","status":"skipped","exitCode":null,"durationMs":0}]"#
+    );
+}
+
+#[test]
+fn unknown_skip_reason_and_missing_http_status_do_not_lose_the_result() {
+    let line = r#"__TALE_RESULT__ {"exitCode":0,"uploadStats":{"attempted":1,"succeeded":0,"failures":[{"slotIndex":-1,"fileName":"(slot-request)"}]},"priorStage":{"staged":[],"skipped":[{"name":"a","reason":"brand_new_reason","detail":"d"}]}}"#;
+    let parsed = parse_result_line(line).unwrap().unwrap();
+    let failure = &parsed.upload_stats.failures[0];
+    assert_eq!(
+        (failure.http_status, failure.error_snippet.as_deref()),
+        (None, None)
+    );
+    let reason = &parsed.prior_stage.as_ref().unwrap().skipped[0].reason;
+    assert_eq!(
+        reason,
+        &PriorStageSkipReason::Other("brand_new_reason".into())
+    );
+    let again = format_result_line(&parsed);
+    assert!(again.contains(r#""reason":"brand_new_reason""#) && !again.contains("httpStatus"));
+    assert_eq!(
+        serde_json::to_string(&PriorStageSkipReason::DownloadTooLarge).unwrap(),
+        r#""download_too_large""#
     );
 }
