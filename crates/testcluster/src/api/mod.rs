@@ -1,0 +1,254 @@
+//! The HTTP API: Kubernetes routes, control routes, and the middleware that authenticates, injects
+//! faults and counts every request.
+
+pub(crate) mod common;
+mod discovery;
+mod logs;
+mod pods;
+mod pvcs;
+mod secrets;
+pub(crate) mod status;
+mod table;
+mod validation;
+mod watch;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{Method, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use bytes::Bytes;
+use futures_util::{StreamExt, stream};
+
+pub use discovery::KUBERNETES_VERSION;
+
+use crate::faults::{Fault, RequestTarget};
+use crate::sim;
+use crate::state::{Shared, lock};
+use common::QueryParams;
+use status::ApiError;
+
+/// Marks a response that must not be sent: the connection is closed instead.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ResetConnection;
+
+/// The router with every route and the middleware.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let ns = "/api/v1/namespaces/{namespace}";
+    let kubernetes = Router::new()
+        .route("/version", get(discovery::version))
+        .route("/api", get(discovery::api_versions))
+        .route("/apis", get(discovery::api_groups))
+        .route("/apis/{*rest}", get(discovery::unknown_api))
+        .route("/api/v1", get(discovery::core_v1_resources))
+        .route("/api/v1/namespaces", get(discovery::list_namespaces))
+        .route(ns, get(discovery::get_namespace))
+        .route(&format!("{ns}/pods"), get(pods::list_namespaced).post(pods::create))
+        .route("/api/v1/pods", get(pods::list_all))
+        .route(&format!("{ns}/pods/{{name}}"), get(pods::get).delete(pods::delete))
+        .route(&format!("{ns}/pods/{{name}}/log"), get(logs::pod_log))
+        .route(&format!("{ns}/secrets"), get(secrets::list_namespaced).post(secrets::create))
+        .route("/api/v1/secrets", get(secrets::list_all))
+        .route(&format!("{ns}/secrets/{{name}}"), get(secrets::get).put(secrets::replace).delete(secrets::delete))
+        .route(&format!("{ns}/persistentvolumeclaims"), get(pvcs::list).post(pvcs::create))
+        .route(&format!("{ns}/persistentvolumeclaims/{{name}}"), get(pvcs::get).delete(pvcs::delete))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/livez", get(|| async { "ok" }))
+        .route("/readyz", get(|| async { "ok" }));
+    let pod = "/sim/v1/namespaces/{namespace}/pods/{pod}";
+    let container = "/sim/v1/namespaces/{namespace}/pods/{pod}/containers/{container}";
+    let control = Router::new()
+        .route("/sim/v1/metrics", get(sim::metrics))
+        .route("/sim/v1/scenarios/{id}", put(sim::put_scenario).get(sim::get_scenario).delete(sim::delete_scenario))
+        .route("/sim/v1/default-scenario", put(sim::put_default_scenario).get(sim::get_default_scenario))
+        .route("/sim/v1/faults", put(sim::put_faults).delete(sim::delete_faults))
+        .route(&format!("{container}/info"), get(sim::log_info))
+        .route(&format!("{container}/truth"), get(sim::true_stream))
+        .route(&format!("{container}/rotate"), post(sim::rotate))
+        .route(&format!("{container}/write"), post(sim::write))
+        .route(&format!("{container}/kill"), post(sim::kill))
+        .route(&format!("{pod}/evict"), post(sim::evict))
+        .route(&format!("{pod}/release/{{name}}"), post(sim::release));
+    kubernetes
+        .merge(control)
+        .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(shared.clone(), guard))
+        .with_state(shared)
+}
+
+async fn fallback() -> ApiError {
+    ApiError::no_route()
+}
+
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::method_not_allowed(method.as_str())
+}
+
+/// The name of a route in metrics and fault rules.
+fn route_name(method: &Method, matched: Option<&str>, query: Option<&str>) -> &'static str {
+    let Some(path) = matched else { return "unmatched" };
+    let resource = path.strip_prefix("/api/v1/namespaces/{namespace}").unwrap_or(path);
+    let watching = || QueryParams::parse(query).bool("watch").ok().flatten().unwrap_or(false);
+    match (resource, method.as_str()) {
+        _ if path.starts_with("/sim/") => "sim",
+        ("/version", _) => "version",
+        ("/api" | "/apis" | "/api/v1" | "/apis/{*rest}", _) => "discovery",
+        ("/healthz" | "/livez" | "/readyz", _) => "health",
+        ("/api/v1/namespaces" | "", _) => "namespaces",
+        ("/pods" | "/api/v1/pods", "GET") if watching() => "pods.watch",
+        ("/pods" | "/api/v1/pods", "GET") => "pods.list",
+        ("/pods", "POST") => "pods.create",
+        ("/pods/{name}", "GET") => "pods.get",
+        ("/pods/{name}", "DELETE") => "pods.delete",
+        ("/pods/{name}/log", _) => "pods.log",
+        ("/secrets" | "/api/v1/secrets", "GET") => "secrets.list",
+        ("/secrets", "POST") => "secrets.create",
+        ("/secrets/{name}", "GET") => "secrets.get",
+        ("/secrets/{name}", "PUT") => "secrets.replace",
+        ("/secrets/{name}", "DELETE") => "secrets.delete",
+        ("/persistentvolumeclaims", "GET") => "pvcs.list",
+        ("/persistentvolumeclaims", "POST") => "pvcs.create",
+        ("/persistentvolumeclaims/{name}", "GET") => "pvcs.get",
+        ("/persistentvolumeclaims/{name}", "DELETE") => "pvcs.delete",
+        _ => "other",
+    }
+}
+
+/// Routes that need the bearer token when one is configured.
+fn needs_token(route: &str) -> bool {
+    !matches!(route, "sim" | "health" | "version" | "unmatched")
+}
+
+fn authorized(shared: &Shared, request: &Request) -> bool {
+    let Some(token) = &shared.config.token else { return true };
+    request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|given| given.trim() == token)
+}
+
+/// Bodies of Kubernetes writes must be JSON: protobuf and YAML (which kubectl sends for some commands)
+/// are refused with the apiserver's 415.
+fn unsupported_media_type(route: &str, request: &Request) -> Option<ApiError> {
+    if route == "sim" || !matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH) {
+        return None;
+    }
+    let content_type = request.headers().get(header::CONTENT_TYPE)?.to_str().unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    (essence != "application/json").then(|| ApiError::unsupported_media_type(content_type))
+}
+
+/// The object name in a namespaced path (`/api/v1/namespaces/{ns}/{resource}/{name}/...`).
+fn object_name(path: &str) -> Option<&str> {
+    path.strip_prefix("/api/v1/namespaces/")?.split('/').nth(2).filter(|n| !n.is_empty())
+}
+
+async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let matched = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
+    let route = route_name(request.method(), matched.as_deref(), request.uri().query());
+    if needs_token(route) && !authorized(&shared, &request) {
+        shared.metrics.count_request(route, 401);
+        return ApiError::unauthorized().into_response();
+    }
+    if let Some(refusal) = unsupported_media_type(route, &request) {
+        shared.metrics.count_request(route, 415);
+        return refusal.into_response();
+    }
+    let faults = if route == "sim" || route == "health" {
+        Vec::new()
+    } else {
+        let query = QueryParams::parse(request.uri().query());
+        let target = RequestTarget { route, name: object_name(request.uri().path()), container: query.get("container") };
+        lock(&shared.faults).decide(target)
+    };
+    for fault in &faults {
+        shared.metrics.count_fault(route, fault.kind());
+    }
+    let mut body_faults = Vec::new();
+    for fault in faults {
+        match fault {
+            Fault::Stall { ms } => tokio::time::sleep(Duration::from_millis(ms)).await,
+            Fault::Status { code } => {
+                shared.metrics.count_request(route, code);
+                return ApiError::internal(code, "injected fault: internal error").into_response();
+            }
+            Fault::TooManyRequests { retry_after_seconds } => {
+                shared.metrics.count_request(route, 429);
+                return ApiError::too_many_requests(retry_after_seconds).into_response();
+            }
+            Fault::Reset => {
+                shared.metrics.count_request(route, 0);
+                let mut response = Response::new(Body::empty());
+                response.extensions_mut().insert(ResetConnection);
+                return response;
+            }
+            Fault::CutBody { .. } | Fault::Slow { .. } => body_faults.push(fault),
+        }
+    }
+    let mut response = next.run(request).await;
+    shared.metrics.count_request(route, response.status().as_u16());
+    for fault in body_faults {
+        response = disturb_body(response, fault);
+    }
+    response
+}
+
+/// An error in a body stream makes hyper abort the connection mid-response.
+fn abort_error() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "injected fault: body cut")
+}
+
+fn disturb_body(response: Response, fault: Fault) -> Response {
+    let (mut parts, body) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let data = body.into_data_stream();
+    let body = match fault {
+        Fault::CutBody { after_bytes, abrupt } => {
+            let state = (data, after_bytes, false);
+            Body::from_stream(stream::unfold(state, move |(mut data, left, done)| async move {
+                if done {
+                    return None;
+                }
+                if left == 0 {
+                    return abrupt.then(|| (Err(abort_error()), (data, 0, true)));
+                }
+                match data.next().await {
+                    None => None,
+                    Some(Err(e)) => Some((Err(std::io::Error::other(e)), (data, 0, true))),
+                    Some(Ok(chunk)) => {
+                        let take = usize::try_from(left).unwrap_or(usize::MAX).min(chunk.len());
+                        Some((Ok(chunk.slice(..take)), (data, left - take as u64, false)))
+                    }
+                }
+            }))
+        }
+        Fault::Slow { bytes_per_second } => {
+            let piece = usize::try_from((bytes_per_second / 20).max(1)).unwrap_or(usize::MAX);
+            let pause = Duration::from_secs_f64(piece as f64 / bytes_per_second.max(1) as f64);
+            let state = (data, Bytes::new());
+            Body::from_stream(stream::unfold(state, move |(mut data, mut rest)| async move {
+                if rest.is_empty() {
+                    match data.next().await {
+                        None => return None,
+                        Some(Err(e)) => return Some((Err(std::io::Error::other(e)), (data, Bytes::new()))),
+                        Some(Ok(chunk)) => rest = chunk,
+                    }
+                }
+                tokio::time::sleep(pause).await;
+                let take = piece.min(rest.len());
+                let out = rest.split_to(take);
+                Some((Ok(out), (data, rest)))
+            }))
+        }
+        _ => Body::from_stream(data),
+    };
+    Response::from_parts(parts, body)
+}
