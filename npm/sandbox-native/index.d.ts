@@ -10,7 +10,7 @@ export declare class StdoutAccumulator {
   constructor(options: StdoutAccumulatorOptions)
   /**
    * A new log response starts (a poll, a stream, a reconnect). A read still open is abandoned
-   * first; returns the bytes that accepted (usually none).
+   * first; returns the bytes accepted by abandoning it (usually none).
    */
   beginRead(): Uint8Array
   /**

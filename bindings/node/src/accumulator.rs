@@ -17,6 +17,8 @@ use crate::options::{
     not_an_object, unknown_option, usage_error_message,
 };
 
+// Declared for the generated TypeScript types; the constructor reads the raw JS value itself so
+// that every malformed option gets a precise message (napi's own conversion errors are generic).
 /// Options of `new StdoutAccumulator(options)`.
 #[napi(object)]
 pub struct StdoutAccumulatorOptions {
@@ -31,6 +33,8 @@ pub struct StdoutAccumulatorOptions {
 #[napi(object)]
 pub struct StdoutOutcome<'env> {
     /// The first `capBytes` bytes of stdout that could be proven, in order.
+    // Spelled out: some napi-derive 3.x releases print the Rust type name here.
+    #[napi(ts_type = "Uint8Array")]
     pub stdout: Uint8ArraySlice<'env>,
     /// `stdout` decoded as UTF-8, without a trailing character cut by the cap.
     pub text: String,
@@ -67,7 +71,7 @@ impl StdoutAccumulator {
     }
 
     /// A new log response starts (a poll, a stream, a reconnect). A read still open is abandoned
-    /// first; returns the bytes that accepted (usually none).
+    /// first; returns the bytes accepted by abandoning it (usually none).
     #[napi(ts_return_type = "Uint8Array")]
     pub fn begin_read<'env>(&mut self, env: &'env Env) -> Result<Uint8ArraySlice<'env>> {
         self.inner.with("beginRead", |acc| Uint8ArraySlice::copy_from(env, acc.begin_read()))

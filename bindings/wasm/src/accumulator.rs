@@ -75,7 +75,7 @@ impl StdoutAccumulator {
     }
 
     /// A new log response starts (a poll, a stream, a reconnect). A read still open is abandoned
-    /// first; returns the bytes that accepted (usually none).
+    /// first; returns the bytes accepted by abandoning it (usually none).
     #[wasm_bindgen(js_name = beginRead)]
     pub fn begin_read(&mut self) -> Uint8Array {
         Uint8Array::from(self.inner.begin_read())
