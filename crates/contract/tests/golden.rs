@@ -256,3 +256,81 @@ fn cache_pvc_matches_golden_and_omits_storage_class_when_unset() {
         "tale-sandbox-npm-cache-485789cc4c764d82"
     );
 }
+
+#[test]
+fn assembled_responses_match_golden_bytes() {
+    use tale_sandbox_contract::protocol::parse_result_line;
+    let cfg = fixture_config(ContractVariant::UserAttestUlimit);
+    let base = || AssembleInput {
+        started_at_ms: NOW,
+        now_ms: NOW + 1_000,
+        ..Default::default()
+    };
+    let clean = parse_result_line(
+        r#"__TALE_RESULT__ {"exitCode":0,"stderr":"","stderrTruncated":false,"outputFiles":[],"truncatedFiles":0,"uploadStats":{"attempted":0,"succeeded":0,"failures":[]},"quotaExhausted":false,"uploadFailed":false,"reportFailed":false,"readFailed":false,"stageMs":10,"harvestMs":10,"uploadMs":5}"#,
+    )
+    .unwrap();
+    let upload_failed = parse_result_line(
+        "noise\n__TALE_RESULT__ {\"exitCode\":0,\"stderr\":\"\\u001b[33mwarn\\u001b[0m\\r\\n\",\"stderrTruncated\":false,\"outputFiles\":[],\"truncatedFiles\":0,\"uploadStats\":{\"attempted\":1,\"succeeded\":0,\"failures\":[{\"slotIndex\":0,\"fileName\":\"out.bin\",\"httpStatus\":500,\"errorSnippet\":\"boom\"}]},\"quotaExhausted\":false,\"uploadFailed\":true,\"reportFailed\":false,\"readFailed\":false,\"stageMs\":3,\"harvestMs\":20,\"uploadMs\":15,\"steps\":[{\"path\":\"a.py\",\"status\":\"completed\",\"exitCode\":0,\"durationMs\":7}]}\n",
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(golden_path("assembled.txt")).unwrap();
+    let mut seen = 0;
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let (name, expected) = line.split_once(' ').unwrap();
+        let (input, options) = match name {
+            "t1-rotation-clean" => (
+                AssembleInput {
+                    stdout: "AAAAA".into(),
+                    stdout_stream_truncated: true,
+                    harvest: clean.clone(),
+                    ..base()
+                },
+                AssembleOptions::default(),
+            ),
+            "t1-rotation-clean-compatible-timing" => (
+                AssembleInput {
+                    stdout: "AAAAA".into(),
+                    stdout_stream_truncated: true,
+                    harvest: clean.clone(),
+                    ..base()
+                },
+                AssembleOptions {
+                    execute_ms: ExecuteMsRule::Compatible,
+                },
+            ),
+            "upload-failed-with-steps" => (
+                AssembleInput {
+                    stdout:
+                        "PHASE: installing\nCollecting x\nPHASE: running\nhi\x1b[1m!\x1b[0m\r\n"
+                            .into(),
+                    harvest: upload_failed.clone(),
+                    request_steps: Some(vec!["a.py".into()]),
+                    ..base()
+                },
+                AssembleOptions::default(),
+            ),
+            "cancelled-steps-no-result" => (
+                AssembleInput {
+                    aborted: true,
+                    stdout: "partial".into(),
+                    request_steps: Some(vec!["a.py".into(), "b.py".into()]),
+                    ..base()
+                },
+                AssembleOptions::default(),
+            ),
+            other => panic!("golden row {other} has no input in this test"),
+        };
+        let actual = assemble(&cfg, input, options);
+        assert_eq!(
+            serde_json::to_string(&actual).unwrap(),
+            expected,
+            "assembled {name}"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, 4);
+}
