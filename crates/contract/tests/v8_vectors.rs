@@ -52,5 +52,5 @@ fn text_helpers_and_classifier_agree_with_v8() {
         );
         count += 1;
     }
-    assert_eq!(count, 4000, "every vector was checked");
+    assert_eq!(count, 1500, "every vector was checked");
 }

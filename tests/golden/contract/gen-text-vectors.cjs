@@ -13,7 +13,7 @@ const cap = (t, m) => { const b = Buffer.from(t); if (b.byteLength <= m) return 
 const alpha = ['a','\x1b','[',']','\x07','\\','\r','\n','1',';','?',' ','/','@','~','m','\x08','\x1f','\x7f','é','€','😀','\uFFFD','PHASE: running','K','k','illed','\u212A','403 Filtered','proxyerror','E404','ſ'];
 let seed = 42; const rnd = n => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return Math.floor(seed / 65536) % n; };
 const out = [];
-for (let i = 0; i < 4000; i++) {
+for (let i = 0; i < 1500; i++) {
   let s = ''; const n = rnd(25); for (let j = 0; j < n; j++) s += alpha[rnd(alpha.length)];
   const m = rnd(40);
   const [c, cut] = cap(s, m);
