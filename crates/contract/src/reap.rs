@@ -247,6 +247,9 @@ pub fn classify_startup(pod: &Pod) -> StartupState {
     StartupState::Pending
 }
 
+/// `failed` message when the Pod read during startup returns 404 (§1.5 step 2).
+pub const POD_DELETED_DURING_STARTUP: &str = "pod deleted during startup";
+
 /// The message after the startup budget ran out.
 pub fn startup_timeout_message() -> String {
     format!("pod did not start the runner within {STARTUP_BUDGET_MS}ms")
