@@ -4,7 +4,8 @@
 //!
 //! `cargo run --release -p tale-sandbox-accumulator --example memory`
 //!
-//! A counting global allocator records the live heap and its peak. Workload buffers are
+//! A counting global allocator records the live heap and its peak (a reallocation counts as
+//! old and new block at once, so the peak is an upper bound). Workload buffers are
 //! allocated before each scenario starts; the figure printed is the peak *above* that baseline,
 //! i.e. what the accumulator itself held at its worst. Exits non-zero if a scenario's result is
 //! not what the workload implies (so the figure is about a run that did the real work).
@@ -50,13 +51,12 @@ unsafe impl GlobalAlloc for Counting {
         LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // Counted as a new block, then the old one freed: a reallocation that moves holds both
+        // for a moment, so the peak is an upper bound whatever the system allocator does.
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
-            if new_size >= layout.size() {
-                grew(new_size - layout.size());
-            } else {
-                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-            }
+            grew(new_size);
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
         }
         p
     }
@@ -69,21 +69,32 @@ const MIB: usize = 1024 * 1024;
 const GIB: u64 = 1024 * 1024 * 1024;
 const CAP: usize = 5 * MIB;
 
-/// Runs `scenario` and returns the peak heap above the heap live when it started.
-fn peak_above_baseline(scenario: impl FnOnce()) -> usize {
+/// Heap figures of one scenario, above the heap live when it started.
+struct Heap {
+    /// The most held at any moment.
+    peak: usize,
+    /// Still held when the scenario ended (the accumulator's steady state).
+    held: usize,
+}
+
+/// Runs `scenario` and returns its heap figures.
+fn measure(scenario: impl FnOnce()) -> Heap {
     let baseline = LIVE.load(Ordering::Relaxed);
     PEAK.store(baseline, Ordering::Relaxed);
     scenario();
-    PEAK.load(Ordering::Relaxed) - baseline
+    Heap { peak: PEAK.load(Ordering::Relaxed) - baseline, held: LIVE.load(Ordering::Relaxed) - baseline }
 }
 
-fn report(name: &str, pushed: u64, peak: usize) {
+fn report(name: &str, pushed: u64, heap: Heap) {
+    let mib = |b: usize| b as f64 / MIB as f64;
     println!(
-        "{name:<58} pushed {:>6.2} GiB  peak heap {:>10} B = {:>5.2} MiB = {:.2} x cap",
+        "{name:<60} pushed {:.2} GiB | peak heap {:>8} B = {:.2} MiB = {:.2} x cap | held after {:>8} B = {:.2} x cap",
         pushed as f64 / GIB as f64,
-        peak,
-        peak as f64 / MIB as f64,
-        peak as f64 / CAP as f64
+        heap.peak,
+        mib(heap.peak),
+        heap.peak as f64 / CAP as f64,
+        heap.held,
+        heap.held as f64 / CAP as f64
     );
 }
 
@@ -110,7 +121,7 @@ fn timestamped() {
     let mut line = Vec::with_capacity(200);
     let mut acc = StdoutAccumulator::new(Config { cap_bytes: CAP, mode: Mode::Timestamped }).unwrap();
     let (mut pushed, mut delivered, mut since_reconnect) = (0u64, 0u64, 0u64);
-    let peak = peak_above_baseline(|| {
+    let heap = measure(|| {
         acc.begin_read();
         while pushed < GIB {
             let before = lines.clone();
@@ -153,7 +164,7 @@ fn timestamped() {
     check("timestamped: no gap", out.gaps == 0 && out.malformed == 0 && out.rotations == 0);
     check("timestamped: every line counted once", out.total_bytes == lines.line() * 69);
     check("timestamped: stdout is full", out.stdout.len() == CAP && out.truncated);
-    report("timestamped: 1 follow stream, reconnect every 128 MiB", pushed, peak);
+    report("timestamped: 1 follow stream, reconnect every 128 MiB", pushed, heap);
 }
 
 /// Raw: polls of a log file that grows by 1 MiB per poll and rotates at 10 MiB (the kubelet's
@@ -169,7 +180,7 @@ fn raw_rotating() {
     let mut acc = StdoutAccumulator::new(Config { cap_bytes: CAP, mode: Mode::Raw }).unwrap();
     let mut pushed = 0u64;
     let mut rotations = 0u64;
-    let peak = peak_above_baseline(|| {
+    let heap = measure(|| {
         'outer: for k in 0.. {
             let file = &files[k % 2];
             for size in (1..=10).map(|m| m * MIB) {
@@ -189,7 +200,7 @@ fn raw_rotating() {
     let out = acc.finish();
     check("raw: every rotation detected", out.rotations == rotations && out.gaps == rotations);
     check("raw: stdout is full", out.stdout.len() == CAP && out.truncated);
-    report("raw: polls of a file growing 1 MiB/poll, rotating at 10 MiB", pushed, peak);
+    report("raw: polls of a file growing 1 MiB/poll, rotating at 10 MiB", pushed, heap);
 }
 
 /// Raw: one read of a 1 GiB file (a single `GET .../log` of a file that was never rotated).
@@ -197,7 +208,7 @@ fn raw_one_read() {
     let file = workload::raw_log(16 * MIB);
     let mut acc = StdoutAccumulator::new(Config { cap_bytes: CAP, mode: Mode::Raw }).unwrap();
     let mut pushed = 0u64;
-    let peak = peak_above_baseline(|| {
+    let heap = measure(|| {
         acc.begin_read();
         while pushed < GIB {
             for chunk in file.chunks(CHUNK) {
@@ -210,11 +221,11 @@ fn raw_one_read() {
     let out = acc.finish();
     check("raw one read: every byte counted", out.total_bytes == pushed && out.gaps == 0);
     check("raw one read: stdout is the file's head", out.stdout == &file[..CAP]);
-    report("raw: one read of a 1 GiB file", pushed, peak);
+    report("raw: one read of a 1 GiB file", pushed, heap);
 }
 
 fn main() {
-    println!("cap = {CAP} B ({} MiB); peak = heap above the baseline before each scenario", CAP / MIB);
+    println!("cap = {CAP} B ({} MiB); heap figures are above the heap live before each scenario", CAP / MIB);
     timestamped();
     raw_rotating();
     raw_one_read();

@@ -91,8 +91,14 @@ impl Fingerprint {
     /// was recorded, if any.
     fn first_mismatch(&self, at: u64, bytes: &[u8]) -> Option<usize> {
         let tail_start = self.tail_end - self.tail.len() as u64;
+        // Samples are recorded in offset order and never overlap, so only a run of them can
+        // meet `bytes`: find it by bisection instead of visiting every sample. A poll pushes
+        // many chunks of an already-consumed file, and this keeps each of them O(1).
+        let end = at + bytes.len() as u64;
+        let first = self.samples.partition_point(|(o, s)| o + s.len() as u64 <= at);
+        let samples = self.samples[first..].iter().take_while(|(o, _)| *o < end);
         std::iter::once((0, self.head.as_slice()))
-            .chain(self.samples.iter().map(|(o, s)| (*o, s.as_slice())))
+            .chain(samples.map(|(o, s)| (*o, s.as_slice())))
             .chain(std::iter::once((tail_start, self.tail.as_slice())))
             .filter_map(|(offset, window)| mismatch_in(offset, window, at, bytes))
             .min()

@@ -31,11 +31,16 @@ struct Mark {
     line_from: Option<usize>,
     /// Where in stdout the group's first line begins (`None`: past the cap, or unknown).
     group_from: Option<usize>,
+    /// Where in stdout the line before the group begins (`None`: no line was taken before).
+    before_from: Option<usize>,
 }
 
 impl Mark {
-    fn new(ts: Nanos, sink: &Sink) -> Self {
-        Self { ts, lines: 1, bytes: 0, sum: crc32fast::Hasher::new(), line_from: line_from(sink), group_from: line_from(sink) }
+    /// The mark of a new group whose first line starts now, after the line of `previous`.
+    fn new(ts: Nanos, sink: &Sink, previous: Option<&Mark>) -> Self {
+        let here = line_from(sink);
+        let before_from = previous.and_then(|m| m.line_from);
+        Self { ts, lines: 1, bytes: 0, sum: crc32fast::Hasher::new(), line_from: here, group_from: here, before_from }
     }
 }
 
@@ -92,6 +97,18 @@ impl Reading {
     }
 }
 
+/// What an undecided response served after the plain reading's match, kept for replay.
+#[derive(Debug, Clone)]
+enum Held {
+    LineStart(Nanos),
+    Bytes(Vec<u8>),
+}
+
+/// The bytes of `held` before its first line start: the rest of the current line.
+fn rest_of_line(held: &[Held]) -> Vec<u8> {
+    held.iter().map_while(|h| if let Held::Bytes(b) = h { Some(b.as_slice()) } else { None }).collect::<Vec<_>>().concat()
+}
+
 /// Progress of a response towards our position.
 #[derive(Debug, Clone)]
 enum Flow {
@@ -101,14 +118,16 @@ enum Flow {
     /// The plain reading re-served the mark, but the continuation reading may still do so
     /// further on. Until one of them is ruled out, the bytes after the plain match (within
     /// its line) are held: taking them could repeat bytes, dropping them could lose some.
-    Undecided { continued: Reading, held: Vec<u8> },
+    Undecided { continued: Reading, held: Vec<Held>, held_bytes: usize },
     /// At or past our position: everything is new.
     Live,
     /// Past our position, in the response's first line, which may continue the line we took
     /// last (a follow stream that crossed the rotation may have taken its start already):
     /// held until its end, then only what does not repeat the end of that line is taken.
-    Overlap { held: Vec<u8>, ours: Option<usize> },
-    /// Skipping the rest of the current line, then live.
+    /// Nothing of it is committed (no gap counted, the mark unchanged) until it is known how
+    /// much of it repeats: a response cut before that proves nothing.
+    Overlap { ts: Nanos, held: Vec<u8>, ours: Option<usize> },
+    /// Skipping the rest of the current line (counted as seen, not taken), then live.
     SkipLine,
     /// A malformed line: the rest of this response is not used.
     Ignoring,
@@ -140,14 +159,25 @@ impl Timestamped {
 
     pub(crate) fn end(&mut self, sink: &mut Sink, tally: &mut Tally) {
         match self.read.take().map(|r| r.flow) {
-            Some(Flow::Overlap { held, ours }) => self.take_new_part(&held, ours, sink),
-            Some(Flow::Undecided { held, .. }) if !held.is_empty() => {
-                let possible = self.mark.as_ref().is_none_or(|m| continuation_possible(m, sink, &held));
-                if possible {
-                    // Still ambiguous: our position stays, and bytes seen past it may be lost.
+            Some(Flow::Overlap { ts, held, ours }) => {
+                if held.is_empty() {
+                    // Cut right after the prefix: nothing learned.
+                } else if self.repeated_len(&held, ours, sink) == held.len() {
+                    // All of it may repeat what was taken, and the rest of the line is unknown:
+                    // leave the position, and count the bytes seen as a possible loss.
                     tally.pending_gap = true;
                 } else {
-                    self.take_live(&held, sink);
+                    self.commit_overlap_line(ts, sink, tally);
+                    self.take_new_part(&held, ours, sink);
+                }
+            }
+            Some(Flow::Undecided { held, .. }) if !held.is_empty() => {
+                let possible = self.mark.as_ref().is_none_or(|m| continuation_possible(m, sink, &rest_of_line(&held)));
+                if possible {
+                    // Still ambiguous: our position stays, and what was seen past it may be lost.
+                    tally.pending_gap = true;
+                } else {
+                    self.replay(held, sink);
                 }
             }
             _ => {}
@@ -207,7 +237,7 @@ impl Timestamped {
     fn line_start(&mut self, read: &mut Read, ts: Nanos, sink: &mut Sink, tally: &mut Tally) {
         let first_line = read.at == At::Leading;
         read.at = At::InLine;
-        if let Flow::Undecided { continued, held } = &mut read.flow {
+        if let Flow::Undecided { continued, held, .. } = &mut read.flow {
             let mark = self.mark.as_ref().expect("undecided needs a mark");
             if continued.lines == 0 && ts < mark.ts {
                 continued.skipping = true;
@@ -216,19 +246,8 @@ impl Timestamped {
             } else {
                 continued.alive = false;
             }
-            if continued.alive && continued.verdict(mark) != Some(false) && continuation_possible(mark, sink, held) {
-                // Both readings still fit, across a line start: take the one that cannot
-                // repeat bytes, and count what the other would have kept as possibly lost.
-                tally.gaps += 1;
-                let continued = continued.clone();
-                read.flow = Flow::Searching { plain: Reading { alive: false, ..Reading::new(false) }, continued: Some(continued) };
-                self.settle(read, sink, tally);
-                return;
-            }
-            let held = std::mem::take(held);
-            self.take_live(&held, sink);
-            read.flow = Flow::Live;
-            self.take_line_start(ts, sink);
+            held.push(Held::LineStart(ts));
+            self.decide(read, sink, tally);
             return;
         }
         let Flow::Searching { plain, continued } = &mut read.flow else {
@@ -255,19 +274,62 @@ impl Timestamped {
                 reading.alive = false;
             }
         }
+        if first_line && ts > mark.ts {
+            // The response starts after our position. Its first line may continue the line
+            // taken last (see `Flow::Overlap`).
+            read.flow = Flow::Overlap { ts, held: Vec::new(), ours: mark.line_from };
+            return;
+        }
         if self.settle(read, sink, tally) || !matches!(read.flow, Flow::Live) {
             return;
         }
         // Every reading failed at this line start: the response is past our position.
         let Some(mark) = &mut self.mark else { unreachable!() };
-        if first_line {
-            read.flow = Flow::Overlap { held: Vec::new(), ours: mark.line_from };
-        }
         if mark.ts == ts {
             mark.lines += 1;
             mark.line_from = line_from(sink);
         } else {
-            *mark = Mark::new(ts, sink);
+            *mark = Mark::new(ts, sink, Some(mark));
+        }
+    }
+
+    /// Resolves an undecided response once one reading is ruled out.
+    fn decide(&mut self, read: &mut Read, sink: &mut Sink, tally: &mut Tally) {
+        let Flow::Undecided { continued, held, held_bytes } = &mut read.flow else { return };
+        let mark = self.mark.as_ref().expect("undecided needs a mark");
+        let verdict = if !continued.alive || !continuation_possible(mark, sink, &rest_of_line(held)) {
+            Some(false)
+        } else {
+            continued.verdict(mark)
+        };
+        match verdict {
+            Some(false) => {
+                // Only the plain reading fits: everything held is new.
+                let held = std::mem::take(held);
+                read.flow = Flow::Live;
+                self.replay(held, sink);
+            }
+            Some(true) => {
+                // Both fit: go on from the later position, so nothing repeats, and count what
+                // the plain reading would have kept as possibly lost.
+                tally.gaps += 1;
+                read.flow = Flow::Live;
+            }
+            None if *held_bytes > OVERLAP_HOLD_MAX => {
+                tally.gaps += 1;
+                let continued = continued.clone();
+                read.flow = Flow::Searching { plain: Reading { alive: false, ..Reading::new(false) }, continued: Some(continued) };
+            }
+            None => {}
+        }
+    }
+
+    fn replay(&mut self, held: Vec<Held>, sink: &mut Sink) {
+        for h in held {
+            match h {
+                Held::LineStart(ts) => self.take_line_start(ts, sink),
+                Held::Bytes(b) => self.take_live(&b, sink),
+            }
         }
     }
 
@@ -286,7 +348,40 @@ impl Timestamped {
                 mark.lines += 1;
                 mark.line_from = line_from(sink);
             }
-            _ => self.mark = Some(Mark::new(ts, sink)),
+            _ => self.mark = Some(Mark::new(ts, sink, self.mark.as_ref())),
+        }
+    }
+
+    /// The response past our position is now certain: a rotation, and its first line is the
+    /// new last line.
+    fn commit_overlap_line(&mut self, ts: Nanos, sink: &Sink, tally: &mut Tally) {
+        tally.rotation();
+        let Some(mark) = &mut self.mark else { unreachable!("overlap needs a mark") };
+        if mark.ts == ts {
+            mark.lines += 1;
+            mark.line_from = line_from(sink);
+        } else {
+            *mark = Mark::new(ts, sink, Some(mark));
+        }
+    }
+
+    /// Line bytes seen but deliberately not taken still belong to the mark's group.
+    fn count_skipped(&mut self, bytes: &[u8]) {
+        if let Some(mark) = &mut self.mark {
+            mark.bytes += bytes.len() as u64;
+            mark.sum.update(bytes);
+        }
+    }
+
+    /// How many of the first bytes of `held` may repeat the end of the line taken before it.
+    fn repeated_len(&self, held: &[u8], ours: Option<usize>, sink: &Sink) -> usize {
+        match ours {
+            Some(from) if from <= sink.len() => {
+                let line = &sink.bytes()[from..];
+                if memchr::memmem::find(line, held).is_some() { held.len() } else { overlap(line, held) }
+            }
+            // Unknown or past the cap: nothing can be kept anyway, count it all as seen.
+            _ => 0,
         }
     }
 
@@ -298,14 +393,7 @@ impl Timestamped {
     /// suffix that is a prefix of `held`. When in doubt this skips more, never repeats: a real
     /// new line loses at most the bytes that coincide, and the read already counts a gap.
     fn take_new_part(&mut self, held: &[u8], ours: Option<usize>, sink: &mut Sink) {
-        let repeated = match ours {
-            Some(from) if from <= sink.len() => {
-                let line = &sink.bytes()[from..];
-                if memchr::memmem::find(line, held).is_some() { held.len() } else { overlap(line, held) }
-            }
-            // Unknown or past the cap: nothing can be kept anyway, count it all as seen.
-            _ => 0,
-        };
+        let repeated = self.repeated_len(held, ours, sink);
         sink.take(&held[repeated..]);
         if let Some(mark) = &mut self.mark {
             mark.bytes += held.len() as u64;
@@ -330,7 +418,7 @@ impl Timestamped {
         }
         if matched && plain.alive && plain.verdict(mark) == Some(true) && continuation_possible(mark, sink, &[]) {
             if let Some(c) = continued.as_ref().filter(|c| c.alive && c.verdict(mark).is_none()) {
-                read.flow = Flow::Undecided { continued: c.clone(), held: Vec::new() };
+                read.flow = Flow::Undecided { continued: c.clone(), held: Vec::new(), held_bytes: 0 };
                 return true;
             }
         }
@@ -346,7 +434,7 @@ impl Timestamped {
         // response's view of the group becomes the mark.
         tally.rotation();
         if read.at == At::InLine && plain.lines > 0 {
-            *mark = Mark { ts: mark.ts, lines: plain.lines, bytes: plain.bytes, sum: plain.sum.clone(), line_from: line_from(sink), group_from: None };
+            *mark = Mark { ts: mark.ts, lines: plain.lines, bytes: plain.bytes, sum: plain.sum.clone(), line_from: line_from(sink), group_from: None, before_from: None };
         }
         read.flow = Flow::Live;
         false
@@ -360,25 +448,32 @@ impl Timestamped {
         match &mut read.flow {
             Flow::Ignoring => {}
             Flow::SkipLine => {
+                self.count_skipped(span);
                 if ends_line {
                     read.flow = Flow::Live;
                 }
             }
-            Flow::Overlap { held, ours } => {
+            Flow::Overlap { ts, held, ours } => {
+                let (ts, ours) = (*ts, *ours);
                 if held.len() + span.len() > OVERLAP_HOLD_MAX {
                     // Too long to compare: skip the line rather than risk repeating bytes.
+                    let held = std::mem::take(held);
                     read.flow = if ends_line { Flow::Live } else { Flow::SkipLine };
+                    self.commit_overlap_line(ts, sink, tally);
+                    self.count_skipped(&held);
+                    self.count_skipped(span);
                 } else {
                     held.extend_from_slice(span);
                     if ends_line {
-                        let (held, ours) = (std::mem::take(held), *ours);
+                        let held = std::mem::take(held);
                         read.flow = Flow::Live;
+                        self.commit_overlap_line(ts, sink, tally);
                         self.take_new_part(&held, ours, sink);
                     }
                 }
             }
             Flow::Live => self.take_live(span, sink),
-            Flow::Undecided { continued, held } => {
+            Flow::Undecided { continued, held, held_bytes } => {
                 let mark = self.mark.as_ref().expect("undecided needs a mark");
                 if !continued.skipping && continued.lines == mark.lines {
                     let room = mark.bytes.saturating_sub(continued.bytes) as usize;
@@ -391,33 +486,12 @@ impl Timestamped {
                     continued.bytes += span.len() as u64;
                     continued.sum.update(span);
                 }
-                held.extend_from_slice(span);
+                held.push(Held::Bytes(span.to_vec()));
+                *held_bytes += span.len();
                 if ends_line {
                     read.at = At::LineStart;
                 }
-                let verdict = match continued.verdict(mark) {
-                    Some(true) | None if !continuation_possible(mark, sink, held) => Some(false),
-                    verdict => verdict,
-                };
-                match verdict {
-                    Some(false) => {
-                        // Only the plain reading fits: what was held is new.
-                        let held = std::mem::take(held);
-                        read.flow = Flow::Live;
-                        self.take_live(&held, sink);
-                    }
-                    Some(true) => {
-                        // Both fit: go on from the later position, so nothing repeats.
-                        tally.gaps += 1;
-                        read.flow = Flow::Live;
-                    }
-                    None if held.len() > OVERLAP_HOLD_MAX => {
-                        tally.gaps += 1;
-                        let continued = continued.clone();
-                        read.flow = Flow::Searching { plain: Reading { alive: false, ..Reading::new(false) }, continued: Some(continued) };
-                    }
-                    None => {}
-                }
+                self.decide(read, sink, tally);
                 return span.len();
             }
             Flow::Searching { plain, continued } => {
@@ -452,22 +526,42 @@ impl Timestamped {
     }
 }
 
-/// Whether a response's first line can be the continuation of the line taken just before
-/// the mark's group, given that it starts with the group's bytes and goes on with `more`:
-/// that line would then have been taken before the group, so its bytes occur in stdout
-/// before the group. Once stdout is full the answer cannot change it: no. An unknown group
-/// start answers yes (the careful answer).
+/// Whether a response's first line `F` can be the continuation of the line taken just before
+/// the mark's group, shown with a prefix because the response starts at a rotated file's
+/// first record. `F` starts with the group's bytes taken (if the plain reading is right, it
+/// *is* the group's first line) and goes on with `more`.
+///
+/// If it were that continuation, the line before the group in stdout would end with `F` and
+/// be longer (its earlier records hold at least one byte each). Unknown positions answer yes:
+/// the careful answer, as repeating bytes is worse than missing some. Once stdout is full,
+/// neither can change it and the answer is no, so that no gap is reported for nothing; at
+/// worst `total_bytes` then counts a repeated line past the cap.
 fn continuation_possible(mark: &Mark, sink: &Sink, more: &[u8]) -> bool {
     if sink.is_full() {
         return false;
     }
-    let Some(from) = mark.group_from else { return true };
-    let (before, group) = sink.bytes().split_at(from.min(sink.len()));
-    if more.is_empty() {
-        return memchr::memmem::find(before, group).is_some();
+    let Some(group_from) = mark.group_from else { return true };
+    let Some(before_from) = mark.before_from else { return false }; // nothing before the group
+    let out = sink.bytes();
+    if before_from >= group_from || group_from > out.len() {
+        return true;
     }
-    let needle = [group, more].concat();
-    memchr::memmem::find(before, &needle).is_some()
+    let (before, group) = (&out[before_from..group_from], &out[group_from..]);
+    let first_line = match memchr::memchr(b'\n', group) {
+        Some(i) => group[..=i].to_vec(),
+        None => {
+            let more = memchr::memchr(b'\n', more).map_or(more, |i| &more[..=i]);
+            [group, more].concat()
+        }
+    };
+    if before.len() <= first_line.len() {
+        return false;
+    }
+    if first_line.last() == Some(&b'\n') {
+        before.ends_with(&first_line)
+    } else {
+        memchr::memmem::find(&before[..before.len() - 1], &first_line).is_some()
+    }
 }
 
 /// Length of the longest suffix of `ours` that is a prefix of `theirs` (prefix function over
