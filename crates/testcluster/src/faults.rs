@@ -100,11 +100,10 @@ impl FaultPlan {
     /// Rejects rules that can never be meaningful.
     pub fn validate(&self) -> Result<(), String> {
         for (i, rule) in self.rules.iter().enumerate() {
-            if let Some(p) = rule.probability {
-                if !(0.0..=1.0).contains(&p) {
+            if let Some(p) = rule.probability
+                && !(0.0..=1.0).contains(&p) {
                     return Err(format!("rules[{i}].probability must be within 0..=1, got {p}"));
                 }
-            }
             if matches!(rule.fault, Fault::Slow { bytes_per_second: 0 }) {
                 return Err(format!("rules[{i}].fault.slow.bytesPerSecond must be at least 1"));
             }

@@ -88,11 +88,10 @@ fn validate(config: &ClusterConfig) -> Result<(), StartError> {
     if config.rotation_period.is_zero() {
         return Err(StartError::Config("rotation_period must be positive".into()));
     }
-    if let Some(token) = &config.token {
-        if token.is_empty() || token.chars().any(char::is_whitespace) {
+    if let Some(token) = &config.token
+        && (token.is_empty() || token.chars().any(char::is_whitespace)) {
             return Err(StartError::Config("token must be non-empty and without whitespace".into()));
         }
-    }
     Ok(())
 }
 

@@ -97,12 +97,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Some(path) = &args.kubeconfig {
-        if let Err(e) = cluster.write_kubeconfig(path) {
+    if let Some(path) = &args.kubeconfig
+        && let Err(e) = cluster.write_kubeconfig(path) {
             eprintln!("tale-testcluster: cannot write kubeconfig {}: {e}", path.display());
             return ExitCode::FAILURE;
         }
-    }
     // One machine-readable line on stdout: what a parent process (Node tests) waits for.
     println!("listening on {}", cluster.url());
     let interrupted = async {

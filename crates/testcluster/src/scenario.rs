@@ -59,6 +59,7 @@ pub struct ContainerExit {
 /// The init container.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[derive(Default)]
 pub struct InitScenario {
     /// Time in `waiting: PodInitializing`-like state before it runs.
     pub start_delay_ms: u64,
@@ -72,11 +73,6 @@ pub struct InitScenario {
     pub reason: Option<String>,
 }
 
-impl Default for InitScenario {
-    fn default() -> Self {
-        InitScenario { start_delay_ms: 0, waiting: None, output: Vec::new(), exit_code: 0, reason: None }
-    }
-}
 
 /// The runner container (the wrapper running the user's code).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -53,6 +53,9 @@ pub(crate) fn watch_line<T: Serialize>(kind: EventType, object: &T) -> Bytes {
     Bytes::from(line)
 }
 
+/// Events to replay and the live subscription of a new watch.
+pub(crate) type WatchStart = (Vec<Arc<PodEvent>>, broadcast::Receiver<Arc<PodEvent>>);
+
 /// All objects. Guarded by one mutex; never held across an `.await`.
 pub(crate) struct Store {
     resource_version: u64,
@@ -102,11 +105,10 @@ impl Store {
             labels: meta.labels.clone(),
             line: watch_line(kind, pod),
         });
-        if self.history.len() == self.history_capacity {
-            if let Some(oldest) = self.history.pop_front() {
+        if self.history.len() == self.history_capacity
+            && let Some(oldest) = self.history.pop_front() {
                 self.compacted_through = oldest.resource_version;
             }
-        }
         self.history.push_back(event.clone());
         // No receivers is fine: nobody is watching.
         let _ = self.events.send(event);
@@ -114,10 +116,7 @@ impl Store {
 
     /// Starts a watch: the events after `since` (None = no history) and a live subscription, taken
     /// atomically so no event is missed or repeated. `Err` when `since` was compacted away.
-    pub(crate) fn watch_from(
-        &self,
-        since: Option<u64>,
-    ) -> Result<(Vec<Arc<PodEvent>>, broadcast::Receiver<Arc<PodEvent>>), u64> {
+    pub(crate) fn watch_from(&self, since: Option<u64>) -> Result<WatchStart, u64> {
         let replay = match since {
             None => Vec::new(),
             Some(rv) if rv < self.compacted_through => return Err(self.compacted_through),

@@ -122,13 +122,12 @@ pub(crate) fn resolve_name(meta: &ObjectMeta, seed: u64) -> Option<String> {
 
 /// Validates namespace and name of an object to create, and that the body agrees with the URL.
 pub(crate) fn check_identity(kind: &str, namespace: &str, meta: &ObjectMeta, name: &str) -> Result<(), ApiError> {
-    if let Some(body_namespace) = meta.namespace.as_deref().filter(|n| !n.is_empty()) {
-        if body_namespace != namespace {
+    if let Some(body_namespace) = meta.namespace.as_deref().filter(|n| !n.is_empty())
+        && body_namespace != namespace {
             return Err(ApiError::bad_request(
                 "the namespace of the provided object does not match the namespace sent on the request",
             ));
         }
-    }
     let mut causes = Vec::new();
     if let Some(why) = dns1123_label_error(namespace) {
         causes.push(("metadata.namespace".to_string(), why));

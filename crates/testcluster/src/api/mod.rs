@@ -218,7 +218,13 @@ fn disturb_body(response: Response, fault: Fault) -> Response {
                     return None;
                 }
                 if left == 0 {
-                    return abrupt.then(|| (Err(abort_error()), (data, 0, true)));
+                    if !abrupt {
+                        return None;
+                    }
+                    // Give hyper a moment to flush what was sent, so the client sees exactly
+                    // `after_bytes` bytes before the connection drops.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    return Some((Err(abort_error()), (data, 0, true)));
                 }
                 match data.next().await {
                     None => None,

@@ -194,11 +194,10 @@ pub(crate) async fn delete(
         let mut store = shared.store();
         let rv = store.resource_version() + 1;
         let entry = store.pods.get_mut(&key).ok_or_else(|| ApiError::not_found("pods", &name))?;
-        if let Some(uid) = options.as_ref().and_then(|o| o.preconditions.as_ref()).and_then(|p| p.uid.as_ref()) {
-            if entry.pod.metadata.uid.as_ref() != Some(uid) {
+        if let Some(uid) = options.as_ref().and_then(|o| o.preconditions.as_ref()).and_then(|p| p.uid.as_ref())
+            && entry.pod.metadata.uid.as_ref() != Some(uid) {
                 return Err(ApiError::conflict("pods", &name, "Precondition failed: UID in precondition does not match the object"));
             }
-        }
         if entry.pod.metadata.deletion_timestamp.is_some() {
             (entry.pod.clone(), entry.runtime.clone(), true)
         } else {

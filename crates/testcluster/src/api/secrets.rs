@@ -155,15 +155,14 @@ pub(crate) async fn replace(
     let mut store = shared.store();
     let key: Key = (namespace.clone(), name.clone());
     let current = store.secrets.get(&key).ok_or_else(|| ApiError::not_found("secrets", &name))?;
-    if let Some(wanted) = secret.metadata.resource_version.as_ref().filter(|v| !v.is_empty()) {
-        if Some(wanted) != current.metadata.resource_version.as_ref() {
+    if let Some(wanted) = secret.metadata.resource_version.as_ref().filter(|v| !v.is_empty())
+        && Some(wanted) != current.metadata.resource_version.as_ref() {
             return Err(ApiError::conflict(
                 "secrets",
                 &name,
                 "the object has been modified; please apply your changes to the latest version and try again",
             ));
         }
-    }
     if current.immutable == Some(true) && current.data != secret.data {
         return Err(ApiError::invalid("Secret", &name, vec![(
             "data".to_string(),

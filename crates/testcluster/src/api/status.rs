@@ -10,7 +10,7 @@ pub(crate) struct ApiError {
     pub(crate) code: u16,
     pub(crate) reason: &'static str,
     pub(crate) message: String,
-    pub(crate) details: Option<StatusDetails>,
+    pub(crate) details: Option<Box<StatusDetails>>,
     pub(crate) retry_after_seconds: Option<u32>,
 }
 
@@ -20,11 +20,11 @@ impl ApiError {
     }
 
     fn with_details(mut self, kind: &str, name: &str) -> Self {
-        self.details = Some(StatusDetails {
+        self.details = Some(Box::new(StatusDetails {
             kind: Some(kind.to_string()),
             name: Some(name.to_string()),
             ..StatusDetails::default()
-        });
+        }));
         self
     }
 
@@ -103,12 +103,12 @@ impl ApiError {
             })
             .collect();
         let mut error = Self::new(422, "Invalid", message);
-        error.details = Some(StatusDetails {
+        error.details = Some(Box::new(StatusDetails {
             kind: Some(kind.to_string()),
             name: Some(name.to_string()),
             causes: Some(causes),
             ..StatusDetails::default()
-        });
+        }));
         error
     }
 
@@ -116,10 +116,10 @@ impl ApiError {
     pub(crate) fn too_many_requests(retry_after_seconds: u32) -> Self {
         let mut error = Self::new(429, "TooManyRequests", "the server has received too many requests and has asked us to try again later");
         error.retry_after_seconds = Some(retry_after_seconds);
-        error.details = Some(StatusDetails {
+        error.details = Some(Box::new(StatusDetails {
             retry_after_seconds: Some(i32::try_from(retry_after_seconds).unwrap_or(i32::MAX)),
             ..StatusDetails::default()
-        });
+        }));
         error
     }
 
@@ -133,7 +133,7 @@ impl ApiError {
     pub(crate) fn status(&self) -> Status {
         Status {
             code: Some(i32::from(self.code)),
-            details: self.details.clone(),
+            details: self.details.as_deref().cloned(),
             message: Some(self.message.clone()),
             reason: Some(self.reason.to_string()),
             status: Some("Failure".to_string()),

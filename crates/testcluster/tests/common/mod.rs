@@ -131,11 +131,10 @@ pub async fn wait_for_pod(cluster: &TestCluster, name: &str, what: &str, predica
 /// The state of a container in a pod JSON.
 pub fn container_state<'a>(pod: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     for list in ["initContainerStatuses", "containerStatuses"] {
-        if let Some(items) = pod["status"][list].as_array() {
-            if let Some(c) = items.iter().find(|c| c["name"] == name) {
+        if let Some(items) = pod["status"][list].as_array()
+            && let Some(c) = items.iter().find(|c| c["name"] == name) {
                 return &c["state"];
             }
-        }
     }
     &serde_json::Value::Null
 }
