@@ -7,6 +7,10 @@
 #   crates/contract/fuzz/run.sh 600      # 10 min per target, by hand
 #   FUZZ_TARGETS="scanner text" crates/contract/fuzz/run.sh 60
 #
+# The instrumented build goes to FUZZ_TARGET_DIR (default fuzz/target), not
+# CARGO_TARGET_DIR, so it never mixes with the workspace's normal builds and
+# stays warm between runs.
+#
 # Findings are written to crates/contract/fuzz/artifacts/<target>/ and make
 # the script exit non-zero. The growing corpus lives in corpus/<target>/
 # (git-ignored); seeds/<target>/ holds committed starting inputs.
@@ -26,12 +30,13 @@ targets="${FUZZ_TARGETS:-$(cargo fuzz list)}"
 # Safe Rust: AddressSanitizer finds nothing extra here and doubles the build
 # time; debug assertions (-a) catch arithmetic overflow.
 sanitizer="${FUZZ_SANITIZER:-none}"
-cargo fuzz build -a -s "$sanitizer"
+target_dir="${FUZZ_TARGET_DIR:-$here/target}"
+cargo fuzz build -a -s "$sanitizer" --target-dir "$target_dir"
 
 for target in $targets; do
     mkdir -p "corpus/$target" "seeds/$target"
     echo "run.sh: fuzzing $target for ${seconds}s" >&2
-    cargo fuzz run -a -s "$sanitizer" "$target" "corpus/$target" "seeds/$target" -- \
+    cargo fuzz run -a -s "$sanitizer" --target-dir "$target_dir" "$target" "corpus/$target" "seeds/$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 2>&1 \
         | grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|==|SUMMARY|Running|Done|thread|panicked|Failing input|artifact_prefix)|INFO: Done|panicked' || true
     if compgen -G "artifacts/$target/*" >/dev/null; then
