@@ -654,3 +654,122 @@ fn w10_exactly_at_cap_is_not_truncated() {
     );
     assert!(!r.truncated.stdout);
 }
+
+/// Spec §1.3, row by row: (status, errorCode, exitCode) per outcome.
+#[test]
+fn outcome_table_rows() {
+    let a = |input: AssembleInput| assemble(&cfg(), input, AssembleOptions::default());
+    let row = |r: &ExecuteResponse| (r.status, r.error_code, r.exit_code);
+    use ErrorCode::*;
+    use ExecutionStatus::{Cancelled as CancelledStatus, Completed, Failed};
+    let mut quota = harvest(0);
+    quota.quota_exhausted = true;
+    let mut killed_stderr = harvest(137);
+    killed_stderr.stderr = "Killed".into();
+    type Row = (ExecutionStatus, Option<ErrorCode>, Option<i32>);
+    let rows: Vec<(&str, ExecuteResponse, Row)> = vec![
+        (
+            "success",
+            a(AssembleInput {
+                harvest: Some(harvest(0)),
+                ..input()
+            }),
+            (Completed, None, Some(0)),
+        ),
+        (
+            "harvest hiccup",
+            a(AssembleInput {
+                harvest: Some(quota),
+                ..input()
+            }),
+            (Failed, Some(UploadQuotaExceeded), Some(0)),
+        ),
+        (
+            "user non-zero exit",
+            a(AssembleInput {
+                harvest: Some(harvest(3)),
+                ..input()
+            }),
+            (Failed, Some(RuntimeError), Some(3)),
+        ),
+        (
+            "user timeout",
+            a(AssembleInput {
+                harvest: Some(harvest(124)),
+                ..input()
+            }),
+            (Failed, Some(Timeout), Some(124)),
+        ),
+        (
+            "backstop",
+            a(AssembleInput {
+                backstop: true,
+                ..input()
+            }),
+            (Failed, Some(Timeout), Some(124)),
+        ),
+        (
+            "result lost, recoverable 0",
+            a(AssembleInput {
+                started: Some(StartedInfo {
+                    exit_code: 0,
+                    timed_out: false,
+                }),
+                ..input()
+            }),
+            (Failed, Some(HarvestReadFailed), Some(0)),
+        ),
+        (
+            "result lost",
+            a(input()),
+            (Failed, Some(HarvestReadFailed), None),
+        ),
+        (
+            "runner OOM-killed",
+            a(AssembleInput {
+                runner_killed: Some(RunnerKilled {
+                    exit_code: 137,
+                    reason: Some("OOMKilled".into()),
+                }),
+                ..input()
+            }),
+            (Failed, Some(Oom), Some(137)),
+        ),
+        (
+            "runner killed otherwise",
+            a(AssembleInput {
+                runner_killed: Some(RunnerKilled {
+                    exit_code: 143,
+                    reason: Some("Error".into()),
+                }),
+                ..input()
+            }),
+            (Failed, Some(RuntimeError), Some(143)),
+        ),
+        (
+            "exit 137 with Killed in stderr",
+            a(AssembleInput {
+                harvest: Some(killed_stderr),
+                ..input()
+            }),
+            (Failed, Some(Oom), Some(137)),
+        ),
+        (
+            "staging failure",
+            make_error(SpawnerUnavailable, "spawner staging failed: x", 10),
+            (Failed, Some(SpawnerUnavailable), None),
+        ),
+        (
+            "caller cancel",
+            a(AssembleInput {
+                aborted: true,
+                ..input()
+            }),
+            (CancelledStatus, Some(Cancelled), None),
+        ),
+    ];
+    for (name, response, expected) in rows {
+        assert_eq!(row(&response), expected, "{name}");
+    }
+    // PRE_STAGE_FAILED and UPLOAD_INCOMPLETE are never produced by assembly.
+}
