@@ -71,10 +71,10 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         }
         log.write(t, Stream::Stdout, &chunk);
         follow_acc.push(&follow.read_available(&log))?;
-        if now_ms % args.monitor_ms == 0 && log.maybe_rotate(args.rotate_mib * MIB) {
+        if now_ms.is_multiple_of(args.monitor_ms) && log.maybe_rotate(args.rotate_mib * MIB) {
             rotations += 1;
         }
-        if now_ms % args.poll_ms == 0 || tick == ticks {
+        if now_ms.is_multiple_of(args.poll_ms) || tick == ticks {
             let body = log.read(&poll_limit);
             ts_poller.poll(&body);
             raw.begin_read();
@@ -124,7 +124,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             detail: format!("rotations {}, gaps {}", follow_out.rotations, follow_out.gaps),
         },
     ];
-    println!("  {:<32} {:>12}  {:<40} {:<9} {}", "reader", "stdout bytes", "verdict", "truncated", "");
+    println!("  {:<32} {:>12}  {:<40} truncated", "reader", "stdout bytes", "verdict");
     for row in &rows {
         println!("  {:<32} {:>12}  {:<40} {:<9} {}", row.name, row.stdout.len(), verdict(&row.stdout, expected, truth, row.truncated), row.truncated, row.detail);
     }
