@@ -25,7 +25,9 @@ const HOLD_MAX: usize = 64 * 1024;
 /// Byte ranges of a file that raw mode re-checks on every read, for a file consumed up to
 /// `consumed` bytes. Public so that tests can tell the documented blind spot from a bug.
 pub fn checked_ranges(consumed: u64) -> Vec<std::ops::Range<u64>> {
-    let mut ranges = Vec::from([0..consumed.min(HEAD_LEN as u64)]);
+    let head = 0..consumed.min(HEAD_LEN as u64);
+    let mut ranges = Vec::new();
+    ranges.push(head);
     let mut at = FIRST_SAMPLE_AT;
     while at < consumed {
         ranges.push(at..(at + SAMPLE_LEN as u64).min(consumed));
