@@ -71,7 +71,7 @@ pub fn unknown_option(name: &str) -> OptionsError {
 /// defaults to `false` (raw mode).
 pub fn config_from(cap_bytes: &OptionValue, timestamps: &OptionValue) -> Result<Config, OptionsError> {
     let cap_bytes = match *cap_bytes {
-        OptionValue::Number(n) if n.fract() == 0.0 && n >= 1.0 && n <= MAX_SAFE_INTEGER => n,
+        OptionValue::Number(n) if n.fract() == 0.0 && (1.0..=MAX_SAFE_INTEGER).contains(&n) => n,
         ref other => {
             return Err(OptionsError::type_error(format!(
                 "new StdoutAccumulator(options): capBytes must be a positive safe integer, got {}",
