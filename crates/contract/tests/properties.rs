@@ -2,9 +2,9 @@
 //! scanner equals a reference line splitter under any chunking; parsers never panic.
 
 use proptest::prelude::*;
+use tale_sandbox_contract::exec_spec::parse_exec_spec;
 use tale_sandbox_contract::protocol::{parse_result_line, parse_started_line};
 use tale_sandbox_contract::scanner::*;
-use tale_sandbox_contract::secret::parse_exec_spec;
 use tale_sandbox_contract::text::{cap_text, strip_control_chars, strip_phase_markers};
 use tale_sandbox_contract::wire::{ExecuteRequest, Phase};
 
