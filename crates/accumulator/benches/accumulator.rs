@@ -10,11 +10,17 @@
 //! * `raw_poll`: one poll observation (begin_read, the snapshot in 64 KiB chunks, end_read)
 //!   of a snapshot with N new bytes, for the accumulator and for `TypeScriptPoller`
 //!   (the TypeScript service's decode/slice/re-encode), at 1, 5 and 20 MiB snapshots.
+//!
+//! `BENCH_CLOCK=cpu` measures this thread's CPU time instead of wall time: on a shared machine
+//! it leaves out the time the benchmark waits for a core (it still pays for caches shared with
+//! other work). Criterion's baselines do not tell the clocks apart: compare like with like.
 
 use std::hint::black_box;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{BenchmarkId, Throughput, criterion_group, criterion_main};
 use tale_sandbox_accumulator::typescript::TypeScriptPoller;
 use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
 
@@ -22,6 +28,86 @@ use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
 mod workload;
 
 use workload::CHUNK;
+
+/// The clock every figure is read from: wall time, or the benchmark thread's CPU time.
+#[derive(Clone, Copy, Debug)]
+enum Clock {
+    Wall,
+    ThreadCpu,
+}
+
+impl Clock {
+    fn from_env() -> Self {
+        match std::env::var("BENCH_CLOCK").as_deref() {
+            Ok("cpu") if cfg!(unix) => Clock::ThreadCpu,
+            Ok("cpu") => panic!("BENCH_CLOCK=cpu needs a Unix thread CPU clock"),
+            Ok("wall") | Err(_) => Clock::Wall,
+            Ok(other) => panic!("BENCH_CLOCK must be wall or cpu, not {other}"),
+        }
+    }
+
+    /// Time since an arbitrary origin that is fixed for the process (per clock).
+    fn now(self) -> Duration {
+        match self {
+            Clock::Wall => {
+                static ORIGIN: OnceLock<Instant> = OnceLock::new();
+                ORIGIN.get_or_init(Instant::now).elapsed()
+            }
+            Clock::ThreadCpu => thread_cpu_time(),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn thread_cpu_time() -> Duration {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime only writes the timespec it is given.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+#[cfg(not(unix))]
+fn thread_cpu_time() -> Duration {
+    unreachable!("Clock::from_env refuses the CPU clock off Unix")
+}
+
+/// Criterion measurement reading [`Clock`]; values are durations, shown like wall time.
+struct ClockMeasurement(Clock);
+
+type Criterion = criterion::Criterion<ClockMeasurement>;
+type Bencher<'a> = criterion::Bencher<'a, ClockMeasurement>;
+
+impl Measurement for ClockMeasurement {
+    type Intermediate = Duration;
+    type Value = Duration;
+
+    fn start(&self) -> Duration {
+        self.0.now()
+    }
+    fn end(&self, start: Duration) -> Duration {
+        self.0.now().saturating_sub(start)
+    }
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn to_f64(&self, value: &Duration) -> f64 {
+        value.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        static WALL: WallTime = WallTime;
+        WALL.formatter()
+    }
+}
+
+fn configured() -> Criterion {
+    let clock = Clock::from_env();
+    eprintln!("accumulator benches: clock = {clock:?} (BENCH_CLOCK=wall|cpu)");
+    criterion::Criterion::default().with_measurement(ClockMeasurement(clock))
+}
 
 const MIB: usize = 1024 * 1024;
 /// The service's default `stdoutMaxBytes`.
@@ -121,10 +207,10 @@ impl Poller for TypeScriptPoller {
 /// A poll with new bytes changes the state, so polls run in series on a growing file, from a
 /// state that has consumed `size - window` bytes up to `size` (window = size/8, at least one
 /// poll); then a fresh state is built again by one read of `size - window` bytes. Only the
-/// polls are timed (each with its own clock reads, ~tens of ns), not the rebuilds. Rebuilding
-/// rather than cloning keeps buffers grown as in a real run (a clone's buffers have no spare
-/// capacity, so the next poll would pay a reallocation that a real run pays once).
-fn bench_polls<P: Poller>(b: &mut criterion::Bencher<'_>, fresh: impl Fn() -> P, file: &[u8], size: usize, new: usize) {
+/// series of polls is timed, not the rebuilds. Rebuilding rather than cloning keeps buffers
+/// grown as in a real run (a clone's buffers have no spare capacity, so the next poll would pay
+/// a reallocation that a real run pays once).
+fn bench_polls<P: Poller>(b: &mut Bencher<'_>, clock: Clock, fresh: impl Fn() -> P, file: &[u8], size: usize, new: usize) {
     let window = size / 8;
     let per_reset = if new == 0 { u64::MAX } else { (window / new).max(1) as u64 };
     let first = size - (per_reset.min(1 << 20) as usize * new);
@@ -135,12 +221,11 @@ fn bench_polls<P: Poller>(b: &mut criterion::Bencher<'_>, fresh: impl Fn() -> P,
             let mut state = fresh();
             state.poll(&file[..first]);
             let polls = per_reset.min(iters - done);
+            let start = clock.now();
             for i in 1..=polls as usize {
-                let snapshot = &file[..first + i * new];
-                let t = Instant::now();
-                black_box(state.poll(black_box(snapshot)));
-                timed += t.elapsed();
+                black_box(state.poll(black_box(&file[..first + i * new])));
             }
+            timed += clock.now().saturating_sub(start);
             done += polls;
         }
         timed
@@ -148,6 +233,7 @@ fn bench_polls<P: Poller>(b: &mut criterion::Bencher<'_>, fresh: impl Fn() -> P,
 }
 
 fn raw_poll(c: &mut Criterion) {
+    let clock = Clock::from_env();
     let mut group = c.benchmark_group("raw_poll");
     group.measurement_time(Duration::from_secs(3)).sample_size(20);
     // A cap above every snapshot: both implementations keep every new byte.
@@ -157,15 +243,19 @@ fn raw_poll(c: &mut Criterion) {
         for new in [0, 100, 64 * 1024] {
             let param = format!("{}/new_{}", label(size), new);
             group.bench_function(BenchmarkId::new("accumulator", &param), |b| {
-                bench_polls(b, || accumulator(cap, Mode::Raw), &file, size, new)
+                bench_polls(b, clock, || accumulator(cap, Mode::Raw), &file, size, new)
             });
             group.bench_function(BenchmarkId::new("typescript", &param), |b| {
-                bench_polls(b, || TypeScriptPoller::new(cap), &file, size, new)
+                bench_polls(b, clock, || TypeScriptPoller::new(cap), &file, size, new)
             });
         }
     }
     group.finish();
 }
 
-criterion_group!(benches, timestamped_throughput, raw_throughput, raw_poll);
+criterion_group! {
+    name = benches;
+    config = configured();
+    targets = timestamped_throughput, raw_throughput, raw_poll
+}
 criterion_main!(benches);
