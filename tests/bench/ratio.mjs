@@ -1,0 +1,181 @@
+// Node benchmark (issue 3, item 6): the napi addon vs the wasm package vs a JS re-implementation
+// of the TypeScript service's per-poll algorithm, measured side by side in one run.
+//
+//   node tests/bench/ratio.mjs [--reps N] [--quick] [--clock wall|cpu]
+//
+// --clock cpu reads the process's CPU time (process.cpuUsage(), user + system, all threads)
+// instead of wall time: on a shared machine it leaves out the time spent waiting for a core.
+//
+// Needs the built addon (bash scripts/build-node.sh) and wasm package (bash scripts/build-wasm.sh).
+// Every workload runs for every implementation in each repetition (order rotated per
+// repetition); the figures printed are medians over the repetitions, and every ratio is the ratio
+// of medians measured in this same run.
+import { createRequire } from 'node:module'
+import { performance } from 'node:perf_hooks'
+
+import { wasmPackage } from '../shared/node-helpers.js'
+import { CHUNK, rawLog, timestampedStream } from './workload.mjs'
+
+const MIB = 1024 * 1024
+const args = process.argv.slice(2)
+const quick = args.includes('--quick')
+const repsAt = args.indexOf('--reps')
+const REPS = repsAt >= 0 ? Number(args[repsAt + 1]) : quick ? 3 : 9
+if (!Number.isInteger(REPS) || REPS < 1) throw new Error('--reps needs a positive integer')
+const clockAt = args.indexOf('--clock')
+const CLOCK = clockAt >= 0 ? args[clockAt + 1] : 'wall'
+if (CLOCK !== 'wall' && CLOCK !== 'cpu') throw new Error('--clock must be wall or cpu')
+/** Milliseconds since an arbitrary origin, from the chosen clock. */
+const now =
+  CLOCK === 'wall'
+    ? () => performance.now()
+    : () => {
+        const { user, system } = process.cpuUsage()
+        return (user + system) / 1e3
+      }
+
+const require = createRequire(import.meta.url)
+const napi = require('../../npm/sandbox-native/index.js')
+const { moduleUrl, bytes } = wasmPackage()
+const wasm = await import(moduleUrl)
+await wasm.default({ module_or_path: bytes })
+
+const IMPLS = { napi: napi.StdoutAccumulator, wasm: wasm.StdoutAccumulator }
+
+/** The TypeScript service's poll (spec §6.3): decode, slice at lastLogLen (UTF-16 units), re-encode. */
+class TypeScriptPoller {
+  constructor(capBytes) {
+    this.cap = capBytes
+    this.lastLogLen = 0
+    this.canonicalChunks = []
+    this.canonicalByteCount = 0
+    this.logShrunk = false
+    this.decoder = new TextDecoder()
+  }
+
+  poll(body) {
+    const logs = this.decoder.decode(body)
+    if (logs.length < this.lastLogLen) {
+      this.logShrunk = true
+      this.lastLogLen = 0
+      return 0
+    }
+    if (logs.length === this.lastLogLen) return 0
+    const delta = Buffer.from(logs.slice(this.lastLogLen))
+    this.lastLogLen = logs.length
+    const room = this.cap - this.canonicalByteCount
+    if (room > 0) {
+      const kept = delta.subarray(0, Math.min(room, delta.length))
+      this.canonicalChunks.push(kept)
+      this.canonicalByteCount += kept.length
+    }
+    return delta.length
+  }
+}
+
+/** One complete response through an accumulator: beginRead, 64 KiB chunks, endRead. */
+function read(acc, body) {
+  let accepted = acc.beginRead().length
+  for (let at = 0; at < body.length; at += CHUNK) accepted += acc.push(body.subarray(at, at + CHUNK)).length
+  return accepted + acc.endRead().length
+}
+
+/** A poller of raw snapshots: `poll(snapshot)` observes one poll. */
+function poller(kind, capBytes) {
+  if (kind === 'typescript') return new TypeScriptPoller(capBytes)
+  const acc = new IMPLS[kind]({ capBytes, timestamps: false })
+  return { poll: (snapshot) => read(acc, snapshot) }
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+/** Milliseconds of one timestamped read of `body` (a fresh accumulator each time; finish() not timed). */
+function timestampedOnce(kind, body, capBytes) {
+  const acc = new IMPLS[kind]({ capBytes, timestamps: true })
+  const t = now()
+  read(acc, body)
+  const ms = now() - t
+  const out = acc.finish()
+  if (out.gaps !== 0 || out.malformed !== 0 || out.totalBytes !== (body.length / 100) * 69) {
+    throw new Error(`${kind}: unexpected outcome ${JSON.stringify({ ...out, stdout: undefined, text: undefined })}`)
+  }
+  return ms
+}
+
+/**
+ * Mean milliseconds per poll of `polls` polls bringing `fresh` new bytes on snapshots of `size`
+ * bytes (or up to 1/8 less): polls run in series on a growing file; the state is rebuilt
+ * (untimed) whenever the window is used up, and each series between rebuilds is timed.
+ */
+function pollCost(kind, file, size, fresh, polls, capBytes) {
+  const window = Math.floor(size / 8)
+  const perReset = fresh === 0 ? polls : Math.max(1, Math.floor(window / fresh))
+  const first = fresh === 0 ? size : size - perReset * fresh
+  let timed = 0
+  for (let done = 0; done < polls; ) {
+    const state = poller(kind, capBytes)
+    state.poll(file.subarray(0, first))
+    const series = Math.min(perReset, polls - done)
+    const t = now()
+    for (let i = 1; i <= series; i++) state.poll(file.subarray(0, first + i * fresh))
+    timed += now() - t
+    done += series
+  }
+  return timed / polls
+}
+
+function rotate(list, by) {
+  return list.map((_, k) => list[(k + by) % list.length])
+}
+
+function fmt(x, digits = 1) {
+  return x.toFixed(digits)
+}
+
+console.log(`node ${process.version}, ${CLOCK} clock, ${REPS} repetitions${quick ? ' (quick)' : ''}; chunks of ${CHUNK} bytes`)
+
+// --- Timestamped throughput: 100-byte lines in one response, MB/s of body bytes (1 MB = 1e6 B).
+const streams = [
+  { name: 'timestamped 16 MiB, cap 32 MiB', body: timestampedStream(16 * MIB), cap: 32 * MIB },
+  { name: 'timestamped 64 MiB, cap 5 MiB', body: timestampedStream(64 * MIB), cap: 5 * MIB },
+]
+for (const { name, body, cap } of streams) {
+  const ms = { napi: [], wasm: [] }
+  timestampedOnce('napi', body, cap) // warm-up
+  timestampedOnce('wasm', body, cap)
+  for (let r = 0; r < REPS; r++) {
+    for (const kind of rotate(['napi', 'wasm'], r)) ms[kind].push(timestampedOnce(kind, body, cap))
+  }
+  const mbps = (kind) => body.length / 1e6 / (median(ms[kind]) / 1e3)
+  console.log(
+    `${name}: napi ${fmt(mbps('napi'))} MB/s, wasm ${fmt(mbps('wasm'))} MB/s, ` +
+      `wasm/napi ${fmt(mbps('wasm') / mbps('napi'), 2)} (medians of ${REPS})`,
+  )
+}
+
+// --- Raw poll cost at a 5 MiB snapshot (and 1 / 20 MiB unless --quick), vs the TypeScript algorithm.
+const SIZES = quick ? [5 * MIB] : [MIB, 5 * MIB, 20 * MIB]
+const file = rawLog(Math.max(...SIZES))
+const CAP = 32 * MIB // above every snapshot: every new byte is kept by all three
+for (const size of SIZES) {
+  for (const fresh of [0, 100, 64 * 1024]) {
+    // Enough polls per repetition to take a stable median, few enough for big snapshots.
+    const polls = (kind) => (kind === 'typescript' ? Math.max(3, Math.round(60 / (size / MIB))) : 200)
+    const med = { napi: [], wasm: [], typescript: [] }
+    for (const kind of Object.keys(med)) pollCost(kind, file, size, fresh, 2, CAP) // warm-up
+    for (let r = 0; r < REPS; r++) {
+      for (const kind of rotate(Object.keys(med), r)) med[kind].push(pollCost(kind, file, size, fresh, polls(kind), CAP))
+    }
+    const m = Object.fromEntries(Object.entries(med).map(([k, v]) => [k, median(v)]))
+    const us = (x) => `${fmt(x * 1e3)} µs`
+    console.log(
+      `raw poll ${size / MIB} MiB snapshot, ${fresh} new bytes: napi ${us(m.napi)}, wasm ${us(m.wasm)}, ` +
+        `typescript ${us(m.typescript)}; typescript/napi ${fmt(m.typescript / m.napi)}x, ` +
+        `typescript/wasm ${fmt(m.typescript / m.wasm)}x, wasm/napi speed ${fmt(m.napi / m.wasm, 2)}`,
+    )
+  }
+}
