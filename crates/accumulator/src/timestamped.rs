@@ -311,14 +311,22 @@ impl Timestamped {
             }
             Some(true) => {
                 // Both fit: go on from the later position, so nothing repeats, and count what
-                // the plain reading would have kept as possibly lost.
+                // the plain reading would have taken as possibly lost. Either way, later reads
+                // of this file serve the group as the plain reading saw it: the mark follows it.
                 tally.gaps += 1;
+                let held = std::mem::take(held);
                 read.flow = Flow::Live;
+                for h in held {
+                    match h {
+                        Held::LineStart(ts) => self.take_line_start(ts, sink),
+                        Held::Bytes(b) => self.count_skipped(&b),
+                    }
+                }
             }
             None if *held_bytes > OVERLAP_HOLD_MAX => {
-                tally.gaps += 1;
-                let continued = continued.clone();
-                read.flow = Flow::Searching { plain: Reading { alive: false, ..Reading::new(false) }, continued: Some(continued) };
+                // Too long to wait for: keep our position, use nothing more of this response.
+                tally.pending_gap = true;
+                read.flow = Flow::Ignoring;
             }
             None => {}
         }
