@@ -406,6 +406,9 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
         if cursor.lost_records() > 0 || cursor.skipped_files() > 0 {
             blind = true;
         }
+        if let Some(p) = follow_first.take().filter(|_| !body.is_empty()) {
+            ambiguous |= world.ambiguous_first_line(p, &body);
+        }
         d.push_split(&body, &[]);
         d.end();
     }
