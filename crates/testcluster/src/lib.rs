@@ -126,8 +126,10 @@ impl TestCluster {
         &self.shared.config
     }
 
-    /// A kubeconfig (JSON, which every YAML kubeconfig reader accepts) with one cluster `tale-testcluster`,
-    /// one user (with the bearer token if configured) and a current context in the default namespace.
+    /// A kubeconfig (JSON, which every YAML kubeconfig reader accepts) with one cluster `tale-testcluster`
+    /// (plain HTTP, marked `insecure-skip-tls-verify` because @kubernetes/client-node requires that for
+    /// `http://` servers), one user (with the bearer token if configured) and a current context in the
+    /// default namespace.
     pub fn kubeconfig(&self) -> String {
         let mut user = serde_json::json!({});
         if let Some(token) = &self.shared.config.token {
@@ -136,7 +138,9 @@ impl TestCluster {
         let config = serde_json::json!({
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "tale-testcluster", "cluster": {"server": self.url()}}],
+            // Plain HTTP: `insecure-skip-tls-verify` changes nothing for kubectl or kube-rs, but
+            // @kubernetes/client-node refuses an http server without it.
+            "clusters": [{"name": "tale-testcluster", "cluster": {"server": self.url(), "insecure-skip-tls-verify": true}}],
             "users": [{"name": "tale-testcluster", "user": user}],
             "contexts": [{"name": "tale-testcluster", "context": {
                 "cluster": "tale-testcluster", "user": "tale-testcluster",
