@@ -80,11 +80,20 @@ function read(acc, body) {
   return accepted + acc.endRead().length
 }
 
-/** A poller of raw snapshots: `poll(snapshot)` observes one poll. */
+/**
+ * Releases an accumulator's memory now. A wasm object's linear memory is invisible to the JS
+ * garbage collector, so without `free()` a loop of large accumulators runs the wasm heap out of
+ * its 4 GiB; the napi addon's objects are ordinary GC-managed objects.
+ */
+function release(acc) {
+  if (typeof acc.free === 'function') acc.free()
+}
+
+/** A poller of raw snapshots: `poll(snapshot)` observes one poll; `release()` when done. */
 function poller(kind, capBytes) {
-  if (kind === 'typescript') return new TypeScriptPoller(capBytes)
+  if (kind === 'typescript') return Object.assign(new TypeScriptPoller(capBytes), { release() {} })
   const acc = new IMPLS[kind]({ capBytes, timestamps: false })
-  return { poll: (snapshot) => read(acc, snapshot) }
+  return { poll: (snapshot) => read(acc, snapshot), release: () => release(acc) }
 }
 
 const median = (xs) => {
@@ -100,6 +109,7 @@ function timestampedOnce(kind, body, capBytes) {
   read(acc, body)
   const ms = now() - t
   const out = acc.finish()
+  release(acc)
   if (out.gaps !== 0 || out.malformed !== 0 || out.totalBytes !== (body.length / 100) * 69) {
     throw new Error(`${kind}: unexpected outcome ${JSON.stringify({ ...out, stdout: undefined, text: undefined })}`)
   }
@@ -123,6 +133,7 @@ function pollCost(kind, file, size, fresh, polls, capBytes) {
     const t = now()
     for (let i = 1; i <= series; i++) state.poll(file.subarray(0, first + i * fresh))
     timed += now() - t
+    state.release()
     done += series
   }
   return timed / polls
