@@ -212,7 +212,7 @@ impl Poller for TypeScriptPoller {
 /// a reallocation that a real run pays once).
 fn bench_polls<P: Poller>(b: &mut Bencher<'_>, clock: Clock, fresh: impl Fn() -> P, file: &[u8], size: usize, new: usize) {
     let window = size / 8;
-    let per_reset = if new == 0 { u64::MAX } else { (window / new).max(1) as u64 };
+    let per_reset = window.checked_div(new).map_or(u64::MAX, |polls| polls.max(1) as u64);
     let first = size - (per_reset.min(1 << 20) as usize * new);
     b.iter_custom(|iters| {
         let mut timed = Duration::ZERO;
