@@ -89,6 +89,15 @@ impl Fingerprint {
         self.tail_end = end;
     }
 
+    /// Whether any recorded window overlaps the file range `at..end`.
+    fn meets(&self, at: u64, end: u64) -> bool {
+        let tail_start = self.tail_end - self.tail.len() as u64;
+        let first = self.samples.partition_point(|(o, s)| o + s.len() as u64 <= at);
+        at < self.head.len() as u64
+            || (tail_start < end && at < self.tail_end)
+            || self.samples.get(first).is_some_and(|(o, _)| *o < end)
+    }
+
     /// Index in `bytes` (found at file offset `at`) of the first byte that contradicts what
     /// was recorded, if any.
     fn first_mismatch(&self, at: u64, bytes: &[u8]) -> Option<usize> {
@@ -162,6 +171,16 @@ impl Raw {
     }
 
     pub(crate) fn push(&mut self, chunk: &[u8], sink: &mut Sink, tally: &mut Tally) {
+        if let Some(read) = &mut self.read {
+            // Most chunks of a poll re-serve consumed bytes that no window checks and that the
+            // hold no longer takes: nothing to look at, only the position moves.
+            let end = read.pos + chunk.len() as u64;
+            let holding = read.hold.len() as u64 == read.pos && read.hold.len() < read.hold_limit;
+            if !read.ignoring && end <= read.verify_end && !holding && !self.print.meets(read.pos, end) {
+                read.pos = end;
+                return;
+            }
+        }
         let Some(mut read) = self.read.take() else { return };
         let chunk_start = read.pos;
         let mut i = 0;
