@@ -23,6 +23,7 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 STAGE_NAMES=()
 STAGE_RESULTS=()
 STAGE_TIMES=()
+STAGE_CPU=()
 FAILED=0
 START=$SECONDS
 
@@ -37,24 +38,43 @@ duration() {
   printf '%dm%02ds' $(($1 / 60)) $(($1 % 60))
 }
 
+# CPU seconds (user + system) used so far by finished child processes, into CPU_SECONDS: with the
+# wall time, it tells how a stage would fare on an otherwise idle machine when the machine is
+# shared. `times` must run in this shell (a command substitution would report its own subshell).
+CPU_FILE="$(mktemp)"
+trap 'rm -f "$CPU_FILE"' EXIT
+read_children_cpu() {
+  times >"$CPU_FILE"
+  CPU_SECONDS="$(tail -n 1 "$CPU_FILE" | awk '{
+    total = 0
+    for (i = 1; i <= 2; i++) { split($i, t, "m"); total += t[1] * 60 + t[2] }
+    printf "%d", total
+  }')"
+}
+
 # run_stage NAME FUNCTION: runs FUNCTION in a subshell with errexit, records status and time.
 run_stage() {
-  local name="$1" fn="$2" began=$SECONDS rc
+  local name="$1" fn="$2" began=$SECONDS rc cpu_began
+  read_children_cpu
+  cpu_began=$CPU_SECONDS
   banner "stage $name"
   set +e
   ( set -euo pipefail; "$fn" )
   rc=$?
   set -e
   local took=$((SECONDS - began))
+  read_children_cpu
+  local cpu=$((CPU_SECONDS - cpu_began))
   STAGE_NAMES+=("$name")
   STAGE_TIMES+=("$took")
+  STAGE_CPU+=("$cpu")
   if [[ $rc -eq 0 ]]; then
     STAGE_RESULTS+=("ok")
   else
     STAGE_RESULTS+=("FAILED (exit $rc)")
     FAILED=1
   fi
-  echo "== stage $name: ${STAGE_RESULTS[-1]} in $(duration "$took")"
+  echo "== stage $name: ${STAGE_RESULTS[-1]} in $(duration "$took") (cpu $(duration "$cpu"))"
   return 0
 }
 
@@ -63,6 +83,7 @@ skip_stage() {
   echo "$2"
   STAGE_NAMES+=("$1")
   STAGE_TIMES+=(0)
+  STAGE_CPU+=(0)
   STAGE_RESULTS+=("not run: $2")
 }
 
@@ -154,7 +175,8 @@ fi
 
 banner "summary"
 for i in "${!STAGE_NAMES[@]}"; do
-  printf '  %-8s %-8s %s\n' "${STAGE_NAMES[$i]}" "$(duration "${STAGE_TIMES[$i]}")" "${STAGE_RESULTS[$i]}"
+  printf '  %-8s %-8s cpu %-8s %s\n' "${STAGE_NAMES[$i]}" "$(duration "${STAGE_TIMES[$i]}")" \
+    "$(duration "${STAGE_CPU[$i]}")" "${STAGE_RESULTS[$i]}"
 done
 if [[ $FAILED -eq 0 ]]; then
   echo "test-all: PASSED, every stage ok in $(duration $((SECONDS - START)))"
