@@ -53,6 +53,9 @@ struct Args {
     /// Fault plan (JSON) in force from the start.
     #[arg(long)]
     faults: Option<String>,
+    /// Threads serving requests and running pods (default: one per core); 1 = a single-threaded server.
+    #[arg(long)]
+    worker_threads: Option<usize>,
 }
 
 fn config_from(args: &Args) -> Result<ClusterConfig, String> {
@@ -80,9 +83,27 @@ fn config_from(args: &Args) -> Result<ClusterConfig, String> {
     Ok(config)
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let args = Args::parse();
+    let runtime = match args.worker_threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        Some(0) => {
+            eprintln!("tale-testcluster: --worker-threads must be at least 1");
+            return ExitCode::from(2);
+        }
+        Some(n) => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build(),
+        None => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+    };
+    match runtime {
+        Ok(runtime) => runtime.block_on(run(args)),
+        Err(e) => {
+            eprintln!("tale-testcluster: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> ExitCode {
     let config = match config_from(&args) {
         Ok(config) => config,
         Err(why) => {
