@@ -36,7 +36,8 @@
 //!   reads, follow streams and reconnects in any mix. Overlap is removed by timestamp, and
 //!   continuity is proven: a response that re-serves the last lines taken continues the
 //!   stream; one that starts after them means the file rotated in between (a gap). This is
-//!   the mode the execute path should use: it has no content blind spot and no false alarms.
+//!   the mode the execute path should use: a line is identified by its timestamp, not only by
+//!   its bytes, and continuous reads report no gap (but see the ambiguity below).
 //!
 //! # Assumptions
 //! * The first read starts at the container's first byte (a head read or a follow stream
@@ -46,9 +47,16 @@
 //!   shorter than what was already consumed is taken as a new file. A response cut by a
 //!   connection error must be ended with [`StdoutAccumulator::abandon_read`] (or simply by
 //!   the next [`StdoutAccumulator::begin_read`]), never with `end_read`.
-//! * Timestamped mode: clocks do not step backwards across a rotation. A follow stream that
+//! * Timestamped mode: record times never decrease within a container's log (a clock stepped
+//!   back can make a resume repeat lines), and a new file does not repeat the last line group
+//!   taken with identical times and bytes. A follow stream that
 //!   silently drops bytes inside the kubelet across a rotation (reported in some setups) is
-//!   indistinguishable from a continuous one.
+//!   indistinguishable from a continuous one. A response that starts at a rotated file whose
+//!   first record continues a line is shown with a prefix there, as if it started a line;
+//!   where that makes it ambiguous whether its first bytes were already taken, the
+//!   accumulator skips rather than repeats, and counts a gap.
+//! * `Outcome::total_bytes` past the cap may count such an ambiguous line twice; `stdout` is
+//!   never affected.
 
 #![warn(missing_docs)]
 

@@ -77,11 +77,28 @@ struct Reading {
     skipping: bool,
     /// Still consistent with the mark.
     alive: bool,
+    /// The continuation reading keeps the first line it skips, to check that it can be the end
+    /// of the line before the mark's group (`None`: too long to keep).
+    skipped: Option<Vec<u8>>,
 }
 
 impl Reading {
     fn new(skipping: bool) -> Self {
-        Self { lines: 0, bytes: 0, sum: crc32fast::Hasher::new(), skipping, alive: true }
+        Self { lines: 0, bytes: 0, sum: crc32fast::Hasher::new(), skipping, alive: true, skipped: skipping.then(Vec::new) }
+    }
+
+    /// Keeps the bytes of a skipped first line (only the continuation reading keeps them).
+    fn keep_skipped(&mut self, span: &[u8]) {
+        if let Some(kept) = &mut self.skipped {
+            if kept.last() == Some(&b'\n') {
+                return; // only the first line
+            }
+            if kept.len() + span.len() > OVERLAP_HOLD_MAX {
+                self.skipped = None;
+            } else {
+                kept.extend_from_slice(span);
+            }
+        }
     }
 
     /// Whether the group seen equals the mark (`Some(true)`), contradicts it (`Some(false)`),
@@ -126,7 +143,10 @@ enum Flow {
     /// held until its end, then only what does not repeat the end of that line is taken.
     /// Nothing of it is committed (no gap counted, the mark unchanged) until it is known how
     /// much of it repeats: a response cut before that proves nothing.
-    Overlap { ts: Nanos, held: Vec<u8>, ours: Option<usize> },
+    /// Once the line has ended it waits for the next line start: an earlier time there means
+    /// the first "prefix" was line content (the tail of an older line that merely looks like
+    /// a prefix), and the response is searched as usual from that line on.
+    Overlap { ts: Nanos, held: Vec<u8>, ours: Option<usize>, ended: bool },
     /// Skipping the rest of the current line (counted as seen, not taken), then live.
     SkipLine,
     /// A malformed line: the rest of this response is not used.
@@ -159,7 +179,7 @@ impl Timestamped {
 
     pub(crate) fn end(&mut self, sink: &mut Sink, tally: &mut Tally) {
         match self.read.take().map(|r| r.flow) {
-            Some(Flow::Overlap { ts, held, ours }) => {
+            Some(Flow::Overlap { ts, held, ours, .. }) => {
                 if held.is_empty() {
                     // Cut right after the prefix: nothing learned.
                 } else if self.repeated_len(&held, ours, sink) == held.len() {
@@ -237,6 +257,19 @@ impl Timestamped {
     fn line_start(&mut self, read: &mut Read, ts: Nanos, sink: &mut Sink, tally: &mut Tally) {
         let first_line = read.at == At::Leading;
         read.at = At::InLine;
+        if let Flow::Overlap { ts: first_ts, held, ours, ended: true } = &mut read.flow {
+            let (first_ts, ours, held) = (*first_ts, *ours, std::mem::take(held));
+            if ts < first_ts {
+                // Time went back: the first line was the prefix-less tail of an older line.
+                read.flow = Flow::Searching { plain: Reading::new(false), continued: None };
+            } else {
+                read.flow = Flow::Live;
+                self.commit_overlap_line(first_ts, sink, tally);
+                self.take_new_part(&held, ours, sink);
+                self.take_line_start(ts, sink);
+                return;
+            }
+        }
         if let Flow::Undecided { continued, held, .. } = &mut read.flow {
             let mark = self.mark.as_ref().expect("undecided needs a mark");
             if continued.lines == 0 && ts < mark.ts {
@@ -277,7 +310,7 @@ impl Timestamped {
         if first_line && ts > mark.ts {
             // The response starts after our position. Its first line may continue the line
             // taken last (see `Flow::Overlap`).
-            read.flow = Flow::Overlap { ts, held: Vec::new(), ours: mark.line_from };
+            read.flow = Flow::Overlap { ts, held: Vec::new(), ours: mark.line_from, ended: false };
             return;
         }
         if self.settle(read, sink, tally) || !matches!(read.flow, Flow::Live) {
@@ -300,7 +333,10 @@ impl Timestamped {
         let verdict = if !continued.alive || !continuation_possible(mark, sink, &rest_of_line(held)) {
             Some(false)
         } else {
-            continued.verdict(mark)
+            match continued.verdict(mark) {
+                Some(true) if continued_implausible(continued, mark, sink) => Some(false),
+                verdict => verdict,
+            }
         };
         match verdict {
             Some(false) => {
@@ -418,6 +454,7 @@ impl Timestamped {
         for reading in std::iter::once(&mut *plain).chain(continued.iter_mut()) {
             if reading.alive {
                 match reading.verdict(mark) {
+                    Some(true) if continued_implausible(reading, mark, sink) => reading.alive = false,
                     Some(true) => matched = true,
                     Some(false) => reading.alive = false,
                     None => {}
@@ -461,8 +498,9 @@ impl Timestamped {
                     read.flow = Flow::Live;
                 }
             }
-            Flow::Overlap { ts, held, ours } => {
+            Flow::Overlap { ts, held, ours, ended } => {
                 let (ts, ours) = (*ts, *ours);
+                debug_assert!(!*ended, "an ended overlap line is followed by a line start");
                 if held.len() + span.len() > OVERLAP_HOLD_MAX {
                     // Too long to compare: skip the line rather than risk repeating bytes.
                     let held = std::mem::take(held);
@@ -472,12 +510,7 @@ impl Timestamped {
                     self.count_skipped(span);
                 } else {
                     held.extend_from_slice(span);
-                    if ends_line {
-                        let held = std::mem::take(held);
-                        read.flow = Flow::Live;
-                        self.commit_overlap_line(ts, sink, tally);
-                        self.take_new_part(&held, ours, sink);
-                    }
+                    *ended = ends_line;
                 }
             }
             Flow::Live => self.take_live(span, sink),
@@ -489,6 +522,7 @@ impl Timestamped {
                 }
                 let ends_line = span.last() == Some(&b'\n');
                 if continued.skipping {
+                    continued.keep_skipped(span);
                     continued.skipping = !ends_line;
                 } else {
                     continued.bytes += span.len() as u64;
@@ -514,6 +548,7 @@ impl Timestamped {
                 let ends_line = span.last() == Some(&b'\n');
                 for reading in std::iter::once(plain).chain(continued.iter_mut()) {
                     if reading.skipping {
+                        reading.keep_skipped(span);
                         reading.skipping = !ends_line;
                     } else {
                         reading.bytes += span.len() as u64;
@@ -570,6 +605,25 @@ fn continuation_possible(mark: &Mark, sink: &Sink, more: &[u8]) -> bool {
     } else {
         memchr::memmem::find(&before[..before.len() - 1], &first_line).is_some()
     }
+}
+
+/// Whether a continuation reading's match is impossible: the first line it skipped must be the
+/// end of the line taken before the mark's group, and that line must be longer (its earlier
+/// records hold a byte each at least). With no line before the group it is impossible; a
+/// plain reading, past the cap or with a skipped line too long to keep, is not ruled out.
+fn continued_implausible(reading: &Reading, mark: &Mark, sink: &Sink) -> bool {
+    let Some(skipped) = reading.skipped.as_deref() else { return false };
+    if sink.is_full() {
+        return false;
+    }
+    let Some(group_from) = mark.group_from else { return false };
+    let Some(before_from) = mark.before_from else { return true };
+    let out = sink.bytes();
+    if before_from >= group_from || group_from > out.len() {
+        return false;
+    }
+    let before = &out[before_from..group_from];
+    !(before.len() > skipped.len() && before.ends_with(skipped))
 }
 
 /// Length of the longest suffix of `ours` that is a prefix of `theirs` (prefix function over
