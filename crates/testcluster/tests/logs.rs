@@ -254,3 +254,31 @@ async fn a_stage_failure_is_visible_in_the_status_and_its_log_tail() {
     // The runner never started: its log is refused.
     assert_eq!(get(cluster.port(), &log_path("stage-fails", "container=runner")).await.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn the_reported_rotation_loss_can_be_switched_on() {
+    // Single-threaded test runtime: the writes and the rotation below happen with no stream activity
+    // in between, so the stream has not read "lost" when its file rotates.
+    let cluster = cluster_with(|c| c.follow_loses_unread_on_rotation = true).await;
+    let scenario = Scenario {
+        runner: RunnerScenario {
+            output: vec![OutputStep::text("seen\n"), OutputStep::WaitRelease { name: "exit".into() }],
+            ..RunnerScenario::default()
+        },
+        ..Scenario::default()
+    };
+    run_pod(&cluster, "lossy", scenario).await;
+    wait_for_pod(&cluster, "lossy", "runner running", |p| !container_state(p, "runner")["running"].is_null()).await;
+    let response = send(cluster.port(), "GET", &log_path("lossy", "container=runner&follow=true"), &[], Bytes::new()).await.unwrap();
+    let mut body = response.into_body();
+    let mut streamed = Vec::new();
+    read_until(&mut body, &mut streamed, Duration::from_secs(5), |b| b == b"seen\n").await.unwrap();
+    let stdout = tale_sandbox_testcluster::kubelet_logs::Stream::Stdout;
+    cluster.write_log(NS, "lossy", "runner", stdout, b"lost\n").unwrap();
+    cluster.rotate_log(NS, "lossy", "runner").unwrap();
+    cluster.write_log(NS, "lossy", "runner", stdout, b"after\n").unwrap();
+    cluster.release(NS, "lossy", "exit").unwrap();
+    read_until(&mut body, &mut streamed, Duration::from_secs(5), |_| false).await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&streamed), "seen\nafter\n");
+    assert_eq!(cluster.true_stream(NS, "lossy", "runner").unwrap(), b"seen\nlost\nafter\n");
+}
