@@ -317,13 +317,7 @@ impl Timestamped {
             return;
         }
         // Every reading failed at this line start: the response is past our position.
-        let Some(mark) = &mut self.mark else { unreachable!() };
-        if mark.ts == ts {
-            mark.lines += 1;
-            mark.line_from = line_from(sink);
-        } else {
-            *mark = Mark::new(ts, sink, Some(mark));
-        }
+        self.take_line_start(ts, sink);
     }
 
     /// Resolves an undecided response once one reading is ruled out.
@@ -400,13 +394,7 @@ impl Timestamped {
     /// new last line.
     fn commit_overlap_line(&mut self, ts: Nanos, sink: &Sink, tally: &mut Tally) {
         tally.rotation();
-        let Some(mark) = &mut self.mark else { unreachable!("overlap needs a mark") };
-        if mark.ts == ts {
-            mark.lines += 1;
-            mark.line_from = line_from(sink);
-        } else {
-            *mark = Mark::new(ts, sink, Some(mark));
-        }
+        self.take_line_start(ts, sink);
     }
 
     /// Line bytes seen but deliberately not taken still belong to the mark's group.
@@ -498,8 +486,8 @@ impl Timestamped {
                     read.flow = Flow::Live;
                 }
             }
-            Flow::Overlap { ts, held, ours, ended } => {
-                let (ts, ours) = (*ts, *ours);
+            Flow::Overlap { ts, held, ended, .. } => {
+                let ts = *ts;
                 debug_assert!(!*ended, "an ended overlap line is followed by a line start");
                 if held.len() + span.len() > OVERLAP_HOLD_MAX {
                     // Too long to compare: skip the line rather than risk repeating bytes.
