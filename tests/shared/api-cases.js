@@ -267,4 +267,43 @@ export const apiCases = [
       check(keys === 'gaps,malformed,rotations,stdout,text,totalBytes,truncated', `finish() keys: ${keys}`)
     },
   },
+  {
+    name: 'chunks of any size, up to whole multi-MiB snapshots, give the same result as small ones',
+    run(StdoutAccumulator) {
+      // Deterministic bytes that differ by position, so every re-served window really is checked.
+      const fileOf = (length, seed) => Uint8Array.from({ length }, (_, i) => (i * 31 + Math.floor(i / 977) + seed) & 0xff)
+      const first = fileOf(3 * 1024 * 1024 + 123, 7)
+      const rotated = fileOf(300 * 1024, 99)
+      const polls = [first.subarray(0, 2 * 1024 * 1024), first, first, rotated] // grow, repeat, rotate
+      const run = (chunkSize) => {
+        const acc = new StdoutAccumulator({ capBytes: 8 * 1024 * 1024 })
+        const accepted = []
+        for (const body of polls) {
+          accepted.push(acc.beginRead())
+          for (let at = 0; at < body.length; at += chunkSize) accepted.push(acc.push(body.subarray(at, at + chunkSize)))
+          accepted.push(acc.endRead())
+        }
+        return { acc, accepted: accepted.reduce((n, a) => n + a.length, 0) }
+      }
+      const expected = new Uint8Array(first.length + rotated.length)
+      expected.set(first)
+      expected.set(rotated, first.length)
+      for (const chunkSize of [first.length, 1024 * 1024 + 1, 65536, 4093]) {
+        const { acc, accepted } = run(chunkSize)
+        const r = acc.finish()
+        equalBytes(r.stdout, expected, `stdout with chunks of ${chunkSize} bytes`)
+        check(accepted === expected.length, `chunks of ${chunkSize}: ${accepted} bytes returned, expected ${expected.length}`)
+        check(r.rotations === 1 && r.gaps === 1 && r.truncated === true && r.totalBytes === expected.length, `chunks of ${chunkSize}: ${JSON.stringify({ ...r, stdout: r.stdout.length, text: r.text.length })}`)
+      }
+      // Timestamped: one chunk of many lines, past the cap.
+      const lines = Array.from({ length: 5000 }, (_, i) => `2026-11-26T10:00:00.${String(i).padStart(9, '0')}Z line ${i}\n`).join('')
+      const ts = new StdoutAccumulator({ capBytes: 40000, timestamps: true })
+      ts.beginRead()
+      ts.push(enc(lines))
+      ts.endRead()
+      const t = ts.finish()
+      const text = Array.from({ length: 5000 }, (_, i) => `line ${i}\n`).join('')
+      check(t.text === text.slice(0, 40000) && t.totalBytes === enc(text).length && t.gaps === 0, `timestamped one-chunk: ${t.totalBytes} bytes, gaps ${t.gaps}`)
+    },
+  },
 ]

@@ -1,8 +1,10 @@
 //! The `StdoutAccumulator` class: the wasm face of [`tale_sandbox_accumulator::StdoutAccumulator`].
 //!
-//! Same API, validation and messages as the Node addon (`bindings/common/options.rs`). A chunk is
-//! copied once into wasm memory (wasm cannot read JS memory in place) through a reused scratch
-//! buffer; accepted bytes are copied out into a fresh `Uint8Array`.
+//! Same API, validation and messages as the Node addon (`bindings/common/options.rs`). Wasm cannot
+//! read JS memory in place, so a chunk is copied into linear memory through a reused scratch
+//! buffer — in pieces, and only the pieces the accumulator will look at
+//! ([`core::StdoutAccumulator::try_skip`]); accepted bytes are copied out into a fresh
+//! `Uint8Array`.
 //!
 //! Panics: `wasm32-unknown-unknown` aborts on panic, so a panic surfaces in JS as a
 //! `WebAssembly.RuntimeError` ("unreachable") and cannot be caught in Rust; the accumulator is
@@ -18,7 +20,10 @@ use crate::options::{
     config_error_message, config_from, not_an_object, unknown_option, usage_error_message,
 };
 
-/// A scratch buffer above this size is released after use, so one huge chunk does not pin memory.
+/// A chunk is handed over in pieces of at most this size, each copied only if it is needed.
+const PIECE_BYTES: usize = 64 * 1024;
+
+/// A scratch buffer above this size is released after use (it never grows past a piece today).
 const SCRATCH_KEEP_BYTES: usize = 1 << 20;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -88,17 +93,30 @@ impl StdoutAccumulator {
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] chunk: JsValue,
     ) -> Result<Uint8Array, JsValue> {
         let chunk = as_uint8array(&chunk)?;
-        self.scratch.resize(chunk.length() as usize, 0);
-        chunk.copy_to(&mut self.scratch);
-        let accepted = self
-            .inner
-            .push(&self.scratch)
-            .map(Uint8Array::from)
-            .map_err(|e| js_error_plain(&usage_error_message(&e)));
+        let usage = |e: core::UsageError| js_error_plain(&usage_error_message(&e));
+        let len = chunk.length() as usize;
+        // Copying into linear memory is the main cost of a push here, and a raw poll re-serves
+        // the whole file: ask before copying, piece by piece, so only what is read is copied.
+        if self.inner.try_skip(len).map_err(usage)? {
+            return Ok(Uint8Array::new_with_length(0));
+        }
+        let before = self.inner.stdout().len();
+        let mut at = 0;
+        while at < len {
+            let end = len.min(at + PIECE_BYTES);
+            if !self.inner.try_skip(end - at).map_err(usage)? {
+                let piece = if at == 0 && end == len { chunk.clone() } else { chunk.subarray(at as u32, end as u32) };
+                self.scratch.clear();
+                self.scratch.reserve(end - at);
+                let bytes = piece.copy_to_uninit(&mut self.scratch.spare_capacity_mut()[..end - at]);
+                self.inner.push(bytes).map_err(usage)?;
+            }
+            at = end;
+        }
         if self.scratch.capacity() > SCRATCH_KEEP_BYTES {
             self.scratch = Vec::new();
         }
-        accepted
+        Ok(Uint8Array::from(&self.inner.stdout()[before..]))
     }
 
     /// The open response ended normally; returns the bytes accepted at its end.

@@ -60,6 +60,7 @@
 
 #![warn(missing_docs)]
 
+mod checksum;
 mod prefix;
 mod raw;
 mod sink;
@@ -229,6 +230,32 @@ impl StdoutAccumulator {
             Engine::Timestamped(ts) => ts.push(chunk, &mut self.sink, &mut self.tally),
         }
         Ok(&self.sink.bytes()[before..])
+    }
+
+    /// Passes over the next `len` bytes of the current response without looking at them, if
+    /// the accumulator has no use for them; returns `Ok(false)` and changes nothing when it
+    /// needs them, and they must then be given to [`push`](Self::push). Skipped bytes accept
+    /// nothing into stdout.
+    ///
+    /// This is for callers that pay to hand bytes over, such as the wasm bindings, which must
+    /// copy every pushed byte into linear memory: a raw poll re-serves the whole file, and all
+    /// but a few windows of it (see [`raw_checked_ranges`]) are only counted. Timestamped mode
+    /// reads every byte, so there this always returns `Ok(false)`. Like `push`, it fails
+    /// outside a read.
+    pub fn try_skip(&mut self, len: usize) -> Result<bool, UsageError> {
+        if !self.reading {
+            return Err(UsageError::PushOutsideRead);
+        }
+        Ok(match &mut self.engine {
+            Engine::Raw(raw) => raw.try_skip(len as u64),
+            Engine::Timestamped(_) => false,
+        })
+    }
+
+    /// The stdout accepted so far: what [`finish`](Self::finish) reports as `stdout`, without
+    /// building the rest of the outcome.
+    pub fn stdout(&self) -> &[u8] {
+        self.sink.bytes()
     }
 
     /// The current response ended normally (its whole body was pushed). Returns the bytes

@@ -170,16 +170,23 @@ impl Raw {
         });
     }
 
+    /// Moves past the next `len` bytes of the read if nothing would look at them: re-served
+    /// consumed bytes that no window checks and that the hold no longer takes (most chunks of
+    /// a poll), or the rest of a response being ignored.
+    pub(crate) fn try_skip(&mut self, len: u64) -> bool {
+        let Some(read) = &mut self.read else { return false };
+        let end = read.pos + len;
+        let holding = read.hold.len() as u64 == read.pos && read.hold.len() < read.hold_limit;
+        let unseen = read.ignoring || (end <= read.verify_end && !holding && !self.print.meets(read.pos, end));
+        if unseen {
+            read.pos = end;
+        }
+        unseen
+    }
+
     pub(crate) fn push(&mut self, chunk: &[u8], sink: &mut Sink, tally: &mut Tally) {
-        if let Some(read) = &mut self.read {
-            // Most chunks of a poll re-serve consumed bytes that no window checks and that the
-            // hold no longer takes: nothing to look at, only the position moves.
-            let end = read.pos + chunk.len() as u64;
-            let holding = read.hold.len() as u64 == read.pos && read.hold.len() < read.hold_limit;
-            if !read.ignoring && end <= read.verify_end && !holding && !self.print.meets(read.pos, end) {
-                read.pos = end;
-                return;
-            }
+        if self.try_skip(chunk.len() as u64) {
+            return;
         }
         let Some(mut read) = self.read.take() else { return };
         let chunk_start = read.pos;

@@ -16,6 +16,7 @@
 //! skipped. After a newline, a line that does not start with a valid prefix is malformed: it
 //! is counted and the rest of that response is ignored (a later read can re-serve it).
 
+use crate::checksum::GroupSum;
 use crate::prefix::{Nanos, PrefixParser, Step};
 use crate::sink::Sink;
 use crate::tally::Tally;
@@ -26,7 +27,7 @@ struct Mark {
     ts: Nanos,
     lines: u64,
     bytes: u64,
-    sum: crc32fast::Hasher,
+    sum: GroupSum,
     /// Where in stdout the bytes taken of the last line begin (`None`: past the cap).
     line_from: Option<usize>,
     /// Where in stdout the group's first line begins (`None`: past the cap, or unknown).
@@ -37,10 +38,11 @@ struct Mark {
 
 impl Mark {
     /// The mark of a new group whose first line starts now, after the line of `previous`.
-    fn new(ts: Nanos, sink: &Sink, previous: Option<&Mark>) -> Self {
+    fn new(ts: Nanos, sink: &Sink, previous: Option<Mark>) -> Self {
         let here = line_from(sink);
-        let before_from = previous.and_then(|m| m.line_from);
-        Self { ts, lines: 1, bytes: 0, sum: crc32fast::Hasher::new(), line_from: here, group_from: here, before_from }
+        let before_from = previous.as_ref().and_then(|m| m.line_from);
+        let sum = GroupSum::reusing(previous.map(|m| m.sum.into_buffer()).unwrap_or_default());
+        Self { ts, lines: 1, bytes: 0, sum, line_from: here, group_from: here, before_from }
     }
 }
 
@@ -72,7 +74,7 @@ struct Reading {
     /// Lines of the mark's group seen, bytes of them, and their checksum.
     lines: u64,
     bytes: u64,
-    sum: crc32fast::Hasher,
+    sum: GroupSum,
     /// Skipping the current line: older than the mark, or taken as a continuation.
     skipping: bool,
     /// Still consistent with the mark.
@@ -84,7 +86,7 @@ struct Reading {
 
 impl Reading {
     fn new(skipping: bool) -> Self {
-        Self { lines: 0, bytes: 0, sum: crc32fast::Hasher::new(), skipping, alive: true, skipped: skipping.then(Vec::new) }
+        Self { lines: 0, bytes: 0, sum: GroupSum::default(), skipping, alive: true, skipped: skipping.then(Vec::new) }
     }
 
     /// Keeps the bytes of a skipped first line (only the continuation reading keeps them).
@@ -110,7 +112,7 @@ impl Reading {
         if self.lines < mark.lines || self.bytes < mark.bytes || self.skipping {
             return None;
         }
-        Some(self.sum.clone().finalize() == mark.sum.clone().finalize())
+        Some(self.sum.value() == mark.sum.value())
     }
 }
 
@@ -386,7 +388,7 @@ impl Timestamped {
                 mark.lines += 1;
                 mark.line_from = line_from(sink);
             }
-            _ => self.mark = Some(Mark::new(ts, sink, self.mark.as_ref())),
+            _ => self.mark = Some(Mark::new(ts, sink, self.mark.take())),
         }
     }
 

@@ -223,12 +223,33 @@ impl World {
     }
 }
 
+/// Drives the accumulator under test and, in lockstep, a second one that is offered every chunk
+/// through `try_skip` first (as the wasm bindings do): both must end with the same result.
 struct Driver {
     acc: StdoutAccumulator,
     delivered: Vec<u8>,
+    skipper: StdoutAccumulator,
+    skipper_delivered: Vec<u8>,
 }
 
 impl Driver {
+    fn new(config: Config) -> Self {
+        let acc = StdoutAccumulator::new(config).unwrap();
+        Self { skipper: acc.clone(), acc, delivered: vec![], skipper_delivered: vec![] }
+    }
+
+    fn begin(&mut self) {
+        self.delivered.extend_from_slice(self.acc.begin_read());
+        self.skipper_delivered.extend_from_slice(self.skipper.begin_read());
+    }
+
+    fn push(&mut self, chunk: &[u8]) {
+        self.delivered.extend_from_slice(self.acc.push(chunk).unwrap());
+        if !self.skipper.try_skip(chunk.len()).unwrap() {
+            self.skipper_delivered.extend_from_slice(self.skipper.push(chunk).unwrap());
+        }
+    }
+
     fn push_split(&mut self, body: &[u8], sizes: &[usize]) {
         let mut rest = body;
         for &n in sizes {
@@ -236,16 +257,22 @@ impl Driver {
                 break;
             }
             let (a, b) = rest.split_at(n.min(rest.len()));
-            self.delivered.extend_from_slice(self.acc.push(a).unwrap());
+            self.push(a);
             rest = b;
         }
         if !rest.is_empty() {
-            self.delivered.extend_from_slice(self.acc.push(rest).unwrap());
+            self.push(rest);
         }
     }
 
     fn end(&mut self) {
         self.delivered.extend_from_slice(self.acc.end_read().unwrap());
+        self.skipper_delivered.extend_from_slice(self.skipper.end_read().unwrap());
+    }
+
+    fn abandon(&mut self) {
+        self.delivered.extend_from_slice(self.acc.abandon_read());
+        self.skipper_delivered.extend_from_slice(self.skipper.abandon_read());
     }
 }
 
@@ -303,7 +330,7 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
     let mut world =
         World { log: ContainerLog::new(log_config).unwrap(), now: T0, write_times: vec![], segments: vec![], line_start: None };
     let mode = if case.timestamped { Mode::Timestamped } else { Mode::Raw };
-    let mut d = Driver { acc: StdoutAccumulator::new(Config { cap_bytes: case.cap, mode }).unwrap(), delivered: vec![] };
+    let mut d = Driver::new(Config { cap_bytes: case.cap, mode });
     let mut follow: Option<FollowCursor> = None;
     // For an open follow stream: the accumulator's position when it opened, until its first bytes.
     let mut follow_first: Option<u64> = None;
@@ -364,9 +391,9 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
                     blind |= raw_blind_spot(raw_seen.as_ref(), served, generation);
                     raw_seen = raw_view_after(raw_seen.take(), served, complete, generation);
                 }
-                { let b = d.acc.begin_read().to_vec(); d.delivered.extend_from_slice(&b) }
+                d.begin();
                 d.push_split(served, chunks);
-                if complete { d.end() } else { { let b = d.acc.abandon_read().to_vec(); d.delivered.extend_from_slice(&b) } }
+                if complete { d.end() } else { d.abandon() }
             }
             Op::FollowOpen { since, keep_going, lose } => {
                 if follow.is_some() {
@@ -378,7 +405,7 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
                 let options = FollowOptions { continue_after_rotation: *keep_going, lose_unread_on_rotation: *lose };
                 follow_first = Some(total);
                 follow = Some(FollowCursor::new(&world.log, ReadOptions { timestamps: true, since_time: since, ..Default::default() }, options));
-                { let b = d.acc.begin_read().to_vec(); d.delivered.extend_from_slice(&b) }
+                d.begin();
             }
             Op::FollowPoll { chunks } => {
                 if let Some(cursor) = &mut follow {
@@ -396,7 +423,7 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
             }
             Op::FollowClose { cut } => {
                 if follow.take().is_some() {
-                    if *cut { { let b = d.acc.abandon_read().to_vec(); d.delivered.extend_from_slice(&b) } } else { d.end() }
+                    if *cut { d.abandon() } else { d.end() }
                 }
             }
         }
@@ -428,6 +455,9 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
     // Bytes are delivered in order, exactly once, and finish() is a snapshot.
     prop_assert_eq!(&d.delivered[..], out.stdout);
     prop_assert_eq!(d.acc.finish(), out.clone());
+    // Skipping what the accumulator does not need changes nothing.
+    prop_assert_eq!(d.skipper.finish(), out.clone(), "try_skip changed the outcome");
+    prop_assert_eq!(&d.skipper_delivered, &d.delivered);
     prop_assert!(out.stdout.len() <= case.cap);
     // truncated == (gaps > 0 || totalBytes > capBytes)
     prop_assert_eq!(out.truncated, out.gaps > 0 || total > case.cap as u64);

@@ -1,0 +1,149 @@
+//! `try_skip` is an optimisation only: an accumulator offered every chunk through `try_skip`
+//! first (pushing only what it refuses to skip) must end exactly like one that was pushed
+//! everything, byte for byte and count for count.
+//!
+//! The kubelet model test checks this too, but its files are tiny; raw mode only skips inside
+//! files larger than the windows it checks (4 KiB head, samples from 8 KiB, 4 KiB tail, a 64 KiB
+//! hold), so here the files grow to hundreds of KiB and are re-read in chunks of every size.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use proptest::prelude::*;
+use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// Appends `len` bytes of pattern `pattern` to the current file.
+    Write { len: usize, pattern: u8 },
+    /// The file is rotated: a new, empty current file.
+    Rotate,
+    /// A snapshot read of the current file, in chunks, maybe limited, maybe cut.
+    Read { limit: Option<usize>, chunk: usize, cut: Option<usize> },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        5 => (prop_oneof![1usize..200, 1000usize..20_000, 50_000usize..200_000], 0u8..4)
+            .prop_map(|(len, pattern)| Op::Write { len, pattern }),
+        1 => Just(Op::Rotate),
+        5 => (
+            prop_oneof![4 => Just(None), 1 => (1usize..300_000).prop_map(Some)],
+            prop_oneof![1usize..64, 1000usize..5000, 4096usize..70_000, Just(65_536), Just(1 << 20)],
+            prop_oneof![6 => Just(None), 1 => (0usize..300_000).prop_map(Some)],
+        )
+            .prop_map(|(limit, chunk, cut)| Op::Read { limit, chunk, cut }),
+    ]
+}
+
+/// Byte `i` of a file written with `pattern`. Pattern 0 repeats one line, so that files look
+/// alike where raw mode samples them; the others differ by file position and pattern.
+fn byte(pattern: u8, i: usize) -> u8 {
+    match pattern {
+        0 => b"same line\n"[i % 10],
+        p => (i.wrapping_mul(31).wrapping_add(i / 977) as u8) ^ p,
+    }
+}
+
+struct Pair {
+    pushed: StdoutAccumulator,
+    skipping: StdoutAccumulator,
+    pushed_out: Vec<u8>,
+    skipping_out: Vec<u8>,
+}
+
+static SKIPPED_BYTES: AtomicU64 = AtomicU64::new(0);
+static OFFERED_BYTES: AtomicU64 = AtomicU64::new(0);
+
+fn run(cap: usize, ops: &[Op]) -> Result<(), TestCaseError> {
+    let config = Config { cap_bytes: cap, mode: Mode::Raw };
+    let pushed = StdoutAccumulator::new(config).unwrap();
+    let mut p = Pair { skipping: pushed.clone(), pushed, pushed_out: vec![], skipping_out: vec![] };
+    let mut file: Vec<u8> = Vec::new();
+    for op in ops {
+        match op {
+            Op::Write { len, pattern } => {
+                let from = file.len();
+                file.extend((from..from + len).map(|i| byte(*pattern, i)));
+            }
+            Op::Rotate => file.clear(),
+            Op::Read { limit, chunk, cut } => {
+                let body = &file[..limit.unwrap_or(usize::MAX).min(file.len())];
+                let served = &body[..cut.unwrap_or(usize::MAX).min(body.len())];
+                p.pushed_out.extend_from_slice(p.pushed.begin_read());
+                p.skipping_out.extend_from_slice(p.skipping.begin_read());
+                for piece in served.chunks(*chunk) {
+                    p.pushed_out.extend_from_slice(p.pushed.push(piece).unwrap());
+                    OFFERED_BYTES.fetch_add(piece.len() as u64, Ordering::Relaxed);
+                    if p.skipping.try_skip(piece.len()).unwrap() {
+                        SKIPPED_BYTES.fetch_add(piece.len() as u64, Ordering::Relaxed);
+                    } else {
+                        p.skipping_out.extend_from_slice(p.skipping.push(piece).unwrap());
+                    }
+                }
+                if served.len() == body.len() {
+                    p.pushed_out.extend_from_slice(p.pushed.end_read().unwrap());
+                    p.skipping_out.extend_from_slice(p.skipping.end_read().unwrap());
+                } else {
+                    p.pushed_out.extend_from_slice(p.pushed.abandon_read());
+                    p.skipping_out.extend_from_slice(p.skipping.abandon_read());
+                }
+            }
+        }
+        prop_assert_eq!(p.skipping.finish(), p.pushed.finish());
+    }
+    prop_assert_eq!(&p.skipping_out, &p.pushed_out);
+    prop_assert_eq!(p.pushed.finish().stdout, &p.pushed_out[..]);
+    Ok(())
+}
+
+#[test]
+fn skipping_what_is_not_needed_changes_nothing() {
+    let config = ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() };
+    proptest!(config, |(cap in prop_oneof![1usize..5000, 100_000usize..400_000, Just(1 << 20)], ops in prop::collection::vec(op(), 1..30))| {
+        run(cap, &ops)?;
+    });
+    let (skipped, offered) = (SKIPPED_BYTES.load(Ordering::Relaxed), OFFERED_BYTES.load(Ordering::Relaxed));
+    println!("try_skip: {skipped} of {offered} offered bytes skipped");
+    // The point of the test is lost if nothing is ever skipped.
+    assert!(skipped * 4 >= offered, "too few bytes skipped to test try_skip: {skipped} of {offered}");
+}
+
+#[test]
+fn try_skip_outside_a_read_is_a_usage_error_and_timestamped_mode_never_skips() {
+    let mut raw = StdoutAccumulator::new(Config { cap_bytes: 10, mode: Mode::Raw }).unwrap();
+    assert!(raw.try_skip(5).is_err());
+    let mut ts = StdoutAccumulator::new(Config { cap_bytes: 10, mode: Mode::Timestamped }).unwrap();
+    ts.begin_read();
+    assert_eq!(ts.try_skip(0), Ok(false));
+    assert_eq!(ts.try_skip(100), Ok(false));
+    assert_eq!(ts.finish().total_bytes, 0);
+}
+
+#[test]
+fn a_re_served_file_is_skipped_outside_its_checked_windows() {
+    let file: Vec<u8> = (0..1usize << 20).map(|i| byte(1, i)).collect();
+    let mut acc = StdoutAccumulator::new(Config { cap_bytes: 2 << 20, mode: Mode::Raw }).unwrap();
+    acc.begin_read();
+    assert_eq!(acc.push(&file).unwrap().len(), file.len());
+    acc.end_read().unwrap();
+    // The next poll re-serves the whole file and 10 new bytes, in 64 KiB chunks.
+    let mut grown = file.clone();
+    grown.extend_from_slice(b"0123456789");
+    acc.begin_read();
+    let (mut skipped, mut accepted) = (0, Vec::new());
+    for piece in grown.chunks(65_536) {
+        if acc.try_skip(piece.len()).unwrap() {
+            skipped += 1;
+        } else {
+            accepted.extend_from_slice(acc.push(piece).unwrap());
+        }
+    }
+    acc.end_read().unwrap();
+    assert_eq!(accepted, b"0123456789");
+    // Of 17 chunks, 7 are looked at: chunk 0 (head, the samples at 8, 16 and 32 KiB, and the
+    // hold in case this is a new file), chunks 1, 2, 4 and 8 (the samples at 64, 128, 256 and
+    // 512 KiB), chunk 15 (the last 4 KiB consumed) and chunk 16 (the new bytes).
+    assert_eq!(skipped, 10);
+    assert_eq!(acc.finish().stdout, &grown[..]);
+    assert_eq!(acc.finish().gaps, 0);
+}
