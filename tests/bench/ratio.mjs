@@ -1,7 +1,12 @@
 // Node benchmark (issue 3, item 6): the napi addon vs the wasm package vs a JS re-implementation
 // of the TypeScript service's per-poll algorithm, measured side by side in one run.
 //
-//   node tests/bench/ratio.mjs [--reps N] [--quick] [--clock wall|cpu]
+//   node tests/bench/ratio.mjs [--reps N] [--quick] [--clock wall|cpu] [--fresh-memory]
+//
+// Columns: native Rust (crates/accumulator/examples/native_side.rs, built by this script, one
+// process per repetition), the napi addon, the wasm package, and for raw polls a JS version of
+// the TypeScript service's poll. --fresh-memory leaves glibc's default of returning freed memory
+// to the kernel (see MALLOC_REUSE below).
 //
 // --clock cpu reads the process's CPU time (process.cpuUsage(), user + system, all threads)
 // instead of wall time: on a shared machine it leaves out the time spent waiting for a core.
@@ -10,11 +15,27 @@
 // Every workload runs for every implementation in each repetition (order rotated per
 // repetition); the figures printed are medians over the repetitions, and every ratio is the ratio
 // of medians measured in this same run.
+import { execFileSync, spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
 
 import { wasmPackage } from '../shared/node-helpers.js'
 import { CHUNK, rawLog, timestampedStream } from './workload.mjs'
+
+// A wasm instance keeps and reuses the memory it grew; glibc instead returns large freed blocks
+// to the kernel, so every fresh native accumulator pays page faults for its stdout buffer again
+// (here that halves native throughput). For like-with-like figures the script runs itself, the
+// napi addon and the native side with glibc told to keep and reuse freed memory.
+const MALLOC_REUSE = { MALLOC_MMAP_THRESHOLD_: String(2 ** 30), MALLOC_TRIM_THRESHOLD_: String(2 ** 30) }
+if (process.env.MALLOC_MMAP_THRESHOLD_ === undefined && !process.argv.includes('--fresh-memory')) {
+  const { status } = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, ...MALLOC_REUSE },
+  })
+  process.exit(status ?? 1)
+}
 
 const MIB = 1024 * 1024
 const args = process.argv.slice(2)
@@ -41,6 +62,22 @@ const wasm = await import(moduleUrl)
 await wasm.default({ module_or_path: bytes })
 
 const IMPLS = { napi: napi.StdoutAccumulator, wasm: wasm.StdoutAccumulator }
+
+// Native Rust, for the wasm/native ratio: crates/accumulator/examples/native_side.rs runs the same
+// workloads (byte-identical bodies) and prints its own timing; one process per repetition.
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+execFileSync('cargo', ['build', '--quiet', '--release', '-p', 'tale-sandbox-accumulator', '--example', 'native_side'], {
+  cwd: ROOT,
+  stdio: 'inherit',
+})
+const NATIVE = join(process.env.CARGO_TARGET_DIR || join(ROOT, 'target'), 'release', 'examples', 'native_side')
+/** Milliseconds printed by one run of the native side. */
+function native(...args) {
+  const out = execFileSync(NATIVE, ['--clock', CLOCK, ...args.map(String)], { encoding: 'utf8' })
+  const ms = Number(out.trim())
+  if (!Number.isFinite(ms)) throw new Error(`native_side printed ${JSON.stringify(out)}`)
+  return ms
+}
 
 /** The TypeScript service's poll (spec §6.3): decode, slice at lastLogLen (UTF-16 units), re-encode. */
 class TypeScriptPoller {
@@ -147,7 +184,8 @@ function fmt(x, digits = 1) {
   return x.toFixed(digits)
 }
 
-console.log(`node ${process.version}, ${CLOCK} clock, ${REPS} repetitions${quick ? ' (quick)' : ''}; chunks of ${CHUNK} bytes`)
+const memory = process.env.MALLOC_MMAP_THRESHOLD_ === undefined ? 'glibc default (fresh memory)' : 'glibc keeps freed memory'
+console.log(`node ${process.version}, ${CLOCK} clock, ${REPS} repetitions${quick ? ' (quick)' : ''}; chunks of ${CHUNK} bytes; ${memory}`)
 
 // --- Timestamped throughput: 100-byte lines in one response, MB/s of body bytes (1 MB = 1e6 B).
 const streams = [
@@ -155,16 +193,49 @@ const streams = [
   { name: 'timestamped 64 MiB, cap 5 MiB', body: timestampedStream(64 * MIB), cap: 5 * MIB },
 ]
 for (const { name, body, cap } of streams) {
-  const ms = { napi: [], wasm: [] }
-  timestampedOnce('napi', body, cap) // warm-up
+  const ms = { napi: [], wasm: [], native: [] }
+  const once = (kind) => (kind === 'native' ? native('timestamped', body.length, cap) : timestampedOnce(kind, body, cap))
+  timestampedOnce('napi', body, cap) // warm-up (the native side warms up in its own process)
   timestampedOnce('wasm', body, cap)
   for (let r = 0; r < REPS; r++) {
-    for (const kind of rotate(['napi', 'wasm'], r)) ms[kind].push(timestampedOnce(kind, body, cap))
+    for (const kind of rotate(Object.keys(ms), r)) ms[kind].push(once(kind))
   }
   const mbps = (kind) => body.length / 1e6 / (median(ms[kind]) / 1e3)
   console.log(
-    `${name}: napi ${fmt(mbps('napi'))} MB/s, wasm ${fmt(mbps('wasm'))} MB/s, ` +
-      `wasm/napi ${fmt(mbps('wasm') / mbps('napi'), 2)} (medians of ${REPS})`,
+    `${name}: native ${fmt(mbps('native'))} MB/s, napi ${fmt(mbps('napi'))} MB/s, wasm ${fmt(mbps('wasm'))} MB/s; ` +
+      `wasm/native ${fmt(mbps('wasm') / mbps('native'), 2)}, wasm/napi ${fmt(mbps('wasm') / mbps('napi'), 2)} (medians of ${REPS})`,
+  )
+}
+
+// --- Raw throughput: a file read once, or growing over 16 polls that each re-serve it; MB/s of new bytes.
+/** Milliseconds for `polls` polls of `file` growing in equal steps (a fresh accumulator; finish() not timed). */
+function rawOnce(kind, file, polls, capBytes) {
+  const acc = new IMPLS[kind]({ capBytes, timestamps: false })
+  const t = now()
+  let accepted = 0
+  for (let i = 1; i <= polls; i++) accepted += read(acc, file.subarray(0, Math.floor((file.length * i) / polls)))
+  const ms = now() - t
+  const out = acc.finish()
+  release(acc)
+  if (accepted !== file.length || out.totalBytes !== file.length || out.gaps !== 0) {
+    throw new Error(`${kind}: unexpected raw outcome ${JSON.stringify({ accepted, ...out, stdout: undefined, text: undefined })}`)
+  }
+  return ms
+}
+const rawFile = rawLog(16 * MIB)
+for (const polls of [1, 16]) {
+  const ms = { napi: [], wasm: [], native: [] }
+  const once = (kind) => (kind === 'native' ? native('raw', rawFile.length, polls, 32 * MIB) : rawOnce(kind, rawFile, polls, 32 * MIB))
+  rawOnce('napi', rawFile, polls, 32 * MIB) // warm-up
+  rawOnce('wasm', rawFile, polls, 32 * MIB)
+  for (let r = 0; r < REPS; r++) {
+    for (const kind of rotate(Object.keys(ms), r)) ms[kind].push(once(kind))
+  }
+  const mbps = (kind) => rawFile.length / 1e6 / (median(ms[kind]) / 1e3)
+  const name = polls === 1 ? 'raw one read of 16 MiB' : `raw ${polls} polls growing to 16 MiB`
+  console.log(
+    `${name}, cap 32 MiB: native ${fmt(mbps('native'))} MB/s, napi ${fmt(mbps('napi'))} MB/s, wasm ${fmt(mbps('wasm'))} MB/s; ` +
+      `wasm/native ${fmt(mbps('wasm') / mbps('native'), 2)}, wasm/napi ${fmt(mbps('wasm') / mbps('napi'), 2)} (medians of ${REPS})`,
   )
 }
 
@@ -176,17 +247,20 @@ for (const size of SIZES) {
   for (const fresh of [0, 100, 64 * 1024]) {
     // Enough polls per repetition to take a stable median, few enough for big snapshots.
     const polls = (kind) => (kind === 'typescript' ? Math.max(3, Math.round(60 / (size / MIB))) : 200)
-    const med = { napi: [], wasm: [], typescript: [] }
-    for (const kind of Object.keys(med)) pollCost(kind, file, size, fresh, 2, CAP) // warm-up
+    const med = { native: [], napi: [], wasm: [], typescript: [] }
+    const cost = (kind) =>
+      kind === 'native' ? native('poll', size, fresh, polls(kind), CAP) : pollCost(kind, file, size, fresh, polls(kind), CAP)
+    for (const kind of ['napi', 'wasm', 'typescript']) pollCost(kind, file, size, fresh, 2, CAP) // warm-up
     for (let r = 0; r < REPS; r++) {
-      for (const kind of rotate(Object.keys(med), r)) med[kind].push(pollCost(kind, file, size, fresh, polls(kind), CAP))
+      for (const kind of rotate(Object.keys(med), r)) med[kind].push(cost(kind))
     }
     const m = Object.fromEntries(Object.entries(med).map(([k, v]) => [k, median(v)]))
     const us = (x) => `${fmt(x * 1e3)} µs`
     console.log(
-      `raw poll ${size / MIB} MiB snapshot, ${fresh} new bytes: napi ${us(m.napi)}, wasm ${us(m.wasm)}, ` +
+      `raw poll ${size / MIB} MiB snapshot, ${fresh} new bytes: native ${us(m.native)}, napi ${us(m.napi)}, wasm ${us(m.wasm)}, ` +
         `typescript ${us(m.typescript)}; typescript/napi ${fmt(m.typescript / m.napi)}x, ` +
-        `typescript/wasm ${fmt(m.typescript / m.wasm)}x, wasm/napi speed ${fmt(m.napi / m.wasm, 2)}`,
+        `typescript/wasm ${fmt(m.typescript / m.wasm)}x, wasm/napi speed ${fmt(m.napi / m.wasm, 2)}, ` +
+        `wasm/native speed ${fmt(m.native / m.wasm, 2)}`,
     )
   }
 }

@@ -1,0 +1,158 @@
+//! The native side of `tests/bench/ratio.mjs`: runs one measurement of the same workloads as the
+//! Node script, natively, and prints the milliseconds it took, so that the script can put native
+//! Rust next to the napi addon and the wasm package in the same run (one process per repetition,
+//! interleaved with the JS repetitions).
+//!
+//! ```text
+//! native_side --clock wall|cpu timestamped <body bytes> <cap>
+//!     one read of a fresh timestamped accumulator (after one untimed warm-up read): ms
+//! native_side --clock wall|cpu raw <file bytes> <polls> <cap>
+//!     a fresh raw accumulator reads a file growing in <polls> equal steps, each poll re-serving
+//!     it from the start (after one untimed warm-up series): ms for all polls
+//! native_side --clock wall|cpu poll <snapshot bytes> <new bytes> <polls> <cap>
+//!     mean ms per raw poll, the series `pollCost` of ratio.mjs runs
+//! ```
+//!
+//! `--clock cpu` reads the process CPU time (like Node's `process.cpuUsage()`), else wall time.
+//! Exits non-zero when a result is not what the workload implies.
+
+use std::time::{Duration, Instant};
+
+use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
+
+#[path = "../benches/support/workload.rs"]
+mod workload;
+
+use workload::{CHUNK, raw_log, timestamped_stream};
+
+#[derive(Clone, Copy)]
+enum Clock {
+    Wall(Instant),
+    ProcessCpu,
+}
+
+impl Clock {
+    fn now(self) -> Duration {
+        match self {
+            Clock::Wall(origin) => origin.elapsed(),
+            Clock::ProcessCpu => process_cpu_time(),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn process_cpu_time() -> Duration {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime only writes the timespec it is given.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID) failed");
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+#[cfg(not(unix))]
+fn process_cpu_time() -> Duration {
+    panic!("--clock cpu needs a Unix process CPU clock")
+}
+
+/// One complete response: begin, 64 KiB chunks, end. Returns the bytes accepted.
+fn read(acc: &mut StdoutAccumulator, body: &[u8]) -> usize {
+    let mut accepted = acc.begin_read().len();
+    for chunk in body.chunks(CHUNK) {
+        accepted += acc.push(chunk).expect("inside a read").len();
+    }
+    accepted + acc.end_read().expect("inside a read").len()
+}
+
+fn accumulator(cap: usize, mode: Mode) -> StdoutAccumulator {
+    StdoutAccumulator::new(Config { cap_bytes: cap, mode }).expect("a positive cap")
+}
+
+fn timestamped(clock: Clock, bytes: usize, cap: usize) -> Result<f64, String> {
+    let body = timestamped_stream(bytes);
+    let mut ms = 0.0;
+    for _warm_up_then_timed in 0..2 {
+        let mut acc = accumulator(cap, Mode::Timestamped);
+        let start = clock.now();
+        read(&mut acc, &body);
+        ms = (clock.now() - start).as_secs_f64() * 1e3;
+        let out = acc.finish();
+        let expected = body.len() as u64 / 100 * 69;
+        if out.gaps != 0 || out.malformed != 0 || out.total_bytes != expected {
+            return Err(format!("unexpected outcome: {} bytes (expected {expected}), {} gaps", out.total_bytes, out.gaps));
+        }
+    }
+    Ok(ms)
+}
+
+fn raw(clock: Clock, bytes: usize, polls: usize, cap: usize) -> Result<f64, String> {
+    let file = raw_log(bytes);
+    let mut ms = 0.0;
+    for _warm_up_then_timed in 0..2 {
+        let mut acc = accumulator(cap, Mode::Raw);
+        let start = clock.now();
+        let mut accepted = 0;
+        for i in 1..=polls {
+            accepted += read(&mut acc, &file[..bytes * i / polls]);
+        }
+        ms = (clock.now() - start).as_secs_f64() * 1e3;
+        if accepted != bytes.min(cap) || acc.finish().total_bytes != bytes as u64 {
+            return Err(format!("unexpected raw outcome: {accepted} bytes accepted of {bytes}"));
+        }
+    }
+    Ok(ms)
+}
+
+/// `pollCost` of ratio.mjs: polls in series on a growing file, state rebuilt (untimed) whenever
+/// the window of 1/8 of the size is used up.
+fn poll(clock: Clock, size: usize, fresh: usize, polls: usize, cap: usize) -> Result<f64, String> {
+    let file = raw_log(size);
+    let window = size / 8;
+    let per_reset = if fresh == 0 { polls } else { (window / fresh).max(1) };
+    let first = if fresh == 0 { size } else { size - per_reset * fresh };
+    let mut timed = Duration::ZERO;
+    let mut done = 0;
+    while done < polls {
+        let mut acc = accumulator(cap, Mode::Raw);
+        read(&mut acc, &file[..first]);
+        let series = per_reset.min(polls - done);
+        let start = clock.now();
+        let mut accepted = 0;
+        for i in 1..=series {
+            accepted += read(&mut acc, &file[..first + i * fresh]);
+        }
+        timed += clock.now() - start;
+        if accepted != series * fresh || acc.finish().gaps != 0 {
+            return Err(format!("unexpected poll outcome: {accepted} bytes accepted, expected {}", series * fresh));
+        }
+        done += series;
+    }
+    Ok(timed.as_secs_f64() * 1e3 / polls as f64)
+}
+
+fn run(args: &[String]) -> Result<f64, String> {
+    let number = |i: usize| -> Result<usize, String> {
+        args.get(i).ok_or("missing argument")?.parse::<usize>().map_err(|e| format!("argument {}: {e}", i + 1))
+    };
+    let (clock, rest) = match args {
+        [flag, value, ..] if flag == "--clock" && value == "wall" => (Clock::Wall(Instant::now()), 2),
+        [flag, value, ..] if flag == "--clock" && value == "cpu" => (Clock::ProcessCpu, 2),
+        _ => (Clock::Wall(Instant::now()), 0),
+    };
+    match args.get(rest).map(String::as_str) {
+        Some("timestamped") => timestamped(clock, number(rest + 1)?, number(rest + 2)?),
+        Some("raw") => raw(clock, number(rest + 1)?, number(rest + 2)?, number(rest + 3)?),
+        Some("poll") => poll(clock, number(rest + 1)?, number(rest + 2)?, number(rest + 3)?, number(rest + 4)?),
+        _ => Err("usage: native_side [--clock wall|cpu] (timestamped BYTES CAP | raw BYTES POLLS CAP | poll SIZE NEW POLLS CAP)".into()),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(ms) => println!("{ms}"),
+        Err(message) => {
+            eprintln!("native_side: {message}");
+            std::process::exit(2);
+        }
+    }
+}
