@@ -2,9 +2,16 @@
 //!
 //! Chunks are borrowed from the caller's `Uint8Array` without copying; the accepted bytes (usually
 //! a small part of the chunk) are copied into a fresh `Uint8Array` that JS owns.
+//!
+//! An accumulator holds up to `capBytes` of native memory that V8 cannot see, so the object tells
+//! V8 about it (`napi_adjust_external_memory`) as it grows and when it is collected, as Node
+//! advises for objects that own large native buffers: the garbage collector's heuristics then
+//! weigh an abandoned accumulator by its real size. (Node's `process.memoryUsage().external`
+//! does not show these adjustments, so they cannot be observed from JS.)
 
 use napi::bindgen_prelude::{
-    JsObjectValue, KeyCollectionMode, KeyConversion, KeyFilter, Object, Uint8ArraySlice, Unknown,
+    JsObjectValue, KeyCollectionMode, KeyConversion, KeyFilter, Object, ObjectFinalize, Uint8ArraySlice,
+    Unknown,
 };
 use napi::{Env, JsValue, Result, ValueType};
 use napi_derive::napi;
@@ -52,9 +59,38 @@ pub struct StdoutOutcome<'env> {
 
 /// Turns the sequence of pod-log responses of one container into its exact stdout, surviving
 /// kubelet log rotation and reporting every possible loss.
-#[napi]
+#[napi(custom_finalize)]
 pub struct StdoutAccumulator {
     inner: Guarded<core::StdoutAccumulator>,
+    /// Native bytes reported to V8 as held by this object.
+    reported: i64,
+}
+
+/// Memory changes smaller than this are not reported yet, so that most calls make no extra call.
+const REPORT_STEP: i64 = 64 * 1024;
+
+impl StdoutAccumulator {
+    /// Brings V8's count of this object's native memory up to date (after a call that may have
+    /// grown or released buffers).
+    fn report_memory(&mut self, env: &Env) {
+        let held = i64::try_from(self.inner.peek().retained_bytes()).unwrap_or(i64::MAX);
+        let change = held - self.reported;
+        if change.abs() >= REPORT_STEP || (held == 0 && change != 0) {
+            // Only a hint to the garbage collector: if it fails, the next call tries again.
+            if env.adjust_external_memory(change).is_ok() {
+                self.reported = held;
+            }
+        }
+    }
+}
+
+impl ObjectFinalize for StdoutAccumulator {
+    fn finalize(self, env: Env) -> Result<()> {
+        if self.reported != 0 {
+            env.adjust_external_memory(-self.reported)?;
+        }
+        Ok(())
+    }
 }
 
 #[napi]
@@ -66,7 +102,7 @@ impl StdoutAccumulator {
             let config = read_config(&env, options)?;
             let accumulator = core::StdoutAccumulator::new(config)
                 .map_err(|e| type_error(&env, &config_error_message(&e)))?;
-            Ok(Self { inner: Guarded::new(accumulator) })
+            Ok(Self { inner: Guarded::new(accumulator), reported: 0 })
         })
     }
 
@@ -74,28 +110,34 @@ impl StdoutAccumulator {
     /// first; returns the bytes accepted by abandoning it (usually none).
     #[napi(ts_return_type = "Uint8Array")]
     pub fn begin_read<'env>(&mut self, env: &'env Env) -> Result<Uint8ArraySlice<'env>> {
-        self.inner.with("beginRead", |acc| Uint8ArraySlice::copy_from(env, acc.begin_read()))
+        let accepted = self.inner.with("beginRead", |acc| Uint8ArraySlice::copy_from(env, acc.begin_read()));
+        self.report_memory(env);
+        accepted
     }
 
     /// Feeds the next chunk of the open response; returns the bytes newly accepted into stdout.
     /// Throws a `TypeError` for a non-`Uint8Array` chunk and an `Error` outside a read.
     #[napi(ts_args_type = "chunk: Uint8Array", ts_return_type = "Uint8Array")]
     pub fn push<'env>(&mut self, env: &'env Env, chunk: Unknown<'env>) -> Result<Uint8ArraySlice<'env>> {
-        self.inner.with("push", |acc| {
+        let accepted = self.inner.with("push", |acc| {
             let chunk = borrow_chunk(env, chunk)?;
             let accepted = acc.push(&chunk).map_err(|e| plain_error(usage_error_message(&e)))?;
             Uint8ArraySlice::copy_from(env, accepted)
-        })
+        });
+        self.report_memory(env);
+        accepted
     }
 
     /// The open response ended normally; returns the bytes accepted at its end.
     /// Throws an `Error` outside a read.
     #[napi(ts_return_type = "Uint8Array")]
     pub fn end_read<'env>(&mut self, env: &'env Env) -> Result<Uint8ArraySlice<'env>> {
-        self.inner.with("endRead", |acc| {
+        let accepted = self.inner.with("endRead", |acc| {
             let accepted = acc.end_read().map_err(|e| plain_error(usage_error_message(&e)))?;
             Uint8ArraySlice::copy_from(env, accepted)
-        })
+        });
+        self.report_memory(env);
+        accepted
     }
 
     /// The open response was cut (a connection error): what it carried is kept, but it proves
@@ -103,7 +145,9 @@ impl StdoutAccumulator {
     /// nothing without an open read.
     #[napi(ts_return_type = "Uint8Array")]
     pub fn abandon_read<'env>(&mut self, env: &'env Env) -> Result<Uint8ArraySlice<'env>> {
-        self.inner.with("abandonRead", |acc| Uint8ArraySlice::copy_from(env, acc.abandon_read()))
+        let accepted = self.inner.with("abandonRead", |acc| Uint8ArraySlice::copy_from(env, acc.abandon_read()));
+        self.report_memory(env);
+        accepted
     }
 
     /// A snapshot of the result; may be called more than once, and reads may continue after it.

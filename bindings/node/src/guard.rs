@@ -63,6 +63,11 @@ impl<T> Guarded<T> {
         }
     }
 
+    /// The value, for reading only (also when poisoned: reading cannot make it worse).
+    pub fn peek(&self) -> &T {
+        &self.value
+    }
+
     /// Test builds only: the next [`Guarded::with`] call panics inside the containment.
     #[cfg(feature = "test-hooks")]
     pub fn arm_panic(&mut self) {

@@ -44,6 +44,11 @@ impl GroupSum {
         hasher.finalize()
     }
 
+    /// Heap bytes held (the unhashed bytes' buffer).
+    pub(crate) fn retained_bytes(&self) -> usize {
+        self.unhashed.capacity()
+    }
+
     /// Gives up the buffer, for [`GroupSum::reusing`].
     pub(crate) fn into_buffer(self) -> Vec<u8> {
         self.unhashed

@@ -258,6 +258,19 @@ impl StdoutAccumulator {
         self.sink.bytes()
     }
 
+    /// Heap bytes this accumulator holds: the capacity of its stdout buffer (at most
+    /// `cap_bytes`) and of the buffers it keeps for the open response (each bounded, at most
+    /// 64 KiB). For hosts that account for native memory held by their objects, such as the
+    /// Node addon, which reports it to V8 so that the garbage collector sees what an
+    /// accumulator costs.
+    pub fn retained_bytes(&self) -> usize {
+        self.sink.capacity()
+            + match &self.engine {
+                Engine::Raw(raw) => raw.retained_bytes(),
+                Engine::Timestamped(ts) => ts.retained_bytes(),
+            }
+    }
+
     /// The current response ended normally (its whole body was pushed). Returns the bytes
     /// accepted at its end: in raw mode, a complete response shorter than the file already
     /// consumed is a new file whose bytes are only known to be new now; in timestamped mode,

@@ -160,6 +160,15 @@ impl Raw {
         Self { print: Fingerprint::new(), consumed: 0, read: None }
     }
 
+    /// Heap bytes held: the fingerprint and the open read's hold.
+    pub(crate) fn retained_bytes(&self) -> usize {
+        let print = &self.print;
+        let samples: usize = print.samples.iter().map(|(_, s)| s.capacity()).sum();
+        let samples = samples + print.samples.capacity() * std::mem::size_of::<(u64, Vec<u8>)>();
+        let hold = self.read.as_ref().map_or(0, |r| r.hold.capacity());
+        print.head.capacity() + print.tail.capacity() + samples + hold
+    }
+
     pub(crate) fn begin(&mut self, sink: &Sink) {
         self.read = Some(Read {
             pos: 0,

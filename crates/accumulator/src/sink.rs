@@ -56,6 +56,10 @@ impl Sink {
         self.total
     }
 
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
     pub(crate) fn cap(&self) -> usize {
         self.cap
     }

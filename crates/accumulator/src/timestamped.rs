@@ -173,6 +173,22 @@ pub(crate) struct Timestamped {
 }
 
 impl Timestamped {
+    /// Heap bytes held: the mark's unhashed group bytes and what the open read holds.
+    pub(crate) fn retained_bytes(&self) -> usize {
+        let mark = self.mark.as_ref().map_or(0, |m| m.sum.retained_bytes());
+        let reading = |r: &Reading| r.sum.retained_bytes() + r.skipped.as_ref().map_or(0, Vec::capacity);
+        let read = match self.read.as_ref().map(|r| &r.flow) {
+            Some(Flow::Searching { plain, continued }) => reading(plain) + continued.as_ref().map_or(0, reading),
+            Some(Flow::Undecided { continued, held, .. }) => {
+                let held: usize = held.iter().map(|h| if let Held::Bytes(b) = h { b.capacity() } else { 0 }).sum();
+                reading(continued) + held
+            }
+            Some(Flow::Overlap { held, .. }) => held.capacity(),
+            _ => 0,
+        };
+        mark + read
+    }
+
     pub(crate) fn begin(&mut self) {
         self.parser.clear();
         let flow = Flow::Searching { plain: Reading::new(false), continued: None };

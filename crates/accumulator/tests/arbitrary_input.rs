@@ -71,6 +71,9 @@ proptest! {
             prop_assert_eq!(&delivered[..], out.stdout);
             prop_assert_eq!(out.truncated, out.gaps > 0 || out.total_bytes > cap as u64);
             prop_assert!(out.total_bytes >= out.stdout.len() as u64);
+            // What the Node addon reports to V8: at least the stdout held, and bounded.
+            let retained = acc.retained_bytes();
+            prop_assert!(retained >= out.stdout.len() && retained <= cap.max(4096) + 256 * 1024, "retained_bytes {}", retained);
             let _ = out.text();
         }
     }
