@@ -137,7 +137,8 @@ enum Flow {
     /// The plain reading re-served the mark, but the continuation reading may still do so
     /// further on. Until one of them is ruled out, the bytes after the plain match (within
     /// its line) are held: taking them could repeat bytes, dropping them could lose some.
-    Undecided { continued: Reading, held: Vec<Held>, held_bytes: usize },
+    /// `checked_at` is `held_bytes` when [`continuation_possible`] was last evaluated.
+    Undecided { continued: Reading, held: Vec<Held>, held_bytes: usize, checked_at: usize },
     /// At or past our position: everything is new.
     Live,
     /// Past our position, in the response's first line, which may continue the line we took
@@ -340,8 +341,18 @@ impl Timestamped {
 
     /// Resolves an undecided response once one reading is ruled out.
     fn decide(&mut self, read: &mut Read, sink: &mut Sink, tally: &mut Tally) {
-        let Flow::Undecided { continued, held, held_bytes } = &mut read.flow else { return };
+        let Flow::Undecided { continued, held, held_bytes, checked_at } = &mut read.flow else { return };
         let mark = self.mark.as_ref().expect("undecided needs a mark");
+        // Whether the continuation is possible can only turn from true to false as the held line
+        // grows, and evaluating it costs O(line before + held). Evaluated on every push, a
+        // response fed byte by byte would cost quadratic time, so between decisive moments it is
+        // re-evaluated only when the held bytes have doubled: a verdict may come later (more is
+        // held, then replayed), never differently.
+        let decisive = !continued.alive || continued.verdict(mark).is_some() || *held_bytes > OVERLAP_HOLD_MAX;
+        if !decisive && *held_bytes < checked_at.saturating_mul(2) {
+            return;
+        }
+        *checked_at = *held_bytes;
         let verdict = if !continued.alive || !continuation_possible(mark, sink, &rest_of_line(held)) {
             Some(false)
         } else {
@@ -469,7 +480,7 @@ impl Timestamped {
         }
         if matched && plain.alive && plain.verdict(mark) == Some(true) && continuation_possible(mark, sink, &[]) {
             if let Some(c) = continued.as_ref().filter(|c| c.alive && c.verdict(mark).is_none()) {
-                read.flow = Flow::Undecided { continued: c.clone(), held: Vec::new(), held_bytes: 0 };
+                read.flow = Flow::Undecided { continued: c.clone(), held: Vec::new(), held_bytes: 0, checked_at: 0 };
                 return true;
             }
         }
@@ -520,7 +531,7 @@ impl Timestamped {
                 }
             }
             Flow::Live => self.take_live(span, sink),
-            Flow::Undecided { continued, held, held_bytes } => {
+            Flow::Undecided { continued, held, held_bytes, .. } => {
                 let mark = self.mark.as_ref().expect("undecided needs a mark");
                 if !continued.skipping && continued.lines == mark.lines {
                     let room = mark.bytes.saturating_sub(continued.bytes) as usize;

@@ -42,3 +42,39 @@ fn prefix_shaped_content_in_a_leading_tail_does_not_repeat_bytes() {
     let (stdout, _) = run(&[format!("{}AAAA{forged}{}B\n", p(1, 0), p(2, 700_000_000)), format!("{forged}{}B\n", p(2, 700_000_000))]);
     assert_eq!(String::from_utf8_lossy(&stdout), format!("AAAA{forged}B\n"));
 }
+
+/// A response whose first line may be either the mark's group or the continuation of the line
+/// before it holds what follows until one reading is ruled out. Fed one byte at a time (a
+/// program writing slowly), the outcome must be the one of a single chunk; the undecided state
+/// re-checks the continuation only as the held bytes double, so this is not quadratic either.
+#[test]
+fn an_undecided_response_fed_byte_by_byte_ends_as_one_fed_whole() {
+    let group = "G".repeat(60_000);
+    let reads = [
+        format!("{}QQQQ{group}\n{}{group}\n", p(1, 0), p(2, 0)),
+        format!("{t}{group}\n{t}{group}\n{}tail\n", p(3, 0), t = p(2, 0)),
+    ];
+    let feed = |chunk: usize| {
+        let mut acc = StdoutAccumulator::new(Config { cap_bytes: 1 << 20, mode: Mode::Timestamped }).unwrap();
+        let mut delivered = Vec::new();
+        for body in &reads {
+            delivered.extend_from_slice(acc.begin_read());
+            for piece in body.as_bytes().chunks(chunk) {
+                delivered.extend_from_slice(acc.push(piece).unwrap());
+            }
+            delivered.extend_from_slice(acc.end_read().unwrap());
+        }
+        let out = acc.finish();
+        assert_eq!(out.stdout, &delivered[..]);
+        (out.stdout.to_vec(), out.gaps, out.total_bytes, out.rotations)
+    };
+    let whole = feed(usize::MAX);
+    assert_eq!(feed(1), whole);
+    assert_eq!(feed(7), whole);
+    let (stdout, gaps, ..) = whole;
+    // Nothing repeated: what was taken first, then at most the second group and the tail.
+    let first = format!("QQQQ{group}\n{group}\n");
+    assert!(stdout.starts_with(first.as_bytes()) && stdout.ends_with(b"tail\n"));
+    assert!(stdout.len() <= first.len() + group.len() + 1 + 5);
+    assert!(stdout.len() == first.len() + group.len() + 1 + 5 || gaps > 0);
+}
