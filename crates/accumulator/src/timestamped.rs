@@ -493,9 +493,11 @@ impl Timestamped {
             return false;
         }
         // Same time, other bytes (or more lines): another file. Going on from here, this
-        // response's view of the group becomes the mark.
+        // response's view of the group becomes the mark — also when this is decided at a line
+        // start, or the next read of this file would differ from the mark again and repeat
+        // what is taken now. (The plain reading counts every byte of the group, even dead.)
         tally.rotation();
-        if read.at == At::InLine && plain.lines > 0 {
+        if plain.lines > 0 {
             *mark = Mark { ts: mark.ts, lines: plain.lines, bytes: plain.bytes, sum: plain.sum.clone(), line_from: line_from(sink), group_from: None, before_from: None };
         }
         read.flow = Flow::Live;

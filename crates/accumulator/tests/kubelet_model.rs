@@ -80,7 +80,7 @@ fn chunks() -> impl Strategy<Value = Vec<usize>> {
 }
 
 fn op(timestamped: bool) -> impl Strategy<Value = Op> {
-    let write = (prop_oneof![1i64..1000, 1_000_000i64..2_000_000_000], data()).prop_map(|(dt, data)| Op::Write { dt, data: Bytes(data) });
+    let write = (prop_oneof![1 => Just(0i64), 20 => 1i64..1000, 20 => 1_000_000i64..2_000_000_000], data()).prop_map(|(dt, data)| Op::Write { dt, data: Bytes(data) });
     let read = (
         if timestamped { since().boxed() } else { Just(None).boxed() },
         prop_oneof![3 => Just(None), 1 => (1u64..300).prop_map(Some)],
@@ -213,6 +213,34 @@ impl World {
         }
     }
 
+    /// The documented timestamped blind spot: a rotated-to file that starts with a line of the
+    /// same time and bytes as the last line group of the file before it (possible here only
+    /// when writes share a nanosecond around a rotation). A reader cannot tell that line from
+    /// the re-served group, so it may be skipped without a gap. Conservative: the first lines
+    /// need only agree as far as both go.
+    fn repeats_group_across_rotation(&self) -> bool {
+        let truth = self.log.true_stream().unwrap();
+        let start = |i: usize| if i == 0 { 0 } else { self.segments[i - 1].end as usize };
+        let first_line = |from: usize, to: usize| {
+            let bytes = &truth[from..to];
+            bytes.iter().position(|&b| b == b'\n').map_or(bytes, |i| &bytes[..=i])
+        };
+        (1..self.segments.len()).any(|i| {
+            let (old, new) = (&self.segments[i - 1], &self.segments[i]);
+            if new.generation == old.generation {
+                return false;
+            }
+            let Some(g) = self.segments[..i].iter().position(|s| s.generation == old.generation && s.line_time == new.time)
+            else {
+                return false;
+            };
+            let next_file = self.segments[i..].iter().position(|s| s.generation != new.generation).map_or(self.segments.len(), |k| i + k);
+            let (ours, theirs) = (first_line(start(g), old.end as usize), first_line(start(i), start(next_file)));
+            let n = ours.len().min(theirs.len());
+            ours[..n] == theirs[..n]
+        })
+    }
+
     /// The file generation and time of the start of the line holding stream byte `p - 1`.
     fn line_at(&self, p: u64) -> Option<(u64, Timestamp)> {
         if p == 0 {
@@ -323,6 +351,7 @@ static RAW_BLIND: AtomicU64 = AtomicU64::new(0);
 static TS_BLIND: AtomicU64 = AtomicU64::new(0);
 static ALL_CONTINUOUS: AtomicU64 = AtomicU64::new(0);
 static WITH_GAPS: AtomicU64 = AtomicU64::new(0);
+static SPANNING_GROUPS: AtomicU64 = AtomicU64::new(0);
 
 fn run(case: &Case) -> Result<(), TestCaseError> {
     let log_config = LogConfig {
@@ -339,6 +368,12 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
     let mut follow_first: Option<u64> = None;
     let mut all_continuous = true;
     let mut ambiguous = false;
+    // Records sharing one timestamp on both sides of a rotation: a line group that spans two
+    // files can never be re-served whole, so its continuity cannot be proven (a gap is reported:
+    // a false alarm, never wrong bytes). With the kubelet's nanosecond times this needs two
+    // writes in the same nanosecond around a rotation.
+    let mut group_spans_rotation = false;
+    let mut rotated_since_write = false;
     let mut blind = false;
     // Raw mode: what the accumulator consumed of the file it last read, and that file.
     let mut raw_seen: Option<(u64, Vec<u8>, u64)> = None;
@@ -367,11 +402,16 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
     for op in &case.ops {
         let total = d.acc.finish().total_bytes;
         match op {
-            Op::Write { dt, data } => world.write(*dt, &data.0),
+            Op::Write { dt, data } => {
+                group_spans_rotation |= *dt == 0 && rotated_since_write && !world.write_times.is_empty();
+                rotated_since_write = false;
+                world.write(*dt, &data.0);
+            }
             Op::Rotate => {
                 // Precondition of the accumulator: the first byte taken is the stream's first byte.
                 if total > 0 {
                     world.log.rotate();
+                    rotated_since_write = true;
                 }
             }
             Op::Read { since, limit, chunks, cut } => {
@@ -443,6 +483,7 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
         d.end();
     }
 
+    blind |= case.timestamped && group_spans_rotation && world.repeats_group_across_rotation();
     let out = d.acc.finish();
     let truth = world.log.true_stream().unwrap();
     let total = out.total_bytes;
@@ -453,28 +494,36 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
         total,
         truth.len()
     );
-    let exact = &truth[..(case.cap as u64).min(total).min(truth.len() as u64) as usize];
 
-    // Bytes are delivered in order, exactly once, and finish() is a snapshot.
-    prop_assert_eq!(&d.delivered[..], out.stdout);
+    // Bytes are delivered in order, exactly once (checked below), and finish() is a snapshot.
     prop_assert_eq!(d.acc.finish(), out.clone());
-    // Skipping what the accumulator does not need changes nothing.
-    prop_assert_eq!(d.skipper.finish(), out.clone(), "byte-by-byte pushes (with try_skip) changed the outcome");
-    prop_assert_eq!(&d.skipper_delivered, &d.delivered);
-    prop_assert!(out.stdout.len() <= case.cap);
-    // truncated == (gaps > 0 || totalBytes > capBytes)
-    prop_assert_eq!(out.truncated, out.gaps > 0 || total > case.cap as u64);
-    // Nothing wrong.
-    prop_assert!(is_in_order_subsequence(out.stdout, truth), "stdout is not made of in-order pieces of the stream");
-    if out.gaps == 0 && !blind {
-        prop_assert_eq!(out.stdout, exact, "no gap reported, yet stdout is not the exact prefix");
+    // Neither the split of a response nor skipping what the accumulator does not need changes
+    // anything — except when a line group spans a rotation: such a group can never be proven,
+    // and how much of it is kept (always with a gap) may depend on where the chunks end. The
+    // byte-by-byte run is checked for the properties below in every case.
+    let bytewise = d.skipper.finish();
+    if !group_spans_rotation {
+        prop_assert_eq!(&d.skipper_delivered, &d.delivered, "byte-by-byte pushes (with try_skip) changed the bytes");
+        prop_assert_eq!(bytewise.clone(), out.clone(), "byte-by-byte pushes (with try_skip) changed the outcome");
     }
-    // Nothing silent.
-    if out.stdout != exact && !blind {
-        prop_assert!(out.gaps >= 1 && out.truncated, "stdout differs from the stream but no loss was reported");
+    for (out, delivered) in [(&out, &d.delivered), (&bytewise, &d.skipper_delivered)] {
+        let exact = &truth[..(case.cap as u64).min(out.total_bytes).min(truth.len() as u64) as usize];
+        prop_assert_eq!(&delivered[..], out.stdout);
+        prop_assert!(out.stdout.len() <= case.cap);
+        // truncated == (gaps > 0 || totalBytes > capBytes)
+        prop_assert_eq!(out.truncated, out.gaps > 0 || out.total_bytes > case.cap as u64);
+        // Nothing wrong.
+        prop_assert!(is_in_order_subsequence(out.stdout, truth), "stdout is not made of in-order pieces of the stream");
+        if out.gaps == 0 && !blind {
+            prop_assert_eq!(out.stdout, exact, "no gap reported, yet stdout is not the exact prefix");
+        }
+        // Nothing silent.
+        if out.stdout != exact && !blind {
+            prop_assert!(out.gaps >= 1 && out.truncated, "stdout differs from the stream but no loss was reported");
+        }
     }
     // No false alarm.
-    if case.timestamped && all_continuous && !blind && !ambiguous {
+    if case.timestamped && all_continuous && !blind && !ambiguous && !group_spans_rotation {
         prop_assert_eq!(out.gaps, 0, "every read was continuous, yet a gap was reported");
         ALL_CONTINUOUS.fetch_add(1, Ordering::Relaxed);
     }
@@ -483,6 +532,7 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
     let blind_counter = if case.timestamped { &TS_BLIND } else { &RAW_BLIND };
     blind_counter.fetch_add(u64::from(blind), Ordering::Relaxed);
     WITH_GAPS.fetch_add(u64::from(out.gaps > 0), Ordering::Relaxed);
+    SPANNING_GROUPS.fetch_add(u64::from(group_spans_rotation), Ordering::Relaxed);
     Ok(())
 }
 
@@ -496,14 +546,15 @@ fn accumulator_matches_the_kubelet_model() {
     proptest!(config, |(case in case())| { run(&case)?; });
     let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
     let (cases, raw, raw_blind, ts_blind) = (load(&CASES), load(&RAW_CASES), load(&RAW_BLIND), load(&TS_BLIND));
-    let (cont, gaps) = (load(&ALL_CONTINUOUS), load(&WITH_GAPS));
+    let (cont, gaps, spanning) = (load(&ALL_CONTINUOUS), load(&WITH_GAPS), load(&SPANNING_GROUPS));
     println!(
         "kubelet model: {cases} cases ({raw} raw), {gaps} with gaps, {cont} timestamped all-continuous, \
-         blind spots: {raw_blind} raw, {ts_blind} timestamped"
+         blind spots: {raw_blind} raw, {ts_blind} timestamped; {spanning} with a line group spanning a rotation"
     );
     // The exclusions must stay rare, or the properties would be checked on too little.
     assert!(raw_blind * 10 <= raw, "too many raw blind-spot cases: {raw_blind} of {raw}");
     assert!(ts_blind * 8 <= cases - raw, "too many timestamped blind-spot cases: {ts_blind} of {}", cases - raw);
     assert!(cont * 10 >= cases, "too few all-continuous cases to test 'no false alarm': {cont} of {cases}");
     assert!(gaps * 20 >= cases, "too few cases with gaps: {gaps} of {cases}");
+    assert!(spanning * 5 <= cases - raw, "too many timestamped cases with a group spanning a rotation: {spanning}");
 }

