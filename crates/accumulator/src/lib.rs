@@ -54,7 +54,8 @@
 //!   indistinguishable from a continuous one. A response that starts at a rotated file whose
 //!   first record continues a line is shown with a prefix there, as if it started a line;
 //!   where that makes it ambiguous whether its first bytes were already taken, the
-//!   accumulator skips rather than repeats, and counts a gap.
+//!   accumulator skips rather than repeats, and counts a gap. A line group whose records share
+//!   one timestamp on both sides of a rotation cannot be proven continuous: it counts as a gap.
 //! * `Outcome::total_bytes` past the cap may count such an ambiguous line twice; `stdout` is
 //!   never affected.
 
