@@ -128,7 +128,7 @@ fn read(acc: &mut StdoutAccumulator, body: &[u8]) -> usize {
 }
 
 fn label(bytes: usize) -> String {
-    if bytes >= MIB && bytes % MIB == 0 { format!("{}MiB", bytes / MIB) } else { format!("{}KiB", bytes / 1024) }
+    if bytes >= MIB && bytes.is_multiple_of(MIB) { format!("{}MiB", bytes / MIB) } else { format!("{}KiB", bytes / 1024) }
 }
 
 fn timestamped_throughput(c: &mut Criterion) {

@@ -107,7 +107,7 @@ fn raw(clock: Clock, bytes: usize, polls: usize, cap: usize) -> Result<f64, Stri
 fn poll(clock: Clock, size: usize, fresh: usize, polls: usize, cap: usize) -> Result<f64, String> {
     let file = raw_log(size);
     let window = size / 8;
-    let per_reset = if fresh == 0 { polls } else { (window / fresh).max(1) };
+    let per_reset = window.checked_div(fresh).map_or(polls, |n| n.max(1));
     let first = if fresh == 0 { size } else { size - per_reset * fresh };
     let mut timed = Duration::ZERO;
     let mut done = 0;

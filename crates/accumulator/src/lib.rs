@@ -159,6 +159,9 @@ impl Outcome<'_> {
     }
 }
 
+// One engine per accumulator, so the size difference costs nothing; boxing the larger one would
+// add an indirection to every push.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 enum Engine {
     Raw(raw::Raw),

@@ -149,10 +149,11 @@ impl PrefixParser {
     fn timestamp_of(&mut self, prefix: &[u8]) -> Option<Nanos> {
         let zone = &prefix[ZONE_AT..prefix.len() - 1];
         let fraction = Nanos::from(parse_nine_digits(prefix[FRACTION].try_into().ok()?)?);
-        if let Some(c) = &self.second {
-            if c.head == prefix[..19] && c.zone[..c.zone_len] == *zone {
-                return Some(c.base + fraction);
-            }
+        if let Some(c) = &self.second
+            && c.head == prefix[..19]
+            && c.zone[..c.zone_len] == *zone
+        {
+            return Some(c.base + fraction);
         }
         let text = std::str::from_utf8(&prefix[..prefix.len() - 1]).ok()?;
         let parsed = OffsetDateTime::parse(text, &Rfc3339).ok()?;

@@ -478,11 +478,14 @@ impl Timestamped {
                 }
             }
         }
-        if matched && plain.alive && plain.verdict(mark) == Some(true) && continuation_possible(mark, sink, &[]) {
-            if let Some(c) = continued.as_ref().filter(|c| c.alive && c.verdict(mark).is_none()) {
-                read.flow = Flow::Undecided { continued: c.clone(), held: Vec::new(), held_bytes: 0, checked_at: 0 };
-                return true;
-            }
+        if matched
+            && plain.alive
+            && plain.verdict(mark) == Some(true)
+            && continuation_possible(mark, sink, &[])
+            && let Some(c) = continued.as_ref().filter(|c| c.alive && c.verdict(mark).is_none())
+        {
+            read.flow = Flow::Undecided { continued: c.clone(), held: Vec::new(), held_bytes: 0, checked_at: 0 };
+            return true;
         }
         if matched {
             tally.pending_gap = false;

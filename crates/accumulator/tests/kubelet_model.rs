@@ -456,10 +456,10 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
                     if cursor.lost_records() > 0 || cursor.skipped_files() > 0 {
                         blind = true; // data lost inside the kubelet: invisible to any client
                     }
-                    if !body.is_empty() {
-                        if let Some(p) = follow_first.take() {
-                            ambiguous |= world.ambiguous_first_line(p, &body);
-                        }
+                    if !body.is_empty()
+                        && let Some(p) = follow_first.take()
+                    {
+                        ambiguous |= world.ambiguous_first_line(p, &body);
                     }
                     d.push_split(&body, chunks);
                 }
