@@ -26,6 +26,8 @@ use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
 
 #[path = "support/workload.rs"]
 mod workload;
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
 
 use workload::CHUNK;
 
@@ -53,23 +55,9 @@ impl Clock {
                 static ORIGIN: OnceLock<Instant> = OnceLock::new();
                 ORIGIN.get_or_init(Instant::now).elapsed()
             }
-            Clock::ThreadCpu => thread_cpu_time(),
+            Clock::ThreadCpu => cpu_time::cpu_time(cpu_time::CpuClock::Thread),
         }
     }
-}
-
-#[cfg(unix)]
-fn thread_cpu_time() -> Duration {
-    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime only writes the timespec it is given.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
-}
-
-#[cfg(not(unix))]
-fn thread_cpu_time() -> Duration {
-    unreachable!("Clock::from_env refuses the CPU clock off Unix")
 }
 
 /// Criterion measurement reading [`Clock`]; values are durations, shown like wall time.

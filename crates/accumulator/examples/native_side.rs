@@ -22,6 +22,8 @@ use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
 
 #[path = "../benches/support/workload.rs"]
 mod workload;
+#[path = "../benches/support/cpu_time.rs"]
+mod cpu_time;
 
 use workload::{CHUNK, raw_log, timestamped_stream};
 
@@ -35,23 +37,9 @@ impl Clock {
     fn now(self) -> Duration {
         match self {
             Clock::Wall(origin) => origin.elapsed(),
-            Clock::ProcessCpu => process_cpu_time(),
+            Clock::ProcessCpu => cpu_time::cpu_time(cpu_time::CpuClock::Process),
         }
     }
-}
-
-#[cfg(unix)]
-fn process_cpu_time() -> Duration {
-    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime only writes the timespec it is given.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID) failed");
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
-}
-
-#[cfg(not(unix))]
-fn process_cpu_time() -> Duration {
-    panic!("--clock cpu needs a Unix process CPU clock")
 }
 
 /// One complete response: begin, 64 KiB chunks, end. Returns the bytes accepted.
