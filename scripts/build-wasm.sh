@@ -30,8 +30,10 @@ bindgen="$bindgen_root/bin/wasm-bindgen"
 if [[ "$("$bindgen" --version 2>/dev/null || true)" != "wasm-bindgen $version" ]]; then
   echo "build-wasm: installing wasm-bindgen-cli $version into $bindgen_root (takes a few minutes, once)"
   # Its own target dir: the CLI's dependencies have nothing in common with the project's.
+  # --debug: builds in under half the time of a release build (114 s against 302 s here) and
+  # generates byte-identical glue; it runs for a fraction of a second per build either way.
   CARGO_TARGET_DIR="$CACHE/cargo-install-target" \
-    cargo install wasm-bindgen-cli --version "=$version" --root "$bindgen_root" --force
+    cargo install wasm-bindgen-cli --version "=$version" --root "$bindgen_root" --force --debug
   rm -rf "$CACHE/cargo-install-target"
 fi
 
