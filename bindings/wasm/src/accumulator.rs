@@ -20,11 +20,9 @@ use crate::options::{
     config_error_message, config_from, not_an_object, unknown_option, usage_error_message,
 };
 
-/// A chunk is handed over in pieces of at most this size, each copied only if it is needed.
+/// A chunk is handed over in pieces of at most this size, each copied only if it is needed; the
+/// scratch buffer never grows past it.
 const PIECE_BYTES: usize = 64 * 1024;
-
-/// A scratch buffer above this size is released after use (it never grows past a piece today).
-const SCRATCH_KEEP_BYTES: usize = 1 << 20;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -97,24 +95,25 @@ impl StdoutAccumulator {
         let len = chunk.length() as usize;
         // Copying into linear memory is the main cost of a push here, and a raw poll re-serves
         // the whole file: ask before copying, piece by piece, so only what is read is copied.
-        if self.inner.try_skip(len).map_err(usage)? {
+        // Only the first call can fail (outside a read); nothing below changes that state, so
+        // no accepted bytes can be left unreturned by an error midway.
+        let whole_unseen = self.inner.try_skip(len).map_err(usage)?;
+        if whole_unseen {
             return Ok(Uint8Array::new_with_length(0));
         }
         let before = self.inner.stdout().len();
         let mut at = 0;
         while at < len {
             let end = len.min(at + PIECE_BYTES);
-            if !self.inner.try_skip(end - at).map_err(usage)? {
-                let piece = if at == 0 && end == len { chunk.clone() } else { chunk.subarray(at as u32, end as u32) };
+            let asked_already = at == 0 && end == len;
+            if asked_already || !self.inner.try_skip(end - at).map_err(usage)? {
+                let piece = if asked_already { chunk.clone() } else { chunk.subarray(at as u32, end as u32) };
                 self.scratch.clear();
                 self.scratch.reserve(end - at);
                 let bytes = piece.copy_to_uninit(&mut self.scratch.spare_capacity_mut()[..end - at]);
                 self.inner.push(bytes).map_err(usage)?;
             }
             at = end;
-        }
-        if self.scratch.capacity() > SCRATCH_KEEP_BYTES {
-            self.scratch = Vec::new();
         }
         Ok(Uint8Array::from(&self.inner.stdout()[before..]))
     }

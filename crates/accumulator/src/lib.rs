@@ -48,8 +48,10 @@
 //!   connection error must be ended with [`StdoutAccumulator::abandon_read`] (or simply by
 //!   the next [`StdoutAccumulator::begin_read`]), never with `end_read`.
 //! * Timestamped mode: record times never decrease within a container's log (a clock stepped
-//!   back can make a resume repeat lines), and a new file does not repeat the last line group
-//!   taken with identical times and bytes. A follow stream that
+//!   back can make a resume repeat lines), and a new file does not start with the last line
+//!   group taken: the same time, and bytes that begin with the group's bytes (an unfinished last
+//!   line then looks continued). With the kubelet's nanosecond times that needs two writes in
+//!   the same nanosecond around a rotation. A follow stream that
 //!   silently drops bytes inside the kubelet across a rotation (reported in some setups) is
 //!   indistinguishable from a continuous one. A response that starts at a rotated file whose
 //!   first record continues a line is shown with a prefix there, as if it started a line;
@@ -58,6 +60,11 @@
 //!   one timestamp on both sides of a rotation cannot be proven continuous: it counts as a gap.
 //! * `Outcome::total_bytes` past the cap may count such an ambiguous line twice; `stdout` is
 //!   never affected.
+//! * How responses are split does not change the result, with two exceptions where a possible
+//!   loss is reported (a gap) either way: in raw mode, a rotation first detected more than
+//!   64 KiB into a response keeps the new file's bytes from the start of the chunk where it is
+//!   detected (a larger chunk keeps more; the next read re-serves the rest); and a timestamped
+//!   line group spanning a rotation, as above.
 
 #![warn(missing_docs)]
 

@@ -184,7 +184,8 @@ impl Raw {
     /// a poll), or the rest of a response being ignored.
     pub(crate) fn try_skip(&mut self, len: u64) -> bool {
         let Some(read) = &mut self.read else { return false };
-        let end = read.pos + len;
+        // A length no response can have is simply not skipped.
+        let Some(end) = read.pos.checked_add(len) else { return false };
         let holding = read.hold.len() as u64 == read.pos && read.hold.len() < read.hold_limit;
         let unseen = read.ignoring || (end <= read.verify_end && !holding && !self.print.meets(read.pos, end));
         if unseen {

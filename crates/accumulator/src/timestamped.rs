@@ -181,8 +181,8 @@ impl Timestamped {
         let read = match self.read.as_ref().map(|r| &r.flow) {
             Some(Flow::Searching { plain, continued }) => reading(plain) + continued.as_ref().map_or(0, reading),
             Some(Flow::Undecided { continued, held, .. }) => {
-                let held: usize = held.iter().map(|h| if let Held::Bytes(b) = h { b.capacity() } else { 0 }).sum();
-                reading(continued) + held
+                let bytes: usize = held.iter().map(|h| if let Held::Bytes(b) = h { b.capacity() } else { 0 }).sum();
+                reading(continued) + bytes + held.capacity() * std::mem::size_of::<Held>()
             }
             Some(Flow::Overlap { held, .. }) => held.capacity(),
             _ => 0,
@@ -550,7 +550,11 @@ impl Timestamped {
                     continued.bytes += span.len() as u64;
                     continued.sum.update(span);
                 }
-                held.push(Held::Bytes(span.to_vec()));
+                // One entry per run of bytes, however finely the response is split.
+                match held.last_mut() {
+                    Some(Held::Bytes(bytes)) => bytes.extend_from_slice(span),
+                    _ => held.push(Held::Bytes(span.to_vec())),
+                }
                 *held_bytes += span.len();
                 if ends_line {
                     read.at = At::LineStart;

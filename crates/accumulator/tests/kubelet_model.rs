@@ -254,6 +254,8 @@ impl World {
 /// Drives the accumulator under test and, in lockstep, a second one that is fed the same bytes one
 /// at a time, each offered through `try_skip` first (as the wasm bindings do): both must end with
 /// the same result, since neither how a response is split nor skipping may change anything.
+/// (The model's raw files stay under the 4 KiB head window, so raw mode skips only the rest of
+/// an ignored response here; `tests/try_skip.rs` covers skipping in large files.)
 struct Driver {
     acc: StdoutAccumulator,
     delivered: Vec<u8>,
