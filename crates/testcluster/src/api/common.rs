@@ -6,7 +6,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::Metadata;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, ObjectMeta};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use serde::Serialize;
@@ -191,6 +192,41 @@ pub(crate) struct Page<T> {
     pub(crate) items: Vec<T>,
     pub(crate) continue_token: Option<String>,
     pub(crate) remaining: Option<i64>,
+}
+
+impl<T: Serialize + k8s_openapi::ListableResource> Page<T> {
+    /// The page as a `<Kind>List` response at resource version `rv`.
+    pub(crate) fn into_list_response(self, rv: u64) -> Response {
+        let list = k8s_openapi::List {
+            items: self.items,
+            metadata: ListMeta {
+                resource_version: Some(rv.to_string()),
+                continue_: self.continue_token,
+                remaining_item_count: self.remaining,
+                ..ListMeta::default()
+            },
+        };
+        json(StatusCode::OK, &list)
+    }
+}
+
+/// The common start of a create (`POST`): refuses a dry run, decodes the body as a `kind`, and
+/// settles its name (`generateName` included) and namespace. Returns the object and its name.
+pub(crate) async fn decode_new<T>(
+    query: Option<&str>,
+    body: Body,
+    kind: &str,
+    namespace: &str,
+    name_seed: u64,
+) -> Result<(T, String), ApiError>
+where
+    T: DeserializeOwned + Metadata<Ty = ObjectMeta>,
+{
+    QueryParams::parse(query).refuse_dry_run()?;
+    let object: T = decode_object(&read_body(body).await?, kind)?;
+    let name = resolve_name(object.metadata(), name_seed).unwrap_or_default();
+    check_identity(kind, namespace, object.metadata(), &name)?;
+    Ok((object, name))
 }
 
 /// Applies `limit` and `continue` to items sorted by `(namespace, name)`.

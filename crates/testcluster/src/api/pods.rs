@@ -8,10 +8,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use k8s_openapi::api::core::v1::{Pod, PodStatus};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{DeleteOptions, ListMeta, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{DeleteOptions, Time};
 use k8s_openapi::jiff;
 
-use super::common::{QueryParams, check_identity, decode_object, json, paginate, read_body, resolve_name, stamp_new, wants_table};
+use super::common::{QueryParams, decode_new, json, paginate, read_body, stamp_new, wants_table};
 use super::status::ApiError;
 use super::table;
 use super::validation::dns1123_label_error;
@@ -56,11 +56,8 @@ pub(crate) async fn create(
     RawQuery(query): RawQuery,
     body: Body,
 ) -> ApiResult {
-    QueryParams::parse(query.as_deref()).refuse_dry_run()?;
-    let mut pod: Pod = decode_object(&read_body(body).await?, "Pod")?;
     let seed = shared.store().resource_version();
-    let name = resolve_name(&pod.metadata, seed).unwrap_or_default();
-    check_identity("Pod", &namespace, &pod.metadata, &name)?;
+    let (mut pod, name): (Pod, _) = decode_new(query.as_deref(), body, "Pod", &namespace, seed).await?;
     validate_spec(&pod, &name)?;
     let key: Key = (namespace.clone(), name.clone());
     let runtime = {
@@ -137,16 +134,7 @@ fn list(shared: Arc<Shared>, namespace: Option<String>, query: QueryParams, head
     if wants_table(&headers) {
         return Ok(json(StatusCode::OK, &table::pods(&page.items, rv, page.continue_token)));
     }
-    let list = k8s_openapi::List {
-        items: page.items,
-        metadata: ListMeta {
-            resource_version: Some(rv.to_string()),
-            continue_: page.continue_token,
-            remaining_item_count: page.remaining,
-            ..ListMeta::default()
-        },
-    };
-    Ok(json(StatusCode::OK, &list))
+    Ok(page.into_list_response(rv))
 }
 
 /// The grace period of a delete: query parameter, then body, then the pod's own setting.

@@ -8,9 +8,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PersistentVolumeClaimStatus};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 
-use super::common::{QueryParams, check_identity, decode_object, json, paginate, read_body, resolve_name, stamp_new};
+use super::common::{QueryParams, decode_new, json, paginate, stamp_new};
 use super::status::{ApiError, success_status};
 use crate::state::Shared;
 use crate::store::Key;
@@ -24,11 +23,9 @@ pub(crate) async fn create(
     RawQuery(query): RawQuery,
     body: Body,
 ) -> ApiResult {
-    QueryParams::parse(query.as_deref()).refuse_dry_run()?;
-    let mut pvc: PersistentVolumeClaim = decode_object(&read_body(body).await?, "PersistentVolumeClaim")?;
     let seed = shared.store().resource_version();
-    let name = resolve_name(&pvc.metadata, seed).unwrap_or_default();
-    check_identity("PersistentVolumeClaim", &namespace, &pvc.metadata, &name)?;
+    let (mut pvc, name): (PersistentVolumeClaim, _) =
+        decode_new(query.as_deref(), body, "PersistentVolumeClaim", &namespace, seed).await?;
     let spec = pvc.spec.clone().unwrap_or_default();
     let storage = spec.resources.as_ref().and_then(|r| r.requests.as_ref()).and_then(|r| r.get("storage")).cloned();
     let mut causes = Vec::new();
@@ -84,16 +81,7 @@ pub(crate) async fn list(
         (items, store.resource_version())
     };
     let page = paginate(items, &query)?;
-    let list = k8s_openapi::List {
-        items: page.items,
-        metadata: ListMeta {
-            resource_version: Some(rv.to_string()),
-            continue_: page.continue_token,
-            remaining_item_count: page.remaining,
-            ..ListMeta::default()
-        },
-    };
-    Ok(json(StatusCode::OK, &list))
+    Ok(page.into_list_response(rv))
 }
 
 /// `DELETE /api/v1/namespaces/{ns}/persistentvolumeclaims/{name}`

@@ -8,9 +8,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 
-use super::common::{QueryParams, check_identity, decode_object, json, paginate, read_body, resolve_name, stamp_new, wants_table};
+use super::common::{QueryParams, check_identity, decode_new, decode_object, json, paginate, read_body, stamp_new, wants_table};
 use super::status::{ApiError, success_status};
 use super::table;
 use super::validation::secret_key_error;
@@ -52,11 +51,8 @@ pub(crate) async fn create(
     RawQuery(query): RawQuery,
     body: Body,
 ) -> ApiResult {
-    QueryParams::parse(query.as_deref()).refuse_dry_run()?;
-    let mut secret: Secret = decode_object(&read_body(body).await?, "Secret")?;
     let seed = shared.store().resource_version();
-    let name = resolve_name(&secret.metadata, seed).unwrap_or_default();
-    check_identity("Secret", &namespace, &secret.metadata, &name)?;
+    let (mut secret, name): (Secret, _) = decode_new(query.as_deref(), body, "Secret", &namespace, seed).await?;
     normalise(&mut secret, &name)?;
     let mut store = shared.store();
     let key: Key = (namespace.clone(), name.clone());
@@ -122,16 +118,7 @@ fn list(shared: &Shared, namespace: Option<String>, query: &QueryParams, headers
     if wants_table(headers) {
         return Ok(json(StatusCode::OK, &table::secrets(&page.items, rv, page.continue_token)));
     }
-    let list = k8s_openapi::List {
-        items: page.items,
-        metadata: ListMeta {
-            resource_version: Some(rv.to_string()),
-            continue_: page.continue_token,
-            remaining_item_count: page.remaining,
-            ..ListMeta::default()
-        },
-    };
-    Ok(json(StatusCode::OK, &list))
+    Ok(page.into_list_response(rv))
 }
 
 /// `PUT /api/v1/namespaces/{ns}/secrets/{name}`: unconditional without `resourceVersion`, optimistic
