@@ -1,73 +1,26 @@
 //! Runs every shared vector in `tests/vectors/` (see its README) against the Rust API. The
 //! Node and wasm test suites run the same files, so the three surfaces provably agree.
 
-use serde::Deserialize;
 use std::path::{Path, PathBuf};
-use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
+use tale_sandbox_accumulator::{Config, StdoutAccumulator};
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Bytes {
-    Text(String),
-    Hex { hex: String },
-}
+#[path = "../../../tests/vectors/format.rs"]
+mod format;
 
-impl Bytes {
-    fn to_vec(&self) -> Vec<u8> {
-        match self {
-            Bytes::Text(s) => s.as_bytes().to_vec(),
-            Bytes::Hex { hex } => hex::decode(hex).expect("valid hex"),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Vector {
-    name: String,
-    #[allow(dead_code)]
-    description: String,
-    cap_bytes: usize,
-    mode: String,
-    reads: Vec<Read>,
-    expect: Expect,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Read {
-    chunks: Vec<Bytes>,
-    end: Option<bool>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Expect {
-    stdout: Bytes,
-    text: Option<String>,
-    truncated: bool,
-    total_bytes: u64,
-    rotations: u64,
-    gaps: u64,
-    malformed: u64,
-}
+use format::Vector;
 
 fn vector_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors")
 }
 
 fn run(v: &Vector) -> Result<(), String> {
-    let mode = match v.mode.as_str() {
-        "raw" => Mode::Raw,
-        "timestamped" => Mode::Timestamped,
-        other => return Err(format!("unknown mode {other}")),
-    };
+    let mode = v.accumulator_mode()?;
     let mut acc = StdoutAccumulator::new(Config { cap_bytes: v.cap_bytes, mode }).map_err(|e| e.to_string())?;
     let mut delivered = Vec::new();
     for read in &v.reads {
         delivered.extend_from_slice(acc.begin_read());
         for chunk in &read.chunks {
-            delivered.extend_from_slice(acc.push(&chunk.to_vec()).map_err(|e| e.to_string())?);
+            delivered.extend_from_slice(acc.push(&chunk.decode().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?);
         }
         if read.end.unwrap_or(true) {
             delivered.extend_from_slice(acc.end_read().map_err(|e| e.to_string())?);
@@ -79,7 +32,7 @@ fn run(v: &Vector) -> Result<(), String> {
     let check = |what: &str, ok: bool, got: String, want: String| {
         if ok { Ok(()) } else { Err(format!("{what}: got {got}, want {want}")) }
     };
-    let want_stdout = e.stdout.to_vec();
+    let want_stdout = e.stdout.decode().map_err(|e| e.to_string())?;
     check("stdout", out.stdout == want_stdout, format!("{:?}", out.stdout.escape_ascii().to_string()), format!("{:?}", want_stdout.escape_ascii().to_string()))?;
     check("delivered", delivered == want_stdout, format!("{:?}", delivered.escape_ascii().to_string()), "stdout".into())?;
     if let Some(text) = &e.text {

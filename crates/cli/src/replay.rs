@@ -3,7 +3,6 @@
 
 use anyhow::Context;
 use clap::Args;
-use serde::Deserialize;
 use std::path::PathBuf;
 use tale_sandbox_accumulator::typescript::TypeScriptPoller;
 use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
@@ -15,54 +14,23 @@ pub struct ReplayArgs {
     pub vector: PathBuf,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Bytes {
-    Text(String),
-    Hex { hex: String },
-}
+#[path = "../../../tests/vectors/format.rs"]
+mod format;
 
-impl Bytes {
-    fn to_vec(&self) -> anyhow::Result<Vec<u8>> {
-        Ok(match self {
-            Bytes::Text(s) => s.as_bytes().to_vec(),
-            Bytes::Hex { hex } => hex::decode(hex).context("bad hex chunk")?,
-        })
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Vector {
-    name: String,
-    description: String,
-    cap_bytes: usize,
-    mode: String,
-    reads: Vec<Read>,
-}
-
-#[derive(Deserialize)]
-struct Read {
-    chunks: Vec<Bytes>,
-    end: Option<bool>,
-}
+use format::Vector;
 
 /// Replays the vector and prints the results.
 pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.vector).with_context(|| format!("reading {}", args.vector.display()))?;
     let v: Vector = serde_json::from_str(&text).context("not a vector file")?;
-    let mode = match v.mode.as_str() {
-        "raw" => Mode::Raw,
-        "timestamped" => Mode::Timestamped,
-        other => anyhow::bail!("unknown mode {other:?}"),
-    };
+    let mode = v.accumulator_mode().map_err(anyhow::Error::msg)?;
     let mut acc = StdoutAccumulator::new(Config { cap_bytes: v.cap_bytes, mode })?;
     let mut ts = TypeScriptPoller::new(v.cap_bytes);
     for read in &v.reads {
         acc.begin_read();
         let mut body = Vec::new();
         for chunk in &read.chunks {
-            let bytes = chunk.to_vec()?;
+            let bytes = chunk.decode().context("bad hex chunk")?;
             acc.push(&bytes)?;
             body.extend_from_slice(&bytes);
         }
