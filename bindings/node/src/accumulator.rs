@@ -70,6 +70,18 @@ pub struct StdoutAccumulator {
 const REPORT_STEP: i64 = 64 * 1024;
 
 impl StdoutAccumulator {
+    /// Runs a guarded call that may grow or release buffers, then brings V8's count up to date.
+    fn changing<R>(
+        &mut self,
+        env: &Env,
+        what: &str,
+        call: impl FnOnce(&mut core::StdoutAccumulator) -> Result<R>,
+    ) -> Result<R> {
+        let result = self.inner.with(what, call);
+        self.report_memory(env);
+        result
+    }
+
     /// Brings V8's count of this object's native memory up to date (after a call that may have
     /// grown or released buffers).
     fn report_memory(&mut self, env: &Env) {
@@ -111,34 +123,28 @@ impl StdoutAccumulator {
     /// first; returns the bytes accepted by abandoning it (usually none).
     #[napi(ts_return_type = "Uint8Array")]
     pub fn begin_read<'env>(&mut self, env: &'env Env) -> Result<Uint8ArraySlice<'env>> {
-        let accepted = self.inner.with("beginRead", |acc| Uint8ArraySlice::copy_from(env, acc.begin_read()));
-        self.report_memory(env);
-        accepted
+        self.changing(env, "beginRead", |acc| Uint8ArraySlice::copy_from(env, acc.begin_read()))
     }
 
     /// Feeds the next chunk of the open response; returns the bytes newly accepted into stdout.
     /// Throws a `TypeError` for a non-`Uint8Array` chunk and an `Error` outside a read.
     #[napi(ts_args_type = "chunk: Uint8Array", ts_return_type = "Uint8Array")]
     pub fn push<'env>(&mut self, env: &'env Env, chunk: Unknown<'env>) -> Result<Uint8ArraySlice<'env>> {
-        let accepted = self.inner.with("push", |acc| {
+        self.changing(env, "push", |acc| {
             let chunk = borrow_chunk(env, chunk)?;
             let accepted = acc.push(&chunk).map_err(|e| plain_error(usage_error_message(&e)))?;
             Uint8ArraySlice::copy_from(env, accepted)
-        });
-        self.report_memory(env);
-        accepted
+        })
     }
 
     /// The open response ended normally; returns the bytes accepted at its end.
     /// Throws an `Error` outside a read.
     #[napi(ts_return_type = "Uint8Array")]
     pub fn end_read<'env>(&mut self, env: &'env Env) -> Result<Uint8ArraySlice<'env>> {
-        let accepted = self.inner.with("endRead", |acc| {
+        self.changing(env, "endRead", |acc| {
             let accepted = acc.end_read().map_err(|e| plain_error(usage_error_message(&e)))?;
             Uint8ArraySlice::copy_from(env, accepted)
-        });
-        self.report_memory(env);
-        accepted
+        })
     }
 
     /// The open response was cut (a connection error): what it carried is kept, but it proves
@@ -146,9 +152,7 @@ impl StdoutAccumulator {
     /// nothing without an open read.
     #[napi(ts_return_type = "Uint8Array")]
     pub fn abandon_read<'env>(&mut self, env: &'env Env) -> Result<Uint8ArraySlice<'env>> {
-        let accepted = self.inner.with("abandonRead", |acc| Uint8ArraySlice::copy_from(env, acc.abandon_read()));
-        self.report_memory(env);
-        accepted
+        self.changing(env, "abandonRead", |acc| Uint8ArraySlice::copy_from(env, acc.abandon_read()))
     }
 
     /// A snapshot of the result; may be called more than once, and reads may continue after it.
