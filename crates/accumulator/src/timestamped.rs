@@ -348,7 +348,8 @@ impl Timestamped {
         // response fed byte by byte would cost quadratic time, so between decisive moments it is
         // re-evaluated only when the held bytes have doubled: a verdict may come later (more is
         // held, then replayed), never differently.
-        let decisive = !continued.alive || continued.verdict(mark).is_some() || *held_bytes > OVERLAP_HOLD_MAX;
+        let continued_verdict = continued.alive.then(|| continued.verdict(mark)).flatten();
+        let decisive = !continued.alive || continued_verdict.is_some() || *held_bytes > OVERLAP_HOLD_MAX;
         if !decisive && *held_bytes < checked_at.saturating_mul(2) {
             return;
         }
@@ -356,7 +357,7 @@ impl Timestamped {
         let verdict = if !continued.alive || !continuation_possible(mark, sink, &rest_of_line(held)) {
             Some(false)
         } else {
-            match continued.verdict(mark) {
+            match continued_verdict {
                 Some(true) if continued_implausible(continued, mark, sink) => Some(false),
                 verdict => verdict,
             }
