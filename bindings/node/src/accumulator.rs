@@ -19,7 +19,7 @@ use tale_sandbox_accumulator as core;
 
 use crate::guard::{Guarded, contain};
 use crate::js_error::{options_error, plain_error, type_error};
-use crate::options::{
+use tale_sandbox_binding_options::{
     KNOWN_OPTIONS, OptionValue, chunk_not_uint8array, config_error_message, config_from,
     not_an_object, unknown_option, usage_error_message,
 };

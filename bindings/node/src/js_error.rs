@@ -5,7 +5,7 @@
 
 use napi::{Env, Error, Status};
 
-use crate::options::{JsErrorKind, OptionsError};
+use tale_sandbox_binding_options::{JsErrorKind, OptionsError};
 
 /// Throws a `TypeError` with `message` and returns the error for the method to return.
 pub fn type_error(env: &Env, message: &str) -> Error {

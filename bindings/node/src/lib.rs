@@ -11,5 +11,3 @@
 pub mod accumulator;
 mod guard;
 mod js_error;
-#[path = "../../common/options.rs"]
-mod options;

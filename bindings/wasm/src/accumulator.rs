@@ -1,6 +1,6 @@
 //! The `StdoutAccumulator` class: the wasm face of [`tale_sandbox_accumulator::StdoutAccumulator`].
 //!
-//! Same API, validation and messages as the Node addon (`bindings/common/options.rs`). Wasm cannot
+//! Same API, validation and messages as the Node addon (`tale-sandbox-binding-options`). Wasm cannot
 //! read JS memory in place, so a chunk is copied into linear memory through a reused scratch
 //! buffer — in pieces, and only the pieces the accumulator will look at
 //! ([`core::StdoutAccumulator::try_skip`]); accepted bytes are copied out into a fresh
@@ -15,7 +15,7 @@ use tale_sandbox_accumulator as core;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use crate::options::{
+use tale_sandbox_binding_options::{
     JsErrorKind, KNOWN_OPTIONS, OptionValue, OptionsError, chunk_not_uint8array,
     config_error_message, config_from, not_an_object, unknown_option, usage_error_message,
 };

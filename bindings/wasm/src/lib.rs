@@ -6,5 +6,3 @@
 #![warn(missing_docs)]
 
 pub mod accumulator;
-#[path = "../../common/options.rs"]
-mod options;

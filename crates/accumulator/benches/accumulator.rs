@@ -24,12 +24,8 @@ use criterion::{BenchmarkId, Throughput, criterion_group, criterion_main};
 use tale_sandbox_accumulator::typescript::TypeScriptPoller;
 use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
 
-#[path = "support/workload.rs"]
-mod workload;
-#[path = "support/cpu_time.rs"]
-mod cpu_time;
-
-use workload::CHUNK;
+use tale_sandbox_bench_support::cpu_time;
+use tale_sandbox_bench_support::workload::{self, CHUNK};
 
 /// The clock every figure is read from: wall time, or the benchmark thread's CPU time.
 #[derive(Clone, Copy, Debug)]

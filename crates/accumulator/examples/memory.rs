@@ -15,10 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
 
-#[path = "../benches/support/workload.rs"]
-mod workload;
-
-use workload::{CHUNK, TimestampedLines};
+use tale_sandbox_bench_support::workload::{self, CHUNK, TimestampedLines};
 
 struct Counting;
 

@@ -20,12 +20,8 @@ use std::time::{Duration, Instant};
 
 use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
 
-#[path = "../benches/support/workload.rs"]
-mod workload;
-#[path = "../benches/support/cpu_time.rs"]
-mod cpu_time;
-
-use workload::{CHUNK, raw_log, timestamped_stream};
+use tale_sandbox_bench_support::cpu_time;
+use tale_sandbox_bench_support::workload::{CHUNK, raw_log, timestamped_stream};
 
 #[derive(Clone, Copy)]
 enum Clock {

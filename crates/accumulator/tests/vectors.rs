@@ -2,27 +2,22 @@
 //! Node and wasm test suites run the same files, so the three surfaces provably agree.
 
 use std::path::{Path, PathBuf};
-use tale_sandbox_accumulator::{Config, StdoutAccumulator};
-
-#[path = "../../../tests/vectors/format.rs"]
-mod format;
-
-use format::Vector;
+use tale_sandbox_accumulator::StdoutAccumulator;
+use tale_sandbox_vectors::Vector;
 
 fn vector_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors")
 }
 
 fn run(v: &Vector) -> Result<(), String> {
-    let mode = v.accumulator_mode()?;
-    let mut acc = StdoutAccumulator::new(Config { cap_bytes: v.cap_bytes, mode }).map_err(|e| e.to_string())?;
+    let mut acc = StdoutAccumulator::new(v.config()).map_err(|e| e.to_string())?;
     let mut delivered = Vec::new();
     for read in &v.reads {
         delivered.extend_from_slice(acc.begin_read());
         for chunk in &read.chunks {
-            delivered.extend_from_slice(acc.push(&chunk.decode().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?);
+            delivered.extend_from_slice(acc.push(chunk).map_err(|e| e.to_string())?);
         }
-        if read.end.unwrap_or(true) {
+        if read.ended() {
             delivered.extend_from_slice(acc.end_read().map_err(|e| e.to_string())?);
         }
     }
@@ -32,7 +27,7 @@ fn run(v: &Vector) -> Result<(), String> {
     let check = |what: &str, ok: bool, got: String, want: String| {
         if ok { Ok(()) } else { Err(format!("{what}: got {got}, want {want}")) }
     };
-    let want_stdout = e.stdout.decode().map_err(|e| e.to_string())?;
+    let want_stdout = &e.stdout[..];
     check("stdout", out.stdout == want_stdout, format!("{:?}", out.stdout.escape_ascii().to_string()), format!("{:?}", want_stdout.escape_ascii().to_string()))?;
     check("delivered", delivered == want_stdout, format!("{:?}", delivered.escape_ascii().to_string()), "stdout".into())?;
     if let Some(text) = &e.text {
@@ -58,7 +53,7 @@ fn all_shared_vectors_pass() {
     let mut failures = Vec::new();
     for path in &paths {
         let text = std::fs::read_to_string(path).unwrap();
-        let v: Vector = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let v = Vector::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         if let Err(why) = run(&v) {
             failures.push(format!("{}: {why}", v.name));
         }

@@ -5,7 +5,8 @@ use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use tale_sandbox_accumulator::typescript::TypeScriptPoller;
-use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
+use tale_sandbox_accumulator::{Mode, StdoutAccumulator};
+use tale_sandbox_vectors::Vector;
 
 /// Which vector to replay.
 #[derive(Args, Clone, Debug)]
@@ -14,27 +15,20 @@ pub struct ReplayArgs {
     pub vector: PathBuf,
 }
 
-#[path = "../../../tests/vectors/format.rs"]
-mod format;
-
-use format::Vector;
-
 /// Replays the vector and prints the results.
 pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.vector).with_context(|| format!("reading {}", args.vector.display()))?;
-    let v: Vector = serde_json::from_str(&text).context("not a vector file")?;
-    let mode = v.accumulator_mode().map_err(anyhow::Error::msg)?;
-    let mut acc = StdoutAccumulator::new(Config { cap_bytes: v.cap_bytes, mode })?;
+    let v = Vector::parse(&text).context("not a vector file")?;
+    let mut acc = StdoutAccumulator::new(v.config())?;
     let mut ts = TypeScriptPoller::new(v.cap_bytes);
     for read in &v.reads {
         acc.begin_read();
         let mut body = Vec::new();
         for chunk in &read.chunks {
-            let bytes = chunk.decode().context("bad hex chunk")?;
-            acc.push(&bytes)?;
-            body.extend_from_slice(&bytes);
+            acc.push(chunk)?;
+            body.extend_from_slice(chunk);
         }
-        if read.end.unwrap_or(true) {
+        if read.ended() {
             acc.end_read()?;
             ts.poll(&body);
         } else {
@@ -45,7 +39,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     println!("{}: {}\n", v.name, v.description);
     println!("accumulator: stdout {:?}", out.text());
     println!("             truncated {}, totalBytes {}, rotations {}, gaps {}, malformed {}", out.truncated, out.total_bytes, out.rotations, out.gaps, out.malformed);
-    if mode == Mode::Raw {
+    if v.mode == Mode::Raw {
         println!("TypeScript:  stdout {:?}", ts.text());
         println!("             truncated {}", ts.truncated());
     }

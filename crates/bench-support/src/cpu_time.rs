@@ -1,8 +1,4 @@
-//! CPU-time clocks for the benchmarks (shared by the criterion benches and
-//! `examples/native_side.rs`): on a shared machine CPU time leaves out the time spent waiting
-//! for a core.
-// Each user reads one of the clocks.
-#![allow(dead_code)]
+//! CPU-time clocks: on a shared machine CPU time leaves out the time spent waiting for a core.
 
 use std::time::Duration;
 

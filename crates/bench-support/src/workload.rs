@@ -1,10 +1,9 @@
-//! Synthetic container output for the benchmarks and the memory example.
+//! Synthetic container output.
 //!
 //! Deterministic (no RNG): the same bytes on every run, so figures from different runs and
 //! machines measure the same work. Lines are mostly ASCII with an occasional multi-byte
-//! character, like real program output.
-
-#![allow(dead_code)] // each user (bench, example) takes what it needs
+//! character, like real program output. `tests/bench/workload.mjs` generates the same bytes
+//! for the JS side.
 
 /// Body chunk size of every workload: what an HTTP client typically hands over at once.
 pub const CHUNK: usize = 64 * 1024;
@@ -46,7 +45,14 @@ pub struct TimestampedLines {
 /// Seconds since midnight of the first line (10:00:01).
 const FIRST_SECOND: u64 = 10 * 3600 + 1;
 
+impl Default for TimestampedLines {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl TimestampedLines {
+    /// The stream from its first line, at 10:00:01.123456789.
     pub fn new() -> Self {
         Self { line: 0, nanos: 123_456_789 }
     }

@@ -1,8 +1,8 @@
 //! Validation of the JS `StdoutAccumulator` constructor options and the JS error messages
 //! shared by the Node (napi) and wasm bindings.
 //!
-//! Both bindings include this file with `#[path]` so their checks and messages cannot drift apart;
-//! the cross-surface tests in `tests/` assert the same messages on both.
+//! Both bindings depend on this crate so their checks and messages cannot drift apart; the
+//! cross-surface tests in `tests/` assert the same messages on both.
 
 use tale_sandbox_accumulator::{Config, Mode};
 
