@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BenchmarkId, Throughput, criterion_group, criterion_main};
-use tale_sandbox_accumulator::typescript::TypeScriptPoller;
 use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
+use tale_sandbox_baseline::TypeScriptPoller;
 
 use tale_sandbox_bench_support::cpu_time;
 use tale_sandbox_bench_support::workload::{self, CHUNK};

@@ -75,7 +75,6 @@ mod sink;
 mod tally;
 mod text;
 mod timestamped;
-pub mod typescript;
 
 use std::borrow::Cow;
 use std::fmt;

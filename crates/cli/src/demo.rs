@@ -1,8 +1,8 @@
 //! The simulated run: a fast writer, a kubelet that rotates its log, and three readers.
 
 use clap::Args;
-use tale_sandbox_accumulator::typescript::TypeScriptPoller;
 use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
+use tale_sandbox_baseline::TypeScriptPoller;
 use tale_sandbox_kubelet_logs::{ContainerLog, FollowCursor, FollowOptions, LogConfig, ReadOptions, Stream, Timestamp};
 
 const MIB: u64 = 1024 * 1024;

@@ -4,8 +4,8 @@
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
-use tale_sandbox_accumulator::typescript::TypeScriptPoller;
 use tale_sandbox_accumulator::{Mode, StdoutAccumulator};
+use tale_sandbox_baseline::TypeScriptPoller;
 use tale_sandbox_vectors::Vector;
 
 /// Which vector to replay.

@@ -1,6 +1,9 @@
 //! A faithful model of the TypeScript service's per-poll accumulation (spec §6.3, the
-//! post-PR-#1915 fix), kept for side-by-side comparisons and benchmarks. Do not use it to
-//! build stdout: it has every weakness listed in spec §6.4 (W1–W5, W10), on purpose.
+//! post-PR-#1915 fix): the baseline the accumulator is compared with by the CLI demo, `replay`
+//! and the benchmarks. Do not use it to build stdout: it has every weakness listed in spec §6.4
+//! (W1–W5, W10), on purpose.
+
+#![forbid(unsafe_code)]
 
 /// The TypeScript poll state: `lastLogLen` in UTF-16 code units, the canonical byte chunks
 /// capped at `stdoutMaxBytes`, and the shrink flag.
