@@ -20,7 +20,7 @@ use tale_sandbox_accumulator as core;
 use crate::guard::{Guarded, contain};
 use crate::js_error::{options_error, plain_error, type_error};
 use tale_sandbox_binding_options::{
-    KNOWN_OPTIONS, OptionValue, chunk_not_uint8array, config_error_message, config_from,
+    KNOWN_OPTIONS, OptionValue, chunk_not_uint8array, config_error, config_from,
     not_an_object, unknown_option, usage_error_message,
 };
 
@@ -114,7 +114,7 @@ impl StdoutAccumulator {
         contain("constructor", || {
             let config = read_config(&env, options)?;
             let accumulator = core::StdoutAccumulator::new(config)
-                .map_err(|e| type_error(&env, &config_error_message(&e)))?;
+                .map_err(|e| options_error(&env, &config_error(&e)))?;
             Ok(Self { inner: Guarded::new(accumulator), reported: 0 })
         })
     }

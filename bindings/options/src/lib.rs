@@ -4,7 +4,7 @@
 //! Both bindings depend on this crate so their checks and messages cannot drift apart; the
 //! cross-surface tests in `tests/` assert the same messages on both.
 
-use tale_sandbox_accumulator::{Config, Mode};
+use tale_sandbox_accumulator::{Config, ConfigError, Mode, UsageError};
 
 /// Largest integer a JS number represents exactly (`Number.MAX_SAFE_INTEGER`).
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
@@ -72,12 +72,7 @@ pub fn unknown_option(name: &str) -> OptionsError {
 pub fn config_from(cap_bytes: &OptionValue, timestamps: &OptionValue) -> Result<Config, OptionsError> {
     let cap_bytes = match *cap_bytes {
         OptionValue::Number(n) if n.fract() == 0.0 && (1.0..=MAX_SAFE_INTEGER).contains(&n) => n,
-        ref other => {
-            return Err(OptionsError::type_error(format!(
-                "new StdoutAccumulator(options): capBytes must be a positive safe integer, got {}",
-                describe(other)
-            )));
-        }
+        ref other => return Err(cap_not_a_positive_safe_integer(other)),
     };
     // A cap the platform cannot address (over 4 GiB in 32-bit wasm) cannot be honoured exactly.
     if cap_bytes > usize::MAX as f64 {
@@ -103,6 +98,13 @@ pub fn config_from(cap_bytes: &OptionValue, timestamps: &OptionValue) -> Result<
     Ok(Config { cap_bytes: cap_bytes as usize, mode })
 }
 
+fn cap_not_a_positive_safe_integer(got: &OptionValue) -> OptionsError {
+    OptionsError::type_error(format!(
+        "new StdoutAccumulator(options): capBytes must be a positive safe integer, got {}",
+        describe(got)
+    ))
+}
+
 /// Message for a `push` argument that is not a `Uint8Array`.
 pub fn chunk_not_uint8array(got: &str) -> String {
     format!("StdoutAccumulator.push(chunk): chunk must be a Uint8Array, got {got}")
@@ -116,19 +118,26 @@ pub const PUSH_OUTSIDE_READ: &str =
 pub const END_OUTSIDE_READ: &str =
     "StdoutAccumulator.endRead() called outside a read: call beginRead() first";
 
-/// Message for a [`tale_sandbox_accumulator::UsageError`].
-pub fn usage_error_message(error: &tale_sandbox_accumulator::UsageError) -> String {
+/// The JS message for a [`UsageError`]: the core names its Rust calls, JS callers see the JS
+/// method they called.
+pub fn usage_error_message(error: &UsageError) -> String {
     match error {
-        tale_sandbox_accumulator::UsageError::PushOutsideRead => PUSH_OUTSIDE_READ.to_owned(),
-        tale_sandbox_accumulator::UsageError::EndOutsideRead => END_OUTSIDE_READ.to_owned(),
-        // A kind added later: the crate's own wording, under the class name.
+        // The bindings call `try_skip` only inside `push`, to decide what to copy.
+        UsageError::PushOutsideRead | UsageError::TrySkipOutsideRead => PUSH_OUTSIDE_READ.to_owned(),
+        UsageError::EndOutsideRead => END_OUTSIDE_READ.to_owned(),
+        // A kind added to the core later: its Rust wording, under the class name, until it is
+        // given a JS message here.
         other => format!("StdoutAccumulator: {other}"),
     }
 }
 
-/// Message for a [`tale_sandbox_accumulator::ConfigError`] (validation above should prevent it).
-pub fn config_error_message(error: &tale_sandbox_accumulator::ConfigError) -> String {
-    format!("new StdoutAccumulator(options): {error}")
+/// The JS error for a [`ConfigError`]: the error [`config_from`] gives for the same value
+/// (validation there rejects it first, so this is only a safety net).
+pub fn config_error(error: &ConfigError) -> OptionsError {
+    match error {
+        ConfigError::ZeroCap => cap_not_a_positive_safe_integer(&OptionValue::Number(0.0)),
+        other => OptionsError::type_error(format!("new StdoutAccumulator(options): {other}")),
+    }
 }
 
 fn describe(value: &OptionValue) -> String {
@@ -183,6 +192,18 @@ mod tests {
             assert_eq!(result.unwrap().cap_bytes, 9_007_199_254_740_991);
         } else {
             assert_eq!(result.unwrap_err().kind, JsErrorKind::Range);
+        }
+    }
+
+    #[test]
+    fn core_errors_get_the_js_names() {
+        let zero = config_from(&OptionValue::Number(0.0), &OptionValue::Missing).unwrap_err();
+        assert_eq!(config_error(&ConfigError::ZeroCap), zero);
+        assert_eq!(usage_error_message(&UsageError::PushOutsideRead), PUSH_OUTSIDE_READ);
+        assert_eq!(usage_error_message(&UsageError::TrySkipOutsideRead), PUSH_OUTSIDE_READ);
+        assert_eq!(usage_error_message(&UsageError::EndOutsideRead), END_OUTSIDE_READ);
+        for message in [PUSH_OUTSIDE_READ, END_OUTSIDE_READ, zero.message.as_str()] {
+            assert!(!message.contains('_'), "a Rust name in {message:?}");
         }
     }
 

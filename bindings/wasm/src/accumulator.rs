@@ -17,7 +17,7 @@ use wasm_bindgen::prelude::*;
 
 use tale_sandbox_binding_options::{
     JsErrorKind, KNOWN_OPTIONS, OptionValue, OptionsError, chunk_not_uint8array,
-    config_error_message, config_from, not_an_object, unknown_option, usage_error_message,
+    config_error, config_from, not_an_object, unknown_option, usage_error_message,
 };
 
 /// A chunk is handed over in pieces of at most this size, each copied only if it is needed; the
@@ -71,9 +71,8 @@ impl StdoutAccumulator {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "StdoutAccumulatorOptions")] options: JsValue,
     ) -> Result<StdoutAccumulator, JsValue> {
-        let config = read_config(&options).map_err(|e| js_error(e.kind, &e.message))?;
-        let inner = core::StdoutAccumulator::new(config)
-            .map_err(|e| js_error(JsErrorKind::Type, &config_error_message(&e)))?;
+        let config = read_config(&options).map_err(options_error)?;
+        let inner = core::StdoutAccumulator::new(config).map_err(|e| options_error(config_error(&e)))?;
         Ok(Self { inner, scratch: Vec::new() })
     }
 
@@ -222,6 +221,10 @@ fn type_name(value: &JsValue) -> &'static str {
         Some("bigint") => "bigint",
         _ => "a value of another type",
     }
+}
+
+fn options_error(error: OptionsError) -> JsValue {
+    js_error(error.kind, &error.message)
 }
 
 fn js_error(kind: JsErrorKind, message: &str) -> JsValue {

@@ -99,40 +99,47 @@ pub struct Config {
     pub mode: Mode,
 }
 
-/// An invalid [`Config`].
+/// An invalid [`Config`]. Its `Display` speaks of the Rust API; the JS bindings show their own
+/// messages for each variant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// `cap_bytes` was zero.
+    /// `cap_bytes` was zero: an accumulator must be able to keep at least one byte.
     ZeroCap,
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::ZeroCap => f.write_str("capBytes must be a positive integer"),
+            ConfigError::ZeroCap => f.write_str("cap_bytes must be at least 1, got 0"),
         }
     }
 }
 
 impl std::error::Error for ConfigError {}
 
-/// A call made in the wrong state. The accumulator is left unchanged.
+/// A call made in the wrong state; the variant names the call. The accumulator is left
+/// unchanged. Its `Display` speaks of the Rust API; the JS bindings show their own messages for
+/// each variant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum UsageError {
     /// [`StdoutAccumulator::push`] without an open read.
     PushOutsideRead,
+    /// [`StdoutAccumulator::try_skip`] without an open read.
+    TrySkipOutsideRead,
     /// [`StdoutAccumulator::end_read`] without an open read.
     EndOutsideRead,
 }
 
 impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            UsageError::PushOutsideRead => f.write_str("push() called outside a read: call beginRead() first"),
-            UsageError::EndOutsideRead => f.write_str("endRead() called without an open read: call beginRead() first"),
-        }
+        let call = match self {
+            UsageError::PushOutsideRead => "push",
+            UsageError::TrySkipOutsideRead => "try_skip",
+            UsageError::EndOutsideRead => "end_read",
+        };
+        write!(f, "{call} called outside a read: call begin_read first")
     }
 }
 
@@ -251,10 +258,10 @@ impl StdoutAccumulator {
     /// copy every pushed byte into linear memory: a raw poll re-serves the whole file, and all
     /// but a few windows of it (see [`raw_checked_ranges`]) are only counted. Timestamped mode
     /// reads every byte, so there this always returns `Ok(false)`. Like `push`, it fails
-    /// outside a read.
+    /// outside a read ([`UsageError::TrySkipOutsideRead`]).
     pub fn try_skip(&mut self, len: usize) -> Result<bool, UsageError> {
         if !self.reading {
-            return Err(UsageError::PushOutsideRead);
+            return Err(UsageError::TrySkipOutsideRead);
         }
         Ok(match &mut self.engine {
             Engine::Raw(raw) => raw.try_skip(len as u64),

@@ -3,7 +3,7 @@
 //! `truncated` formula; `finish` is a snapshot).
 
 use proptest::prelude::*;
-use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator, UsageError};
+use tale_sandbox_accumulator::{Config, ConfigError, Mode, StdoutAccumulator, UsageError};
 
 #[derive(Debug, Clone)]
 enum Call {
@@ -82,5 +82,14 @@ proptest! {
 #[test]
 fn zero_cap_is_rejected() {
     let err = StdoutAccumulator::new(Config { cap_bytes: 0, mode: Mode::Raw }).unwrap_err();
-    assert_eq!(err.to_string(), "capBytes must be a positive integer");
+    assert_eq!(err, ConfigError::ZeroCap);
+    assert_eq!(err.to_string(), "cap_bytes must be at least 1, got 0");
+}
+
+#[test]
+fn usage_errors_name_the_rust_call() {
+    let mut acc = StdoutAccumulator::new(Config { cap_bytes: 1, mode: Mode::Raw }).unwrap();
+    assert_eq!(acc.push(b"x").unwrap_err().to_string(), "push called outside a read: call begin_read first");
+    assert_eq!(acc.try_skip(1).unwrap_err(), UsageError::TrySkipOutsideRead);
+    assert_eq!(acc.end_read().unwrap_err().to_string(), "end_read called outside a read: call begin_read first");
 }
