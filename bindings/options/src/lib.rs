@@ -4,6 +4,8 @@
 //! Both bindings depend on this crate so their checks and messages cannot drift apart; the
 //! cross-surface tests in `tests/` assert the same messages on both.
 
+#![forbid(unsafe_code)]
+
 use tale_sandbox_accumulator::{Config, ConfigError, Mode, UsageError};
 
 /// Largest integer a JS number represents exactly (`Number.MAX_SAFE_INTEGER`).

@@ -3,6 +3,7 @@
 //!
 //! One module per exported area, so later exports get their own module:
 //! - [`accumulator`]: the `StdoutAccumulator` class.
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod accumulator;

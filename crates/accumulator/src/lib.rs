@@ -66,6 +66,7 @@
 //!   detected (a larger chunk keeps more; the next read re-serves the rest); and a timestamped
 //!   line group spanning a rotation, as above.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod checksum;

@@ -6,6 +6,8 @@
 //! stream, what the TypeScript service's polling would return and what the accumulator
 //! returns. `tale-sandbox replay <vector.json>` replays one shared test vector.
 
+#![forbid(unsafe_code)]
+
 mod demo;
 mod replay;
 

@@ -33,6 +33,7 @@
 //!     b"2023-11-14T22:13:20.123456789Z hello\n2023-11-14T22:13:20.123456789Z world\n".to_vec()
 //! );
 //! ```
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod container_log;
