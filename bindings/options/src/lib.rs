@@ -20,9 +20,7 @@ pub const KNOWN_OPTIONS: [&str; 2] = ["capBytes", "timestamps"];
 pub enum OptionValue {
     /// The property is absent or `undefined`.
     Missing,
-    /// A JS boolean.
     Bool(bool),
-    /// A JS number.
     Number(f64),
     /// Any other JS value; the string is its `typeof` (or `"null"`) for the message.
     Other(&'static str),

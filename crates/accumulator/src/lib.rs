@@ -91,12 +91,12 @@ pub enum Mode {
     Timestamped,
 }
 
-/// Accumulator configuration.
+/// What a [`StdoutAccumulator`] keeps and how the responses fed to it are framed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Config {
     /// Keep the first `cap_bytes` bytes of the stream (the service's `stdoutMaxBytes`); must be > 0.
     pub cap_bytes: usize,
-    /// Framing of the responses.
+    /// Every response fed to one accumulator must be framed this way.
     pub mode: Mode,
 }
 
@@ -156,7 +156,8 @@ pub struct Outcome<'a> {
     pub truncated: bool,
     /// Stream bytes seen, including those past the cap (not those lost in gaps).
     pub total_bytes: u64,
-    /// Log rotations detected.
+    /// Log rotations detected. Each is also counted in `gaps`: the old file's unread tail may
+    /// be lost. (A follow stream that continues across a rotation shows none.)
     pub rotations: u64,
     /// Places where bytes may be missing from `stdout`.
     pub gaps: u64,

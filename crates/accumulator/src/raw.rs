@@ -146,7 +146,8 @@ struct Read {
     ignoring: bool,
 }
 
-/// The raw-mode state machine.
+/// What raw mode keeps between reads: a fingerprint of the current file, how much of it was
+/// taken, and the open read.
 #[derive(Debug, Clone)]
 pub(crate) struct Raw {
     print: Fingerprint,

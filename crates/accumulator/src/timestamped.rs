@@ -162,7 +162,8 @@ struct Read {
     flow: Flow,
 }
 
-/// The timestamped-mode state machine.
+/// What timestamped mode keeps between reads: the mark (the last line group taken) and the open
+/// read.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Timestamped {
     /// `None` until the first line is taken (the stream's start).

@@ -102,7 +102,7 @@ impl ContainerLog {
         })
     }
 
-    /// The configuration.
+    /// The configuration the log was created with.
     pub fn config(&self) -> &LogConfig {
         &self.config
     }

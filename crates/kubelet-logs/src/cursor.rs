@@ -156,7 +156,8 @@ impl FollowCursor {
         self.stalled
     }
 
-    /// Rotations the stream continued across.
+    /// Rotations this stream continued across into the new file (with
+    /// [`FollowOptions::continue_after_rotation`]; always zero without it).
     pub fn rotations_crossed(&self) -> u64 {
         self.rotations_crossed
     }

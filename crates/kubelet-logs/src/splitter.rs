@@ -41,7 +41,7 @@ impl LineSplitter {
         self.max_record_bytes
     }
 
-    /// The splitting mode.
+    /// When this splitter writes out a line's unterminated tail.
     pub fn mode(&self) -> SplitMode {
         self.mode
     }

@@ -1,5 +1,7 @@
-//! Regression tests for sequences found by an adversarial review (each once produced wrong
-//! output or repeated bytes).
+//! Timestamped mode: where a new response is placed against the last line group taken (the
+//! mark) when its first lines could be read more than one way — a re-served group, the
+//! continuation of the line before it, the tail of a skipped line, or another file. Each
+//! sequence here once produced wrong output or repeated bytes.
 
 use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
 

@@ -1,4 +1,5 @@
-//! Properties of the model under random writes, rotations and reads.
+//! Under random writes, rotations and reads, what was written comes back unchanged: through the
+//! line splitter, in the CRI file, from a follow stream, and as a prefix under `limitBytes`.
 
 use proptest::prelude::*;
 use tale_sandbox_kubelet_logs::{
