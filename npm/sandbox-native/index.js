@@ -1,4 +1,5 @@
-// Loader of @tale/sandbox-native: picks the native addon built for this platform.
+// Loader of @tale/sandbox-native: picks the native addon built for this platform and exports
+// what it exports.
 //
 // Order: a local build next to this file (`sandbox-native.<platform>.node`, written by
 // scripts/build-node.sh in a checkout), then the platform package
@@ -9,50 +10,48 @@
 const { existsSync } = require('node:fs')
 const { join } = require('node:path')
 
+const { platformNames } = require('./platform.js')
+const { optionalDependencies = {} } = require('./package.json')
+
 const PACKAGE = '@tale/sandbox-native'
 const BINARY = 'sandbox-native'
-// Platforms with a published platform package (keep in step with optionalDependencies).
-const PUBLISHED = new Set(['linux-x64-gnu'])
-
-function isMusl() {
-  // glibc reports its version in the process report header; musl does not.
-  const report = process.report && typeof process.report.getReport === 'function'
-    ? process.report.getReport()
-    : null
-  return !(report && report.header && report.header.glibcVersionRuntime)
-}
-
-/** The napi-rs platform name of this process, e.g. `linux-x64-gnu`, `darwin-arm64`. */
-function platformName() {
-  const { platform, arch } = process
-  if (platform === 'linux') return `linux-${arch}-${isMusl() ? 'musl' : 'gnu'}`
-  if (platform === 'win32') return `win32-${arch}-msvc`
-  return `${platform}-${arch}`
-}
+// Platforms with a published platform package: the optional dependencies.
+const PUBLISHED = new Set(Object.keys(optionalDependencies).map((name) => name.slice(`${PACKAGE}-`.length)))
 
 function load() {
-  const platform = platformName()
-  const localFile = join(__dirname, `${BINARY}.${platform}.node`)
-  if (existsSync(localFile)) return require(localFile)
-
-  const platformPackage = `${PACKAGE}-${platform}`
-  try {
-    return require(platformPackage)
-  } catch (error) {
-    // Anything but "not installed" (a corrupt or incompatible addon) must surface as it is.
-    if (!(error && error.code === 'MODULE_NOT_FOUND' && String(error.message).includes(platformPackage))) {
-      throw error
+  const platforms = platformNames()
+  for (const platform of platforms) {
+    const localFile = join(__dirname, `${BINARY}.${platform}.node`)
+    if (existsSync(localFile)) return require(localFile)
+  }
+  for (const platform of platforms) {
+    const platformPackage = `${PACKAGE}-${platform}`
+    try {
+      return require(platformPackage)
+    } catch (error) {
+      // Anything but "not installed" (a corrupt or incompatible addon) must surface as it is.
+      if (!(error && error.code === 'MODULE_NOT_FOUND' && String(error.message).includes(platformPackage))) {
+        throw error
+      }
     }
   }
+  throw missing(platforms)
+}
 
+function missing(platforms) {
+  const platform = platforms.join(' or ')
+  const localFile = platforms.map((name) => join(__dirname, `${BINARY}.${name}.node`)).join(' or ')
+  const platformPackage = platforms.map((name) => `${PACKAGE}-${name}`).join(' or ')
+  const published = platforms.filter((name) => PUBLISHED.has(name)).map((name) => `${PACKAGE}-${name}`)
   const lines = [
     `${PACKAGE}: no native addon for this platform (${platform}).`,
     `  - local build: ${localFile} does not exist;`,
     `  - platform package: ${platformPackage} is not installed.`,
   ]
-  if (PUBLISHED.has(platform)) {
+  if (platforms.length > 1) lines.push('  (the C library of this Linux system could not be determined, so both were tried)')
+  if (published.length > 0) {
     lines.push(
-      `Install it with \`npm install ${platformPackage}\` (an optional dependency of ${PACKAGE}:`,
+      `Install it with \`npm install ${published[0]}\` (an optional dependency of ${PACKAGE}:`,
       '  do not install with --omit=optional / --no-optional), or build the addon from a checkout',
       '  of the repository with `bash scripts/build-node.sh` (needs Rust and Node >= 20.17).',
     )
@@ -64,12 +63,21 @@ function load() {
   }
   const error = new Error(lines.join('\n'))
   error.code = 'ERR_TALE_SANDBOX_NATIVE_MISSING'
-  throw error
+  return error
 }
 
 /**
- * napi-rs classes can be called without `new`, which would wrap `this` (the global object) as an
- * accumulator. Make them behave like JS classes instead: a call without `new` is a TypeError.
+ * Whether an export of the addon is a class: napi-rs defines a class's methods and accessors on
+ * its prototype, while a plain function's prototype holds only `constructor`.
+ */
+function isClass(value) {
+  return typeof value === 'function' && value.prototype != null && Reflect.ownKeys(value.prototype).some((key) => key !== 'constructor')
+}
+
+/**
+ * napi-rs classes can be called without `new`, which would wrap `this` (the global object or
+ * any receiver) as an instance. Make them behave like JS classes instead: a call without `new`
+ * is a TypeError. `instanceof` and static members go through to the class.
  */
 function requireNew(NativeClass) {
   return new Proxy(NativeClass, {
@@ -81,4 +89,7 @@ function requireNew(NativeClass) {
 
 const binding = load()
 
-module.exports.StdoutAccumulator = requireNew(binding.StdoutAccumulator)
+// Everything the addon exports (index.d.ts, generated from the same build, declares each).
+for (const [name, value] of Object.entries(binding)) {
+  module.exports[name] = isClass(value) ? requireNew(value) : value
+}

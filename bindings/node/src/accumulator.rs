@@ -17,7 +17,7 @@ use napi::{Env, JsValue, Result, ValueType};
 use napi_derive::napi;
 use tale_sandbox_accumulator as core;
 
-use crate::guard::{Guarded, contain};
+use crate::guard::{Contained, Guarded};
 use crate::js_error::{options_error, plain_error, type_error};
 use tale_sandbox_binding_options::{
     KNOWN_OPTIONS, OptionValue, chunk_not_uint8array, config_error, config_from,
@@ -66,6 +66,11 @@ pub struct StdoutAccumulator {
     reported: i64,
 }
 
+impl Contained for core::StdoutAccumulator {
+    const CLASS: &'static str = "StdoutAccumulator";
+    const OBJECT: &'static str = "accumulator";
+}
+
 /// Memory changes smaller than this are not reported yet, so that most calls make no extra call.
 const REPORT_STEP: i64 = 64 * 1024;
 
@@ -111,12 +116,11 @@ impl StdoutAccumulator {
     /// Creates an accumulator. Throws a `TypeError` for missing or malformed options.
     #[napi(constructor, ts_args_type = "options: StdoutAccumulatorOptions")]
     pub fn new(env: Env, options: Unknown<'_>) -> Result<Self> {
-        contain("constructor", || {
+        let inner = Guarded::construct(|| {
             let config = read_config(&env, options)?;
-            let accumulator = core::StdoutAccumulator::new(config)
-                .map_err(|e| options_error(&env, &config_error(&e)))?;
-            Ok(Self { inner: Guarded::new(accumulator), reported: 0 })
-        })
+            core::StdoutAccumulator::new(config).map_err(|e| options_error(&env, &config_error(&e)))
+        })?;
+        Ok(Self { inner, reported: 0 })
     }
 
     /// A new log response starts (a poll, a stream, a reconnect). A read still open is abandoned

@@ -3,8 +3,11 @@
 //! One module per exported area, so later exports (the execute path) get their own module:
 //! - [`accumulator`]: the `StdoutAccumulator` class.
 //!
-//! Every exported call runs inside [`guard`], which turns a Rust panic into a thrown JS `Error`
-//! instead of letting it unwind into Node (which would abort the process).
+//! A class keeps its Rust state in a `guard::Guarded`, which runs every call under panic
+//! containment (a Rust panic becomes a thrown JS `Error` instead of unwinding into Node, which
+//! would abort the process); it names itself for the guard's messages with
+//! `guard::Contained`. The package loader exports whatever the addon exports and makes every
+//! class require `new`, so a new class needs no change outside its module.
 #![warn(missing_docs)]
 #![warn(clippy::all)]
 
