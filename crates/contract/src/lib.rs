@@ -14,6 +14,7 @@
 //! Feature `k8s` (default) adds the k8s-openapi based modules `pod`,
 //! `secret` and `reap`; without it the crate has no Kubernetes types
 //! (used by the fuzz targets to keep their build small).
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod config;

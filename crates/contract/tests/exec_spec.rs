@@ -1,9 +1,9 @@
 //! Spec §7.6 (`exec-spec.test.ts`): secret naming, `buildExecSpec`,
 //! `buildExecSecret`, `parseExecSpec`.
 
-mod common_fixture;
+mod fixture;
 
-use common_fixture::*;
+use fixture::*;
 use serde_json::{Value, json};
 use tale_sandbox_contract::config::ContractVariant;
 use tale_sandbox_contract::error::ExecSpecError;
