@@ -442,7 +442,10 @@ pub fn format_number(value: f64) -> String {
         .expect("LowerExp output has an exponent");
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
     let k = digits.len() as i32;
-    let n = exponent.parse::<i32>().expect("LowerExp exponent is an integer") + 1;
+    let n = exponent
+        .parse::<i32>()
+        .expect("LowerExp exponent is an integer")
+        + 1;
     let mut out = String::new();
     if value < 0.0 {
         out.push('-');
@@ -781,7 +784,10 @@ mod tests {
     #[test]
     fn lone_surrogates_survive_a_round_trip_and_read_as_replacement() {
         let v = parse(r#"["\ud83d","\ud83d\ude00","a\udc00b","\uD83D\u0041"]"#).unwrap();
-        assert_eq!(v.to_json(), "[\"\\ud83d\",\"😀\",\"a\\udc00b\",\"\\ud83dA\"]");
+        assert_eq!(
+            v.to_json(),
+            "[\"\\ud83d\",\"😀\",\"a\\udc00b\",\"\\ud83dA\"]"
+        );
         let texts: Vec<String> = from_value(&v).unwrap();
         assert_eq!(texts, ["\u{FFFD}", "😀", "a\u{FFFD}b", "\u{FFFD}A"]);
     }
@@ -789,8 +795,22 @@ mod tests {
     #[test]
     fn grammar_is_as_strict_as_json_parse() {
         for bad in [
-            "", "01", "1.", ".5", "+1", "[1,]", "{\"a\":1,}", "'a'", "\"\t\"", "\"\\x\"",
-            "\"\\u12\"", "NaN", "Infinity", "[1] x", "{a:1}", "tru",
+            "",
+            "01",
+            "1.",
+            ".5",
+            "+1",
+            "[1,]",
+            "{\"a\":1,}",
+            "'a'",
+            "\"\t\"",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "NaN",
+            "Infinity",
+            "[1] x",
+            "{a:1}",
+            "tru",
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
@@ -803,6 +823,9 @@ mod tests {
     #[test]
     fn stringify_escapes_like_javascript() {
         let v = parse(r#""\u0001\b\f\n\r\t\"\\\/\u2028é\u007f""#).unwrap();
-        assert_eq!(v.to_json(), "\"\\u0001\\b\\f\\n\\r\\t\\\"\\\\/\u{2028}é\u{7f}\"");
+        assert_eq!(
+            v.to_json(),
+            "\"\\u0001\\b\\f\\n\\r\\t\\\"\\\\/\u{2028}é\u{7f}\""
+        );
     }
 }

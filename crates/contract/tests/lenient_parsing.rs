@@ -185,10 +185,12 @@ fn null_in_every_defaulted_field_reads_as_absent() {
 
 #[test]
 fn flags_read_for_truthiness_take_any_json_value() {
-    let code = |flags: &str| {
-        assembled(result(&format!(r#"{{"exitCode":0,{flags}}}"#)), None).error_code
-    };
-    assert_eq!(code(r#""readFailed":1"#), Some(ErrorCode::HarvestReadFailed));
+    let code =
+        |flags: &str| assembled(result(&format!(r#"{{"exitCode":0,{flags}}}"#)), None).error_code;
+    assert_eq!(
+        code(r#""readFailed":1"#),
+        Some(ErrorCode::HarvestReadFailed)
+    );
     assert_eq!(
         code(r#""quotaExhausted":"yes""#),
         Some(ErrorCode::UploadQuotaExceeded)
@@ -308,7 +310,10 @@ fn edited_typed_fields_win_over_the_received_body() {
     req.entry_path = Some("other.py".into());
     let json = req.verbatim().to_json();
     assert!(json.contains(r#""entryPath":"other.py""#), "{json}");
-    assert!(json.contains(r#""future":{"a":1}"#), "top-level extras stay");
+    assert!(
+        json.contains(r#""future":{"a":1}"#),
+        "top-level extras stay"
+    );
 }
 
 #[test]

@@ -8,7 +8,9 @@ use libfuzzer_sys::fuzz_target;
 use tale_sandbox_contract::js_json;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let ours = js_json::parse(text);
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(_) => assert!(ours.is_ok(), "serde_json accepts {text:?}: {ours:?}"),
@@ -19,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
                 || e.to_string().contains("unexpected end of hex escape")
                 || e.to_string().contains("invalid unicode code point");
             if !lenient {
-                assert!(ours.is_err(), "serde_json rejects {text:?} ({e}), we accept");
+                assert!(
+                    ours.is_err(),
+                    "serde_json rejects {text:?} ({e}), we accept"
+                );
             }
         }
     }
