@@ -13,6 +13,18 @@
 //! serde [`Deserializer`] so the typed wire structs can be read from it.
 //! Strings are seen by serde with each lone surrogate replaced by U+FFFD,
 //! which is what `Buffer.from(text, 'utf8')` makes of it in the TypeScript.
+//!
+//! ```
+//! use tale_sandbox_contract::js_json;
+//!
+//! let value = js_json::parse(r#"{"b": 1.0, "2": "\ud83d", "b": 3e4}"#).unwrap();
+//! // Index keys first, the last duplicate wins, numbers as JavaScript prints them.
+//! assert_eq!(value.to_json(), r#"{"2":"\ud83d","b":30000}"#);
+//! let text: String = js_json::from_value(value.get("2").unwrap()).unwrap();
+//! assert_eq!(text, "\u{FFFD}");
+//! let b: u64 = js_json::from_value(value.get("b").unwrap()).unwrap();
+//! assert_eq!(b, 30_000);
+//! ```
 
 use std::collections::HashMap;
 use std::fmt;
