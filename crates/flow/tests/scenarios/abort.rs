@@ -1,0 +1,130 @@
+//! The caller's abort at every stage, with the cleanup it owes.
+
+use tale_sandbox_flow::{Action, StreamEnd};
+
+use crate::support::*;
+
+#[test]
+fn abort_while_the_secret_is_being_created_waits_for_ownership() {
+    let mut h = Harness::start();
+    let (id, _) = h.expect("CreateSecret");
+    h.abort();
+    assert!(
+        h.exec.response().is_none(),
+        "the in-flight create decides what is owned"
+    );
+    h.ok(id);
+    assert_eq!(summary(h.response()), cancelled("", false));
+    // Owned Secret deleted; no Pod was created.
+    h.finish_cleanup(false, true);
+}
+
+#[test]
+fn abort_while_the_pod_is_being_created() {
+    let mut h = Harness::start();
+    let (id, _) = h.expect("CreateSecret");
+    h.ok(id);
+    let (id, _) = h.expect("CreatePod");
+    h.abort();
+    h.ok(id);
+    assert_eq!(summary(h.response()), cancelled("", false));
+    assert!(!h.watching);
+    h.finish_cleanup(true, true);
+}
+
+#[test]
+fn abort_while_a_retry_is_pending_answers_at_once() {
+    let mut h = Harness::start();
+    let (id, _) = h.expect("CreateSecret");
+    h.err(id, Some(409), "AlreadyExists");
+    let (id, _) = h.expect("ReadPod");
+    h.err(id, None, "timeout");
+    h.abort();
+    assert_eq!(summary(h.response()), cancelled("", false));
+    h.advance(1_000);
+    h.finish_cleanup(false, false);
+}
+
+#[test]
+fn abort_during_startup() {
+    let mut h = Harness::start();
+    h.create_all();
+    h.advance(700);
+    h.abort();
+    assert_eq!(summary(h.response()), cancelled("", false));
+    assert_eq!(h.response().duration_ms, 700);
+    assert!(!h.watching);
+    // Exact cleanup sequence after the response.
+    let respond = h.position(|a| matches!(a, Action::Respond(_))).unwrap();
+    let tail: Vec<String> = h.log[respond + 1..]
+        .iter()
+        .map(|a| match a {
+            Action::Call { call, .. } => describe(call),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(tail, vec!["DeletePod".to_string()]);
+    h.finish_cleanup(true, true);
+}
+
+#[test]
+fn abort_while_running_keeps_the_stdout_so_far() {
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(
+        stream,
+        &format!("{}{}", ts(20, 0, "PHASE: running"), ts(20, 1, "hello")),
+    );
+    h.abort();
+    assert_eq!(h.closed, vec![stream]);
+    assert_eq!(summary(h.response()), cancelled("hello\n", false));
+    // Late events are ignored.
+    h.chunk(stream, &ts(21, 0, "late"));
+    h.end(stream, StreamEnd::Eof);
+    h.pod(succeeded());
+    h.finish_cleanup(true, true);
+}
+
+#[test]
+fn abort_while_reading_the_result() {
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &ts(20, 0, "out"));
+    h.end(stream, StreamEnd::Eof);
+    h.pod(succeeded());
+    let (id, _) = h.expect("ReadLog harvest");
+    h.abort();
+    assert_eq!(summary(h.response()), cancelled("out\n", false));
+    // The late harvest reply is ignored; the cleanup goes on.
+    h.ok_log(id, &result_line(0));
+    h.finish_cleanup(true, true);
+}
+
+#[test]
+fn abort_after_done_is_ignored() {
+    let mut h = Harness::start();
+    h.create_all();
+    h.pod_gone();
+    h.finish_cleanup(true, true);
+    let before = h.log.len();
+    h.abort();
+    h.advance(10_000);
+    assert_eq!(h.log.len(), before);
+}
+
+#[test]
+fn cleanup_errors_are_warned_and_404_is_silent() {
+    let mut h = Harness::start();
+    h.create_all();
+    h.pod_gone();
+    let (id, _) = h.expect("DeletePod");
+    h.err(id, Some(404), "not found");
+    let (id, _) = h.expect("DeleteSecret");
+    h.err(id, Some(500), "boom");
+    let secret = h.exec.secret_name().to_string();
+    assert_eq!(
+        h.warnings(),
+        vec![format!("[sandbox.k8s] delete secret {secret} failed: boom")]
+    );
+    assert!(h.exec.is_done());
+}
