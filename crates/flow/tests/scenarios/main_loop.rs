@@ -183,10 +183,11 @@ fn harvest_done_is_answered_the_moment_it_is_observed() {
     let stream = h.run_to_running();
     h.advance(3_210);
     h.chunk(stream, &ts(20, 0, "x"));
-    h.end(stream, StreamEnd::Eof);
     h.pod(succeeded());
     let (id, _) = h.expect("ReadLog harvest");
     h.ok_log(id, &result_line(0));
+    // The exited runner's stream ends by itself once drained.
+    h.end(stream, StreamEnd::Eof);
     assert_eq!(h.response().duration_ms, 3_210);
     assert_eq!(h.exec.report().harvest_done_at_ms, Some(NOW + 3_210));
     // No pod GETs while the watch is healthy.

@@ -83,9 +83,9 @@ fn failing_streams_back_off_then_fall_back_to_polling() {
         ]
     );
     h.pod(succeeded());
-    // A poll may be in flight no more; the final read collects the rest.
-    let (hid, _) = h.expect("ReadLog harvest");
+    // No stream to wait for: the final resume read collects the rest at once.
     let (fid, _) = h.expect("ReadLog runner");
+    let (hid, _) = h.expect("ReadLog harvest");
     h.ok_log(hid, &result_line(0));
     h.ok_log(fid, &format!("{}{}", ts(22, 0, "two"), ts(23, 0, "three")));
     assert_eq!(summary(h.response()), completed("one\ntwo\nthree\n", false));
