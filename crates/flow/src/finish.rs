@@ -82,7 +82,7 @@ impl Execution {
             started_at_ms: self.opts.started_at_ms,
             now_ms,
             harvest: self.harvest.clone(),
-            started: self.started.clone(),
+            started: self.started,
             runner_killed: if aborted {
                 None
             } else {

@@ -99,7 +99,7 @@ fn run_with_stream(cfg: &SpawnerConfig, chunks: &[&str]) -> Harness {
 fn t14_rotation_t1_the_follow_stream_keeps_every_byte() {
     // The kubelet's follow stream continues into the new file; the line continued there
     // carries no prefix.
-    let mut h = run_with_stream(&cfg(), &[&ts(20, 1, "AAAAA").trim_end_matches('\n'), "BBB"]);
+    let mut h = run_with_stream(&cfg(), &[ts(20, 1, "AAAAA").trim_end_matches('\n'), "BBB"]);
     assert_eq!(summary(h.response()), completed("AAAAABBB", false));
     h.finish_cleanup(true, true);
 }
