@@ -1,6 +1,6 @@
 //! No panic on any event order: unknown ids, events after `Done`, events in the wrong stage.
 
-use tale_sandbox_flow::{ApiError, Payload, StreamEnd};
+use tale_sandbox_flow::{ApiError, Call, Payload, StreamEnd};
 
 use crate::support::*;
 
@@ -49,5 +49,36 @@ fn a_pod_reply_with_the_wrong_payload_is_a_transport_error() {
         vec![
             "[sandbox.k8s] read-pod attempt 1/3 failed: unexpected reply payload (expected a Pod)"
         ]
+    );
+}
+
+#[test]
+fn warnings_never_carry_the_sandbox_token() {
+    let mut cfg = cfg();
+    cfg.sandbox_token = Some("tok-SECRET-123".into());
+    let mut h = Harness::new(&cfg, request());
+    let (id, call) = h.expect("CreateSecret");
+    // The token travels only inside the Secret body.
+    let Call::CreateSecret(secret) = call else {
+        unreachable!()
+    };
+    assert!(format!("{secret:?}").contains("tok-SECRET-123"));
+    h.ok(id);
+    let (id, _) = h.expect("CreatePod");
+    h.ok(id);
+    h.pod(running());
+    h.pod_gone();
+    while let Some((id, _)) = h.calls.pop_front() {
+        h.err(id, Some(500), "failure");
+    }
+    h.advance(10_000);
+    while let Some((id, _)) = h.calls.pop_front() {
+        h.err(id, Some(500), "failure");
+    }
+    assert!(!h.warnings().is_empty());
+    assert!(
+        h.log
+            .iter()
+            .all(|a| !matches!(a, tale_sandbox_flow::Action::Warn(w) if w.contains("SECRET")))
     );
 }

@@ -89,6 +89,24 @@ fn failing_streams_back_off_then_fall_back_to_polling() {
     h.ok_log(hid, &result_line(0));
     h.ok_log(fid, &format!("{}{}", ts(22, 0, "two"), ts(23, 0, "three")));
     assert_eq!(summary(h.response()), completed("one\ntwo\nthree\n", false));
+    let report = h.exec.report();
+    assert_eq!(
+        (
+            report.stdout_streams,
+            report.stdout_reconnects,
+            report.stdout_polls
+        ),
+        (5, 4, 3)
+    );
+    assert_eq!(
+        report.log_reads, 4,
+        "two polls, the final read, the harvest read"
+    );
+    let runner_bytes =
+        (ts(20, 0, "one").len() * 2 + ts(22, 0, "two").len() * 2 + ts(23, 0, "three").len()) as u64;
+    assert_eq!(report.log_bytes.runner, runner_bytes);
+    assert_eq!(report.log_bytes.harvest, result_line(0).len() as u64);
+    assert_eq!(report.stdout_total_bytes, "one\ntwo\nthree\n".len() as u64);
     h.finish_cleanup(true, true);
 }
 
