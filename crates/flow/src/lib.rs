@@ -31,6 +31,29 @@
 //! }
 //! ```
 //!
+//! # What the driver does
+//!
+//! * After every event, drain [`Execution::poll_action`] and perform each [`Action`] in
+//!   order; then sleep until [`Execution::poll_timeout`] (or the next event) and call
+//!   [`Execution::handle_timeout`].
+//! * [`Action::Call`]: perform the call with its `timeout_ms`; answer with
+//!   [`Execution::handle_reply`] — `Ok(Payload::…)`, or `Err(ApiError)` with the HTTP
+//!   status of a non-2xx response and `None` for a timeout, a transport or a decode error
+//!   (spec §8.4). The flow retries by itself; the driver never retries or sleeps.
+//! * [`Action::OpenStdout`]: `GET pods/{pod}/log?container=runner&follow=true&timestamps=true`
+//!   (plus `sinceTime`), raw body bytes to [`Execution::handle_stdout_chunk`], then exactly
+//!   one [`Execution::handle_stdout_end`]: [`StreamEnd::Eof`] for a body that ended
+//!   normally, [`StreamEnd::Cut`] for a connection lost mid-body, [`StreamEnd::Error`] for a
+//!   failed open. [`Action::CloseStdout`]: drop it silently.
+//! * [`Action::WatchPod`] / [`Action::StopWatch`]: a watch on the one Pod;
+//!   [`Execution::handle_pod`] for every state seen (including the initial one),
+//!   [`Execution::handle_pod_gone`] for a deletion, [`Execution::handle_watch_failed`] once
+//!   if it cannot be kept up.
+//! * [`Action::Respond`] carries the response (the cleanup calls follow it);
+//!   [`Action::Done`] ends the execution. The caller's abort goes to
+//!   [`Execution::handle_abort`] at any time. Events after `Done`, replies to unknown ids and
+//!   chunks of closed streams are ignored, never a panic.
+//!
 //! # Differences from the TypeScript, on purpose
 //!
 //! * **Stdout is streamed, not polled** (W1–W7): the runner's log is followed with
@@ -62,6 +85,9 @@
 //!   cancelled response is emitted immediately with the stdout accumulated so far (the
 //!   TypeScript finishes its non-abortable reads first); a call already in flight before
 //!   the Pod exists is awaited first so ownership is known for the cleanup.
+//! * A follow stream that stalls after a rotation (kubelets before 1.29 stop sending) is not
+//!   detected while the run lasts (the live tail pauses); the final resume read at the end
+//!   collects the rest, and the accumulator reports the rotation gap.
 //! * The live tail and phases come from the accumulator's accepted bytes through the
 //!   contract's `StreamScanner` (W8/W9 fixed there), so they are exactly the canonical
 //!   stdout, in order.
