@@ -82,3 +82,160 @@ fn warnings_never_carry_the_sandbox_token() {
             .all(|a| !matches!(a, tale_sandbox_flow::Action::Warn(w) if w.contains("SECRET")))
     );
 }
+
+/// A tiny deterministic generator (no dependency needed for this).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn random_pod(rng: &mut Lcg) -> tale_sandbox_contract::k8s_openapi::api::core::v1::Pod {
+    let states = [
+        None,
+        Some(C::Waiting("PodInitializing")),
+        Some(C::Waiting("ErrImagePull")),
+        Some(C::Running),
+        Some(C::Exited(0, None)),
+        Some(C::Exited(137, Some("OOMKilled"))),
+        Some(C::Exited(1, Some("Error"))),
+    ];
+    let phases = ["Pending", "Running", "Succeeded", "Failed"];
+    let mut pick = || states[rng.below(states.len() as u64) as usize];
+    let (stage, runner, harvest) = (pick(), pick(), pick());
+    pod(phases[rng.below(4) as usize], stage, runner, harvest)
+}
+
+fn random_reply(rng: &mut Lcg, call: &Call) -> Result<Payload, ApiError> {
+    let status =
+        [None, Some(400), Some(404), Some(409), Some(500), Some(503)][rng.below(6) as usize];
+    if rng.below(3) == 0 {
+        return Err(ApiError::new(status, "random failure"));
+    }
+    Ok(match call {
+        Call::ReadPod { .. } => Payload::Pod(Box::new(random_pod(rng))),
+        Call::ReadLog { .. } => {
+            let logs = [
+                String::new(),
+                result_line(0),
+                started_line(3),
+                ts(20, 0, "x"),
+                "garbage".into(),
+            ];
+            Payload::Log(
+                logs[rng.below(logs.len() as u64) as usize]
+                    .clone()
+                    .into_bytes(),
+            )
+        }
+        _ => Payload::Empty,
+    })
+}
+
+#[test]
+fn random_event_orders_never_panic_and_always_finish() {
+    for seed in 0..300u64 {
+        let mut rng = Lcg(seed);
+        let mut cfg = cfg();
+        if seed % 3 == 0 {
+            cfg.k8s.cache_mode = tale_sandbox_contract::config::CacheMode::Pvc;
+        }
+        let mut h = Harness::new(&cfg, request());
+        let mut ended = Vec::new();
+        for _ in 0..60 {
+            match rng.below(9) {
+                0 | 1 | 2 if !h.calls.is_empty() => {
+                    let i = rng.below(h.calls.len() as u64) as usize;
+                    let (id, call) = h.calls.remove(i).unwrap();
+                    let reply = random_reply(&mut rng, &call);
+                    h.reply(id, reply);
+                }
+                3 => h.pod(random_pod(&mut rng)),
+                4 if !h.opened.is_empty() => {
+                    let (id, _) = h.opened[rng.below(h.opened.len() as u64) as usize].clone();
+                    match rng.below(4) {
+                        0 => {
+                            h.end(id, StreamEnd::Cut);
+                            ended.push(id);
+                        }
+                        1 => {
+                            h.end(id, StreamEnd::Eof);
+                            ended.push(id);
+                        }
+                        _ => h.chunk(
+                            id,
+                            &ts(20 + rng.below(30) as u32, rng.below(1000) as u32, "line"),
+                        ),
+                    }
+                }
+                5 => h.advance(rng.below(20_000) as i64),
+                6 if rng.below(10) == 0 => h.abort(),
+                7 if rng.below(10) == 0 => h.pod_gone(),
+                8 if rng.below(20) == 0 => h.watch_failed(),
+                _ => h.advance(rng.below(600) as i64),
+            }
+        }
+        // Wind down: every call fails with 404, open streams end, time passes.
+        for _ in 0..10_000 {
+            if h.exec.is_done() {
+                break;
+            }
+            if let Some((id, _)) = h.calls.pop_front() {
+                h.err(id, Some(404), "gone");
+            } else if let Some((id, _)) = h
+                .opened
+                .iter()
+                .find(|(id, _)| !ended.contains(id) && !h.closed.contains(id))
+                .cloned()
+            {
+                ended.push(id);
+                h.end(id, StreamEnd::Eof);
+            } else {
+                let at = h
+                    .exec
+                    .poll_timeout()
+                    .unwrap_or_else(|| panic!("seed {seed}: stuck in {:?}", h.exec.stage()));
+                h.advance(at - h.now);
+            }
+        }
+        assert!(h.exec.is_done(), "seed {seed}: not done");
+        let responds = h
+            .log
+            .iter()
+            .filter(|a| matches!(a, tale_sandbox_flow::Action::Respond(_)))
+            .count();
+        assert_eq!(responds, 1, "seed {seed}");
+        assert!(
+            matches!(h.log.last(), Some(tale_sandbox_flow::Action::Done)),
+            "seed {seed}"
+        );
+        assert_eq!(h.exec.poll_timeout(), None);
+        // After the response: only the cleanup, its warnings, and Done.
+        let respond = h
+            .position(|a| matches!(a, tale_sandbox_flow::Action::Respond(_)))
+            .unwrap();
+        for action in &h.log[respond + 1..] {
+            assert!(
+                matches!(
+                    action,
+                    tale_sandbox_flow::Action::Call {
+                        call: Call::DeletePod { .. } | Call::DeleteSecret { .. },
+                        ..
+                    } | tale_sandbox_flow::Action::Warn(_)
+                        | tale_sandbox_flow::Action::Done
+                ),
+                "seed {seed}: {action:?} after the response"
+            );
+        }
+    }
+}
