@@ -154,7 +154,7 @@ fn random_event_orders_never_panic_and_always_finish() {
         let mut ended = Vec::new();
         for _ in 0..60 {
             match rng.below(9) {
-                0 | 1 | 2 if !h.calls.is_empty() => {
+                0..=2 if !h.calls.is_empty() => {
                     let i = rng.below(h.calls.len() as u64) as usize;
                     let (id, call) = h.calls.remove(i).unwrap();
                     let reply = random_reply(&mut rng, &call);
