@@ -255,3 +255,48 @@ fn an_unsupported_language_answers_at_once() {
     assert_eq!(h.response().duration_ms, 0);
     h.finish_cleanup(false, false);
 }
+
+#[test]
+fn the_clamped_timeout_drives_the_backstop() {
+    for (requested, clamped) in [
+        (Some(1), 1_000),
+        (Some(10_000_000), 300_000),
+        (None, 30_000),
+    ] {
+        let mut req = request();
+        req.timeout_ms = requested;
+        let mut h = Harness::new(&cfg(), req);
+        assert_eq!(h.exec.timeout_ms(), clamped);
+        let stream = h.run_to_running();
+        h.end(stream, StreamEnd::Eof); // an early end: reconnects
+        let backstop = clamped as i64 + 120_000;
+        h.advance(backstop - 1);
+        assert_eq!(h.exec.report().loop_outcome, None, "{requested:?}");
+        h.advance(1);
+        assert_eq!(
+            h.exec.report().loop_outcome,
+            Some(tale_sandbox_flow::LoopOutcome::Backstop)
+        );
+    }
+}
+
+#[test]
+fn steps_mode_without_a_result_synthesizes_skipped_steps() {
+    let mut req = request();
+    req.entry_path = None;
+    req.steps = Some(vec!["a.py".into(), "b.py".into()]);
+    let mut h = Harness::new(&cfg(), req);
+    let stream = h.run_to_running();
+    h.pod(succeeded());
+    h.end(stream, StreamEnd::Eof);
+    let (id, _) = h.expect("ReadLog harvest");
+    h.err(id, Some(404), "gone");
+    let steps = h.response().steps.clone().expect("synthesized steps");
+    assert_eq!(steps.len(), 2);
+    assert!(
+        steps
+            .iter()
+            .all(|s| s.exit_code.is_none() && s.duration_ms == 0)
+    );
+    assert_eq!(steps[0].path, "a.py");
+}
