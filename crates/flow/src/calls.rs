@@ -107,6 +107,8 @@ pub(crate) enum TimerKind {
     StdoutPollTick,
     /// Stop waiting for the exited runner's stream to end by itself.
     StdoutDrainDeadline,
+    /// Check whether the open stream stalled.
+    StdoutStall,
 }
 
 /// The per-attempt timeout of a call (`apiTimeout()`): 30 s for logs, 10 s otherwise.

@@ -357,6 +357,7 @@ impl Execution {
             TimerKind::StdoutReconnect => self.on_stdout_reconnect(now_ms),
             TimerKind::StdoutPollTick => self.on_stdout_poll_tick(now_ms),
             TimerKind::StdoutDrainDeadline => self.on_stdout_drain_deadline(now_ms),
+            TimerKind::StdoutStall => self.on_stdout_stall(now_ms),
         }
     }
 

@@ -85,9 +85,10 @@
 //!   cancelled response is emitted immediately with the stdout accumulated so far (the
 //!   TypeScript finishes its non-abortable reads first); a call already in flight before
 //!   the Pod exists is awaited first so ownership is known for the cleanup.
-//! * A follow stream that stalls after a rotation (kubelets before 1.29 stop sending) is not
-//!   detected while the run lasts (the live tail pauses); the final resume read at the end
-//!   collects the rest, and the accumulator reports the rotation gap.
+//! * A follow stream that brings nothing new for [`Tuning::stdout_stall_ms`] (30 s) is
+//!   reopened from the resume point: kubelets before 1.29 stop sending after a rotation
+//!   without ending the stream, and the reopened read then shows the rotation (a gap) instead
+//!   of silence. A silent program costs one cheap reconnect per period.
 //! * The live tail and phases come from the accumulator's accepted bytes through the
 //!   contract's `StreamScanner` (W8/W9 fixed there), so they are exactly the canonical
 //!   stdout, in order.

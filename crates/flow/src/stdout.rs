@@ -31,6 +31,8 @@ pub(crate) struct StdoutFlow {
     stream: Option<StreamId>,
     /// `total_bytes` when the open stream started: did it bring anything new?
     progress_from: u64,
+    /// When the open stream last brought something new (or was opened).
+    last_progress_at: i64,
     /// Consecutive stream ends that brought nothing new.
     failures: u32,
     warned: bool,
@@ -73,6 +75,7 @@ impl StdoutFlow {
             cap: cap as u64,
             stream: None,
             progress_from: 0,
+            last_progress_at: 0,
             failures: 0,
             warned: false,
             polling: false,
@@ -148,7 +151,7 @@ impl Execution {
     }
 
     /// Opens a follow stream from the resume point (the head the first time).
-    pub(crate) fn open_stdout(&mut self, _now_ms: i64) {
+    pub(crate) fn open_stdout(&mut self, now_ms: i64) {
         let id = self.next_stream_id();
         let since_time = self.stdout.since_time();
         let accepted = self.stdout.acc.begin_read().to_vec();
@@ -160,6 +163,8 @@ impl Execution {
             self.report.stdout_reconnects += 1;
         }
         self.stdout.opened_any = true;
+        self.stdout.last_progress_at = now_ms;
+        self.arm_stall_check(now_ms);
         self.actions.push_back(Action::OpenStdout {
             id,
             pod: self.pod_name.clone(),
@@ -167,17 +172,45 @@ impl Execution {
         });
     }
 
+    fn arm_stall_check(&mut self, from_ms: i64) {
+        self.cancel_timers(|k| matches!(k, TimerKind::StdoutStall));
+        let stall = self.opts.tuning.stdout_stall_ms;
+        if stall > 0 {
+            self.set_timer(from_ms + stall, TimerKind::StdoutStall);
+        }
+    }
+
+    /// The open stream brought nothing new for `stdout_stall_ms`: reopen it from the resume
+    /// point (not a failure: no backoff, no polling fallback).
+    pub(crate) fn on_stdout_stall(&mut self, now_ms: i64) {
+        if self.stage != Stage::Running || self.stdout.stream.is_none() || self.stdout.complete {
+            return;
+        }
+        let stall = self.opts.tuning.stdout_stall_ms;
+        if now_ms - self.stdout.last_progress_at < stall {
+            self.arm_stall_check(self.stdout.last_progress_at);
+            return;
+        }
+        self.report.stdout_stalls += 1;
+        self.stdout.close(&mut self.actions);
+        self.open_stdout(now_ms);
+    }
+
     pub(crate) fn on_stdout_chunk(&mut self, id: StreamId, chunk: &[u8], now_ms: i64) {
         if self.stdout.stream != Some(id) {
             return;
         }
         self.report.log_bytes.runner += chunk.len() as u64;
+        let before = self.stdout.acc.finish().total_bytes;
         let accepted = self
             .stdout
             .acc
             .push(chunk)
             .expect("stream read is open")
             .to_vec();
+        if self.stdout.acc.finish().total_bytes > before {
+            self.stdout.last_progress_at = now_ms;
+        }
         self.feed_scanner(accepted);
         self.check_cap(now_ms);
     }
@@ -189,7 +222,12 @@ impl Execution {
         }
         self.stdout.complete = true;
         self.stdout.close(&mut self.actions);
-        self.cancel_timers(|k| matches!(k, TimerKind::StdoutReconnect | TimerKind::StdoutPollTick));
+        self.cancel_timers(|k| {
+            matches!(
+                k,
+                TimerKind::StdoutReconnect | TimerKind::StdoutPollTick | TimerKind::StdoutStall
+            )
+        });
         if self.stdout.draining {
             self.set_drained(now_ms);
         }
@@ -328,7 +366,12 @@ impl Execution {
     /// The loop ended: collect what is left.
     pub(crate) fn drain_stdout(&mut self, now_ms: i64) {
         self.stdout.draining = true;
-        self.cancel_timers(|k| matches!(k, TimerKind::StdoutReconnect | TimerKind::StdoutPollTick));
+        self.cancel_timers(|k| {
+            matches!(
+                k,
+                TimerKind::StdoutReconnect | TimerKind::StdoutPollTick | TimerKind::StdoutStall
+            )
+        });
         if self.stdout.complete {
             self.set_drained(now_ms);
         } else if self.stdout.stream.is_some() {
@@ -385,6 +428,7 @@ impl Execution {
                 TimerKind::StdoutReconnect
                     | TimerKind::StdoutPollTick
                     | TimerKind::StdoutDrainDeadline
+                    | TimerKind::StdoutStall
             )
         });
     }

@@ -283,6 +283,10 @@ pub struct Tuning {
     pub stream_failures_before_polling: u32,
     /// W16: how long to wait for a deleted leftover pod to disappear before creating ours.
     pub pod_gone_wait_ms: i64,
+    /// A follow stream that brought nothing new for this long is reopened from the resume
+    /// point (kubelets before 1.29 stop sending after a rotation without ending the stream;
+    /// a silent program costs one cheap reconnect per period). `0` disables it.
+    pub stdout_stall_ms: i64,
 }
 
 impl Default for Tuning {
@@ -293,6 +297,7 @@ impl Default for Tuning {
             reconnect_max_ms: 5_000,
             stream_failures_before_polling: 5,
             pod_gone_wait_ms: 30_000,
+            stdout_stall_ms: 30_000,
         }
     }
 }
@@ -402,8 +407,10 @@ pub struct Report {
     pub pod_reads: u64,
     /// Follow streams of the runner's log opened.
     pub stdout_streams: u64,
-    /// Of those, reopened after a stream ended early (cut, error, premature end).
+    /// Of those, reopened after a stream ended early (cut, error, premature end) or stalled.
     pub stdout_reconnects: u64,
+    /// Streams reopened because they brought nothing new for [`Tuning::stdout_stall_ms`].
+    pub stdout_stalls: u64,
     /// Runner-log polling reads (after streaming kept failing) and final resume reads.
     pub stdout_polls: u64,
     /// Log rotations the accumulator detected.

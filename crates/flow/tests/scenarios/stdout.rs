@@ -264,3 +264,45 @@ fn callbacks_not_wanted_emit_nothing() {
     assert!(h.phases().is_empty());
     assert_eq!(h.deltas(), "");
 }
+
+#[test]
+fn a_stream_silent_for_the_stall_period_is_reopened() {
+    let mut h = Harness::start();
+    let first = h.run_to_running();
+    h.advance(20_000);
+    h.chunk(first, &ts(20, 0, "tick"));
+    // Progress at 20 s moves the check to 50 s.
+    h.advance(29_999);
+    assert_eq!(h.opened.len(), 1);
+    h.advance(1);
+    assert_eq!(h.closed, vec![first]);
+    assert_eq!(h.opened.len(), 2);
+    assert_eq!(h.opened[1].1.as_deref(), Some("2023-11-14T22:13:20Z"));
+    // A kubelet that stopped after a rotation: the reopened read shows the new file.
+    let second = h.last_stream();
+    h.chunk(second, &ts(50, 0, "after rotation"));
+    h.pod(succeeded());
+    h.end(second, StreamEnd::Eof);
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    assert_eq!(
+        summary(h.response()),
+        completed("tick\nafter rotation\n", true)
+    );
+    let report = h.exec.report();
+    assert_eq!(
+        (report.stdout_stalls, report.stdout_reconnects, report.gaps),
+        (1, 1, 1)
+    );
+    assert!(h.warnings().is_empty());
+}
+
+#[test]
+fn the_stall_check_can_be_disabled() {
+    let mut opts = ExecuteOptions::new(NOW);
+    opts.tuning.stdout_stall_ms = 0;
+    let mut h = Harness::with_options(&cfg(), request(), opts);
+    h.run_to_running();
+    h.advance(140_000);
+    assert_eq!(h.opened.len(), 1);
+}
