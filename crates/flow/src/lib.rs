@@ -103,6 +103,7 @@ mod cleanup;
 mod execution;
 mod finish;
 mod main_loop;
+mod pod_status;
 mod prepare;
 mod startup;
 mod stdout;
