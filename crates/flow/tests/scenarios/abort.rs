@@ -128,3 +128,31 @@ fn cleanup_errors_are_warned_and_404_is_silent() {
     );
     assert!(h.exec.is_done());
 }
+
+#[test]
+fn abort_after_the_result_was_read_carries_the_harvest() {
+    use tale_sandbox_contract::protocol::format_result_line;
+    use tale_sandbox_contract::wire::{HarvestResult, UploadStats};
+
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &ts(20, 0, "out"));
+    h.pod(succeeded());
+    let (id, _) = h.expect("ReadLog harvest");
+    let stats = UploadStats {
+        attempted: 2,
+        succeeded: 2,
+        failures: vec![],
+    };
+    let line = format_result_line(&HarvestResult {
+        upload_stats: stats.clone(),
+        ..Default::default()
+    });
+    h.ok_log(id, &line);
+    // Still draining the stream when the caller aborts.
+    assert!(h.exec.response().is_none());
+    h.abort();
+    assert_eq!(summary(h.response()), cancelled("out\n", false));
+    assert_eq!(h.response().upload_stats, Some(stats));
+    h.finish_cleanup(true, true);
+}
