@@ -93,6 +93,13 @@
 //!   contract's `StreamScanner` (W8/W9 fixed there), so they are exactly the canonical
 //!   stdout, in order.
 //!
+//! Warnings ([`Action::Warn`]) are the TypeScript's texts (`[sandbox.k8s] read-pod attempt
+//! 1/3 failed: …`, `no result line in harvest logs for <id> (loop outcome: <outcome>)`,
+//! `delete pod <name> failed: …`, …). The stream adds its own: `runner log stream failed
+//! (will reconnect): …` (once), `runner log stream failed <n> times in a row; polling the
+//! log instead`, and `runner log poll failed (will keep polling): …` (once) for the polls.
+//! They carry API error messages only, never the sandbox token.
+//!
 //! Kept as in the TypeScript: W11 (eviction is `harvestDone`), W13 (shell stderr in the
 //! runner log), W17 (`tailLines: 5` for the stage tail), W14/W18 as the contract decides.
 #![forbid(unsafe_code)]
