@@ -11,7 +11,6 @@
 //! with how it ended) and [`KubeApi::watch_pod`] (`kube::runtime::watcher` on one
 //! pod name, with kube's default backoff between re-watches).
 
-use std::error::Error as _;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
