@@ -89,6 +89,20 @@ async fn wait_for_pod(h: &Harness, id: &str, running: bool) {
     }
 }
 
+/// Keeps the pod visible for a moment after `execute` deleted it, so the
+/// cluster's truth endpoint can still be read.
+fn lingering(mut scenario: Scenario) -> Scenario {
+    scenario.termination_linger_ms = Some(1_500);
+    scenario
+}
+
+/// What the runner really wrote, from the cluster (across rotations).
+fn truth(h: &Harness, id: &str) -> Vec<u8> {
+    h.cluster
+        .true_stream(NS, &pod_name_for(id), "runner")
+        .expect("pod still lingering")
+}
+
 fn waiting_runner(output: Vec<OutputStep>) -> Scenario {
     let mut steps = output;
     steps.push(OutputStep::WaitRelease { name: "go".into() });
@@ -109,7 +123,9 @@ async fn happy_path_stdout_is_byte_exact_and_callbacks_arrive_in_order() {
         ],
         0,
     );
-    h.cluster.set_scenario(&id, scenario).unwrap();
+    h.cluster
+        .set_scenario(&id, lingering(scenario.clone()))
+        .unwrap();
     let phases = Arc::new(Mutex::new(Vec::new()));
     let deltas = Arc::new(Mutex::new(String::new()));
     let mut opts = options();
@@ -125,10 +141,8 @@ async fn happy_path_stdout_is_byte_exact_and_callbacks_arrive_in_order() {
     assert_eq!(r.error_code, None);
     assert!(!r.truncated.stdout);
 
-    let truth = h
-        .cluster
-        .true_stream(NS, &pod_name_for(&id), "runner")
-        .unwrap();
+    let truth = truth(&h, &id);
+    assert_eq!(truth, scenario.expected_runner_stdout());
     let expected: Vec<u8> = String::from_utf8(truth)
         .unwrap()
         .replace("PHASE: installing\n", "")
@@ -537,16 +551,14 @@ async fn stdout_is_exact_across_log_rotations() {
     h.cluster
         .set_scenario(
             &id,
-            Scenario::runner_output(vec![OutputStep::Repeat(step)], 0),
+            lingering(Scenario::runner_output(vec![OutputStep::Repeat(step)], 0)),
         )
         .unwrap();
-    let outcome = execute(&h.backend, &h, &id, options()).await;
+    // The default stream drain: a cut stream's reconnects need their backoff.
+    let outcome = execute(&h.backend, &h, &id, ExecuteOptions::new(now_ms())).await;
     let r = &outcome.response;
     assert_eq!(r.status, ExecutionStatus::Completed, "{r:?}");
-    let truth = h
-        .cluster
-        .true_stream(NS, &pod_name_for(&id), "runner")
-        .unwrap();
+    let truth = truth(&h, &id);
     assert_eq!(truth.len(), 1 << 20);
     assert!(
         stdout_of(r) == truth,
@@ -564,11 +576,14 @@ async fn stdout_is_exact_across_log_rotations() {
     h.assert_cleaned_up().await;
 }
 
+/// A resume asks for `sinceTime` at a whole second and gets that whole second
+/// again, so a stream cut every MiB only makes progress when less than a MiB
+/// (with timestamps) is written per second: the runner writes 512 KiB/s.
 #[tokio::test]
 async fn stdout_is_exact_when_the_follow_stream_is_cut_every_mebibyte() {
     let h = Harness::start(ClusterConfig::default()).await;
     let id = unique("cut");
-    let total: u64 = 4 << 20;
+    let total: u64 = 2 << 20;
     h.cluster
         .set_faults(plan(vec![FaultRule {
             container: Some("runner".into()),
@@ -582,31 +597,34 @@ async fn stdout_is_exact_when_the_follow_stream_is_cut_every_mebibyte() {
         }]))
         .unwrap();
     let step = tale_sandbox_testcluster::RepeatStep {
-        pattern: "a line that will be cut somewhere\n".into(),
+        pattern: format!(
+            "{}\n",
+            "a long line that the cut will split somewhere. ".repeat(5)
+        ),
         total_bytes: total,
         chunk_bytes: 16 * 1024,
-        bytes_per_second: 16 << 20,
+        bytes_per_second: 512 << 10,
         ..Default::default()
     };
     h.cluster
         .set_scenario(
             &id,
-            Scenario::runner_output(vec![OutputStep::Repeat(step)], 0),
+            lingering(Scenario::runner_output(vec![OutputStep::Repeat(step)], 0)),
         )
         .unwrap();
-    let outcome = execute(&h.backend, &h, &id, options()).await;
+    // The default stream drain: a cut stream's reconnects need their backoff.
+    let outcome = execute(&h.backend, &h, &id, ExecuteOptions::new(now_ms())).await;
     let r = &outcome.response;
     assert_eq!(r.status, ExecutionStatus::Completed, "{r:?}");
-    let truth = h
-        .cluster
-        .true_stream(NS, &pod_name_for(&id), "runner")
-        .unwrap();
+    let truth = truth(&h, &id);
     assert_eq!(truth.len() as u64, total);
     assert!(
         stdout_of(r) == truth,
-        "stdout differs from the truth ({} vs {} bytes)",
+        "stdout differs from the truth ({} vs {} bytes), {:?}, {:?}",
         stdout_of(r).len(),
-        truth.len()
+        truth.len(),
+        outcome.report,
+        h.metrics().requests
     );
     assert!(
         outcome.report.flow.stdout_reconnects >= 3,
