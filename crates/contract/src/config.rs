@@ -395,11 +395,17 @@ impl SpawnerConfig {
     }
 
     /// The timeout clamp of `execute` (§1.2 step 2):
-    /// `min(max(requested ?? defaultTimeoutMs, 1000), maxTimeoutMs)`.
-    pub fn clamp_timeout_ms(&self, requested: Option<u64>) -> u64 {
+    /// `Math.min(Math.max(requested ?? defaultTimeoutMs, 1000), maxTimeoutMs)`
+    /// on JavaScript numbers: a fraction is kept (`1500.5`), a negative value
+    /// or `-Infinity` gives 1000, `Infinity` gives `maxTimeoutMs`, `NaN`
+    /// stays `NaN`. The result is finite unless `requested` is `NaN`.
+    pub fn clamp_timeout_ms(&self, requested: Option<f64>) -> f64 {
+        let requested = requested.unwrap_or(self.default_timeout_ms as f64);
+        if requested.is_nan() {
+            return requested;
+        }
         requested
-            .unwrap_or(self.default_timeout_ms)
-            .max(crate::constants::MIN_TIMEOUT_MS)
-            .min(self.max_timeout_ms)
+            .max(crate::constants::MIN_TIMEOUT_MS as f64)
+            .min(self.max_timeout_ms as f64)
     }
 }

@@ -74,6 +74,13 @@ pub const HARVEST_STARTED_MARKER: &str = "__TALE_HARVEST_STARTED__";
 /// Harvest `POLL_MS` (k8s-harvest.ts): exit-code file poll interval.
 pub const HARVEST_POLL_MS: u64 = 200;
 
+/// Name of the init container that stages the inputs (runs [`STAGE_ENTRY`]).
+pub const STAGE_CONTAINER: &str = "stage";
+/// Name of the container that runs the user code.
+pub const RUNNER_CONTAINER: &str = "runner";
+/// Name of the sidecar that uploads the outputs and prints the result line (runs [`HARVEST_ENTRY`]).
+pub const HARVEST_CONTAINER: &str = "harvest";
+
 /// `EXEC_SPEC_MOUNT_DIR` (exec-spec.ts).
 pub const EXEC_SPEC_MOUNT_DIR: &str = "/tale";
 /// `EXEC_SPEC_FILENAME` (exec-spec.ts).
@@ -93,12 +100,18 @@ pub const STEPS_INTERNAL_DIR: &str = ".tale-steps";
 /// `STEPS_RESULTS_FILENAME` (exec-common.ts).
 pub const STEPS_RESULTS_FILENAME: &str = "results.json";
 
-/// Label key set on every sandbox Pod and Secret (`tale.sandbox: "1"`); the sweep selects on it.
+/// Label key set on every sandbox Pod and Secret (value [`LABEL_VALUE_SET`]); the sweep selects on it.
 pub const LABEL_SANDBOX: &str = "tale.sandbox";
-/// Label key of the object's role (`runtime` / `exec-spec`).
+/// Label key of the object's role ([`ROLE_RUNTIME`] / [`ROLE_EXEC_SPEC`]).
 pub const LABEL_ROLE: &str = "tale.sandbox/role";
-/// Label key of the cache PVCs (`tale.sandbox-cache: "1"`).
+/// Label key of the cache PVCs (value [`LABEL_VALUE_SET`]).
 pub const LABEL_CACHE: &str = "tale.sandbox-cache";
+/// The value of the marker labels [`LABEL_SANDBOX`] and [`LABEL_CACHE`].
+pub const LABEL_VALUE_SET: &str = "1";
+/// [`LABEL_ROLE`] value of the sandbox Pod.
+pub const ROLE_RUNTIME: &str = "runtime";
+/// [`LABEL_ROLE`] value of the per-execution Secret.
+pub const ROLE_EXEC_SPEC: &str = "exec-spec";
 /// Label selector used by `sweepOrphans`.
 pub const SANDBOX_LABEL_SELECTOR: &str = "tale.sandbox=1";
 /// Annotation holding the raw execution id.

@@ -40,8 +40,8 @@ pub enum RequestError {
     /// one; the TypeScript would pass `undefined` on and fail in the Pod builder).
     #[error("request has neither entryPath nor steps")]
     MissingEntry,
-    /// The JSON body did not match the `ExecuteRequest` shape (unknown
-    /// language, negative or fractional timeout, missing field, …).
+    /// The body is not JSON or does not match the `ExecuteRequest` shape
+    /// (unknown language, a `timeoutMs` that is not a number, missing field, …).
     #[error("invalid ExecuteRequest: {0}")]
     Malformed(String),
 }

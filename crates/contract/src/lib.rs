@@ -2,7 +2,8 @@
 //! (`tale-project/tale`, `services/sandbox/src/`) as pure Rust.
 //!
 //! Everything here is deterministic and free of I/O, async runtimes and clock
-//! reads (callers pass `now_ms`): wire types ([`wire`]), configuration
+//! reads (callers pass `now_ms`): JSON read and written as JavaScript does
+//! ([`js_json`]), wire types ([`wire`]), configuration
 //! ([`config`]), object names and safety checks ([`names`]), the Pod and
 //! Secret builders (`pod`, `secret`), the in-pod line protocol
 //! ([`protocol`]), text helpers ([`text`]), the live-progress scanner
@@ -14,12 +15,14 @@
 //! Feature `k8s` (default) adds the k8s-openapi based modules `pod`,
 //! `secret` and `reap`; without it the crate has no Kubernetes types
 //! (used by the fuzz targets to keep their build small).
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod config;
 pub mod constants;
 pub mod error;
 pub mod exec_spec;
+pub mod js_json;
 pub mod names;
 #[cfg(feature = "k8s")]
 pub mod pod;

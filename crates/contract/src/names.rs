@@ -8,7 +8,8 @@ use sha1::{Digest, Sha1};
 use crate::config::ContractVariant;
 use crate::constants::{
     ANNOTATION_EXECUTION_ID, ANNOTATION_ORGANIZATION_ID, ANNOTATION_STARTED_AT, BASELINE_ENV_NAMES,
-    LABEL_ROLE, LABEL_SANDBOX, MAX_ENTRY_PATH_PART_LEN, MAX_ID_LEN, MAX_ORG_LEN,
+    LABEL_ROLE, LABEL_SANDBOX, LABEL_VALUE_SET, MAX_ENTRY_PATH_PART_LEN, MAX_ID_LEN, MAX_ORG_LEN,
+    ROLE_EXEC_SPEC, ROLE_RUNTIME,
 };
 
 /// First 16 lowercase hex digits of `sha1(utf8(input))`.
@@ -40,16 +41,16 @@ pub fn pvc_name_for(prefix: &str, organization_id: &str) -> String {
 /// Labels of the sandbox Pod: `tale.sandbox: "1"`, `tale.sandbox/role: "runtime"`.
 pub fn pod_labels() -> BTreeMap<String, String> {
     BTreeMap::from([
-        (LABEL_SANDBOX.to_string(), "1".to_string()),
-        (LABEL_ROLE.to_string(), "runtime".to_string()),
+        (LABEL_SANDBOX.to_string(), LABEL_VALUE_SET.to_string()),
+        (LABEL_ROLE.to_string(), ROLE_RUNTIME.to_string()),
     ])
 }
 
 /// Labels of the exec Secret: `tale.sandbox: "1"`, `tale.sandbox/role: "exec-spec"`.
 pub fn secret_labels() -> BTreeMap<String, String> {
     BTreeMap::from([
-        (LABEL_SANDBOX.to_string(), "1".to_string()),
-        (LABEL_ROLE.to_string(), "exec-spec".to_string()),
+        (LABEL_SANDBOX.to_string(), LABEL_VALUE_SET.to_string()),
+        (LABEL_ROLE.to_string(), ROLE_EXEC_SPEC.to_string()),
     ])
 }
 

@@ -14,8 +14,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::config::{CacheMode, ContractVariant, SpawnerConfig};
 use crate::constants::{
-    ATTEST_DIR, CACHE_PVC_STORAGE, EXEC_SPEC_MOUNT_DIR, HARVEST_ENTRY, LABEL_CACHE, RUNTIME_GID,
-    RUNTIME_UID, STAGE_ENTRY,
+    ATTEST_DIR, CACHE_PVC_STORAGE, EXEC_SPEC_MOUNT_DIR, HARVEST_CONTAINER, HARVEST_ENTRY,
+    LABEL_CACHE, LABEL_VALUE_SET, RUNNER_CONTAINER, RUNTIME_GID, RUNTIME_UID, STAGE_CONTAINER,
+    STAGE_ENTRY,
 };
 use crate::error::{PodSpecError, RequestError};
 use crate::names::{
@@ -85,7 +86,7 @@ pub fn build_cache_pvc(cfg: &SpawnerConfig, claim_name: &str) -> PersistentVolum
     PersistentVolumeClaim {
         metadata: ObjectMeta {
             name: Some(claim_name.to_string()),
-            labels: Some([(LABEL_CACHE.to_string(), "1".to_string())].into()),
+            labels: Some([(LABEL_CACHE.to_string(), LABEL_VALUE_SET.to_string())].into()),
             ..Default::default()
         },
         spec: Some(PersistentVolumeClaimSpec {
@@ -301,7 +302,7 @@ pub fn build_sandbox_pod(cfg: &SpawnerConfig, inp: &SandboxPodInput) -> Result<P
     }
 
     let runner = Container {
-        name: "runner".into(),
+        name: RUNNER_CONTAINER.into(),
         image: Some(cfg.runtime_image.clone()),
         image_pull_policy: Some("IfNotPresent".into()),
         command: Some(vec!["/bin/sh".into(), "-c".into(), runner_wrapper(variant)]),
@@ -346,8 +347,8 @@ pub fn build_sandbox_pod(cfg: &SpawnerConfig, inp: &SandboxPodInput) -> Result<P
                 ..Default::default()
             }),
             volumes: Some(volumes),
-            init_containers: Some(vec![helper_container("stage", STAGE_ENTRY, cfg)]),
-            containers: vec![runner, helper_container("harvest", HARVEST_ENTRY, cfg)],
+            init_containers: Some(vec![helper_container(STAGE_CONTAINER, STAGE_ENTRY, cfg)]),
+            containers: vec![runner, helper_container(HARVEST_CONTAINER, HARVEST_ENTRY, cfg)],
             ..Default::default()
         }),
         status: None,

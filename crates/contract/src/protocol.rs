@@ -4,6 +4,8 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::js_json;
+
 use crate::constants::{HARVEST_STARTED_MARKER, PHASE_INSTALL, PHASE_RUN, RESULT_MARKER};
 use crate::error::ProtocolError;
 use crate::wire::{HarvestResult, Phase, StartedInfo, StepResult, StepStatus};
@@ -28,16 +30,17 @@ fn parse_marker_line<T: DeserializeOwned>(
     let Some(payload) = last_marker_payload(logs, marker) else {
         return Ok(None);
     };
-    serde_json::from_str(js_trim(payload))
+    let error = |reason: String| ProtocolError { marker, reason };
+    let value = js_json::parse(js_trim(payload)).map_err(|e| error(e.to_string()))?;
+    js_json::from_value(&value)
         .map(Some)
-        .map_err(|e| ProtocolError {
-            marker,
-            reason: e.to_string(),
-        })
+        .map_err(|e| error(e.to_string()))
 }
 
 /// `parseResultLine(logs)` (k8s-protocol.ts): the harvest result from the
-/// last line starting with `__TALE_RESULT__`.
+/// last line starting with `__TALE_RESULT__`. The payload is read like
+/// `JSON.parse` reads it ([`js_json::parse`]: a lone surrogate escape becomes
+/// U+FFFD, `1e400` is infinite), then each field as [`HarvestResult`] says.
 ///
 /// `Ok(None)`: no such line. `Err`: the last such line is malformed; the
 /// TypeScript logs a warning and returns `null` without looking at earlier
@@ -91,7 +94,7 @@ pub fn synthesize_step_results(steps: &[String]) -> Vec<StepResult> {
             path: path.clone(),
             status: StepStatus::Skipped,
             exit_code: None,
-            duration_ms: 0,
+            duration_ms: 0.0,
         })
         .collect()
 }

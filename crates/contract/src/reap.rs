@@ -12,8 +12,9 @@ use regex::Regex;
 
 use crate::config::{SpawnerConfig, js_number};
 use crate::constants::{
-    ANNOTATION_EXECUTION_ID, ANNOTATION_STARTED_AT, HARVEST_BACKSTOP_MS, IMAGE_ERR_PATTERN,
-    STARTUP_BUDGET_MS, SWEEP_SLACK_MS, TERMINAL_REAP_GRACE_MS,
+    ANNOTATION_EXECUTION_ID, ANNOTATION_STARTED_AT, HARVEST_BACKSTOP_MS, HARVEST_CONTAINER,
+    IMAGE_ERR_PATTERN, RUNNER_CONTAINER, STAGE_CONTAINER, STARTUP_BUDGET_MS, SWEEP_SLACK_MS,
+    TERMINAL_REAP_GRACE_MS,
 };
 use crate::response::RunnerKilled;
 
@@ -204,7 +205,7 @@ pub fn classify_startup(pod: &Pod) -> StartupState {
     let status = pod.status.as_ref();
     if let Some(stage) = status_named(
         status.and_then(|s| s.init_container_statuses.as_ref()),
-        "stage",
+        STAGE_CONTAINER,
     ) {
         let failed = stage
             .state
@@ -226,7 +227,7 @@ pub fn classify_startup(pod: &Pod) -> StartupState {
             return StartupState::Failed(format!("stage cannot start: {reason}"));
         }
     }
-    if let Some(runner) = status_named(status.and_then(|s| s.container_statuses.as_ref()), "runner")
+    if let Some(runner) = status_named(status.and_then(|s| s.container_statuses.as_ref()), RUNNER_CONTAINER)
     {
         let state = runner.state.as_ref();
         if state.is_some_and(|s| s.running.is_some() || s.terminated.is_some()) {
@@ -269,7 +270,7 @@ pub fn harvest_done(pod: &Pod) -> bool {
         pod.status
             .as_ref()
             .and_then(|s| s.container_statuses.as_ref()),
-        "harvest",
+        HARVEST_CONTAINER,
     )
     .is_some_and(|s| s.state.as_ref().is_some_and(|st| st.terminated.is_some()));
     harvest_terminated || is_terminal_phase(pod)
@@ -282,7 +283,7 @@ pub fn runner_abnormal_exit(pod: &Pod) -> Option<RunnerKilled> {
         pod.status
             .as_ref()
             .and_then(|s| s.container_statuses.as_ref()),
-        "runner",
+        RUNNER_CONTAINER,
     )?;
     let term = runner.state.as_ref()?.terminated.as_ref()?;
     (term.exit_code != 0).then(|| RunnerKilled {

@@ -11,17 +11,15 @@ use crate::wire::ExecuteRequest;
 pub use crate::exec_spec::{ExecCaps, ExecSpec, build_exec_spec, parse_exec_spec};
 
 /// `buildExecSecret(cfg, req, timeoutMs, startedAtMs)` (exec-spec.ts): an
-/// `Opaque` Secret whose `stringData["spec.json"]` is the compact JSON of
-/// [`ExecSpec`] (the apiserver does the base64).
+/// `Opaque` Secret whose `stringData["spec.json"]` is [`ExecSpec::to_json`]
+/// (the apiserver does the base64).
 pub fn build_exec_secret(
     cfg: &SpawnerConfig,
     req: &ExecuteRequest,
-    timeout_ms: u64,
+    timeout_ms: f64,
     started_at_ms: i64,
 ) -> Secret {
-    let spec = build_exec_spec(cfg, req, timeout_ms);
-    let spec_json = serde_json::to_string(&spec)
-        .expect("ExecSpec holds only strings, numbers, bools and string-keyed maps");
+    let spec_json = build_exec_spec(cfg, req, timeout_ms).to_json();
     Secret {
         metadata: ObjectMeta {
             name: Some(secret_name_for(&req.execution_id)),

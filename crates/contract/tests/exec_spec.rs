@@ -1,9 +1,9 @@
 //! Spec §7.6 (`exec-spec.test.ts`): secret naming, `buildExecSpec`,
 //! `buildExecSecret`, `parseExecSpec`.
 
-mod common_fixture;
+mod fixture;
 
-use common_fixture::*;
+use fixture::*;
 use serde_json::{Value, json};
 use tale_sandbox_contract::config::ContractVariant;
 use tale_sandbox_contract::error::ExecSpecError;
@@ -31,15 +31,15 @@ fn secret_name_shape() {
 #[test]
 fn exec_spec_carries_req_token_caps_timeout() {
     let cfg = fixture_config(ContractVariant::UserAttestUlimit);
-    let spec = build_exec_spec(&cfg, &fixture_request(), 45_000);
+    let spec = build_exec_spec(&cfg, &fixture_request(), 45_000.0);
     assert_eq!(spec.req, fixture_request());
     assert_eq!(spec.sandbox_token.as_deref(), Some("test"));
     assert_eq!(spec.caps.stdout_max_bytes, 5_242_880);
     assert_eq!(spec.caps.output_total_max_bytes, 104_857_600);
-    assert_eq!(spec.timeout_ms, 45_000);
+    assert_eq!(spec.timeout_ms, 45_000.0);
     let mut no_token = cfg.clone();
     no_token.sandbox_token = None;
-    let spec = build_exec_spec(&no_token, &fixture_request(), 45_000);
+    let spec = build_exec_spec(&no_token, &fixture_request(), 45_000.0);
     let json: Value = serde_json::to_value(&spec).unwrap();
     assert_eq!(
         json["sandboxToken"],
@@ -51,7 +51,7 @@ fn exec_spec_carries_req_token_caps_timeout() {
 #[test]
 fn secret_object() {
     let cfg = fixture_config(ContractVariant::UserAttestUlimit);
-    let secret = build_exec_secret(&cfg, &fixture_request(), 45_000, NOW);
+    let secret = build_exec_secret(&cfg, &fixture_request(), 45_000.0, NOW);
     assert_eq!(
         secret.metadata.name.as_deref(),
         Some(secret_name_for(EXEC_ID).as_str())
@@ -67,7 +67,7 @@ fn secret_object() {
     );
     let raw = &secret.string_data.as_ref().unwrap()["spec.json"];
     let parsed = parse_exec_spec(raw).unwrap();
-    assert_eq!(parsed, build_exec_spec(&cfg, &fixture_request(), 45_000));
+    assert_eq!(parsed, build_exec_spec(&cfg, &fixture_request(), 45_000.0));
     assert!(
         secret.data.is_none(),
         "stringData only; the apiserver encodes"
@@ -89,7 +89,7 @@ fn parse(v: &Value) -> Result<ExecSpec, ExecSpecError> {
 
 #[test]
 fn parse_round_trip_and_null_token() {
-    assert_eq!(parse(&valid()).unwrap().timeout_ms, 45_000);
+    assert_eq!(parse(&valid()).unwrap().timeout_ms, 45_000.0);
     let mut v = valid();
     v["sandboxToken"] = Value::Null;
     assert_eq!(parse(&v).unwrap().sandbox_token, None);

@@ -2,11 +2,11 @@
 //! hand from spec §4 and §3.2–§3.3: the Pod variants, the Secret and every
 //! response constructor.
 
-mod common_fixture;
+mod fixture;
 
 use std::path::PathBuf;
 
-use common_fixture::*;
+use fixture::*;
 use serde_json::Value;
 use tale_sandbox_contract::config::{CacheMode, ContractVariant};
 use tale_sandbox_contract::names::pvc_name_for;
@@ -93,7 +93,7 @@ fn secret_request() -> ExecuteRequest {
         path: "main.py".into(),
         url: "http://files/main.py".into(),
     }]);
-    req.timeout_ms = Some(45_000);
+    req.timeout_ms = Some(45_000.0);
     req.output_upload_slots = vec![UploadSlot {
         url: "http://slot/0".into(),
     }];
@@ -129,8 +129,13 @@ fn secret_matches_golden_including_spec_json_bytes() {
 fn golden_spec_json_is_accepted_by_parse_exec_spec() {
     let text = std::fs::read_to_string(golden_path("exec-spec.json")).unwrap();
     let spec = parse_exec_spec(&text).unwrap();
-    assert_eq!(spec.req, secret_request());
-    assert_eq!(spec.timeout_ms, 45_000);
+    // `secret_request` edits a parsed request, so only the typed fields compare.
+    let typed = |req: ExecuteRequest| ExecuteRequest {
+        received: None,
+        ..req
+    };
+    assert_eq!(typed(spec.req), typed(secret_request()));
+    assert_eq!(spec.timeout_ms, 45_000.0);
     assert_eq!(spec.sandbox_token.as_deref(), Some("test"));
 }
 
@@ -152,8 +157,8 @@ fn parts() -> ResponseParts {
         steps: Some(vec![StepResult {
             path: "a.py".into(),
             status: StepStatus::Completed,
-            exit_code: Some(0),
-            duration_ms: 5,
+            exit_code: Some(0.0),
+            duration_ms: 5.0,
         }]),
         upload_stats: UploadStats {
             attempted: 1,
@@ -161,10 +166,10 @@ fn parts() -> ResponseParts {
             failures: vec![],
         },
         timing: Timing {
-            stage_ms: 1,
-            execute_ms: 2,
-            harvest_ms: 3,
-            upload_ms: 4,
+            stage_ms: 1.0,
+            execute_ms: 2.0,
+            harvest_ms: 3.0,
+            upload_ms: 4.0,
         },
         prior_stage: Some(PriorStage::default()),
     }
@@ -274,6 +279,7 @@ fn assembled_responses_match_golden_bytes() {
         "noise\n__TALE_RESULT__ {\"exitCode\":0,\"stderr\":\"\\u001b[33mwarn\\u001b[0m\\r\\n\",\"stderrTruncated\":false,\"outputFiles\":[],\"truncatedFiles\":0,\"uploadStats\":{\"attempted\":1,\"succeeded\":0,\"failures\":[{\"slotIndex\":0,\"fileName\":\"out.bin\",\"httpStatus\":500,\"errorSnippet\":\"boom\"}]},\"quotaExhausted\":false,\"uploadFailed\":true,\"reportFailed\":false,\"readFailed\":false,\"stageMs\":3,\"harvestMs\":20,\"uploadMs\":15,\"steps\":[{\"path\":\"a.py\",\"status\":\"completed\",\"exitCode\":0,\"durationMs\":7}]}\n",
     )
     .unwrap();
+    let lenient = parse_result_line(LENIENT_LINE).unwrap();
     let text = std::fs::read_to_string(golden_path("assembled.txt")).unwrap();
     let mut seen = 0;
     for line in text
@@ -322,6 +328,14 @@ fn assembled_responses_match_golden_bytes() {
                 },
                 AssembleOptions::default(),
             ),
+            "lenient-harvest-values" => (
+                AssembleInput {
+                    harvest: lenient.clone(),
+                    request_steps: Some(vec!["a.py".into(), "b.py".into()]),
+                    ..base()
+                },
+                AssembleOptions::default(),
+            ),
             other => panic!("golden row {other} has no input in this test"),
         };
         let actual = assemble(&cfg, input, options);
@@ -332,5 +346,29 @@ fn assembled_responses_match_golden_bytes() {
         );
         seen += 1;
     }
-    assert_eq!(seen, 4);
+    assert_eq!(seen, 5);
 }
+
+/// A result line `JSON.parse` and `assemble`'s `??` defaults accept although
+/// it is not the harvest's usual shape (golden row `lenient-harvest-values`).
+const LENIENT_LINE: &str = r#"__TALE_RESULT__ {"exitCode":0,"stderr":"half \ud83d","stderrTruncated":null,"outputFiles":null,"truncatedFiles":null,"uploadStats":{"attempted":1,"succeeded":1,"failures":[{"slotIndex":0,"fileName":"o.txt","httpStatus":200,"errorSnippet":"EP2: slow"}]},"quotaExhausted":null,"uploadFailed":0,"reportFailed":"","readFailed":null,"stageMs":1.5,"harvestMs":20.25,"uploadMs":null,"executeMs":null,"steps":[{"path":"a.py","status":"failed","exitCode":1.5,"durationMs":12.75},{"path":"b.py","status":"completed","exitCode":3.0,"durationMs":4e1}]}"#;
+
+#[test]
+fn secret_carries_the_request_verbatim() {
+    let cfg = fixture_config(ContractVariant::UserAttestUlimit);
+    let body = std::fs::read_to_string(golden_path("request-verbatim.json")).unwrap();
+    let req = ExecuteRequest::from_json(&body).unwrap();
+    assert_eq!(req.timeout_ms, Some(30_000.0));
+    let timeout = cfg.clamp_timeout_ms(req.timeout_ms);
+    let secret = build_exec_secret(&cfg, &req, timeout, NOW);
+    let expected = std::fs::read_to_string(golden_path("spec-verbatim.json")).unwrap();
+    assert_eq!(
+        secret.string_data.as_ref().unwrap()["spec.json"],
+        expected.trim_end()
+    );
+    // The in-pod reader accepts it and sees the same request.
+    let spec = parse_exec_spec(expected.trim_end()).unwrap();
+    assert_eq!(spec.req, req);
+    assert_eq!(spec.to_json(), expected.trim_end());
+}
+

@@ -240,3 +240,60 @@ fn entry_path_rule_equals_the_typescript_regex_on_the_spec_cases() {
         );
     }
 }
+
+/// JSON values `serde_json` and `JSON.stringify` write identically: keys that
+/// are not array indices (so both orders are the sorted map order) and
+/// integers a double holds exactly.
+fn plain_json() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i32>().prop_map(Value::from),
+        ".{0,8}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map("[a-z_]{1,3}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn js_number_text_reads_back_as_the_same_double(bits in any::<u64>()) {
+        use tale_sandbox_contract::js_json::format_number;
+        let value = f64::from_bits(bits);
+        prop_assume!(value.is_finite());
+        let text = format_number(value);
+        prop_assert_eq!(text.parse::<f64>().unwrap(), value, "{}", text);
+        // And JSON.parse reads it too.
+        let parsed = tale_sandbox_contract::js_json::parse(&text).unwrap();
+        prop_assert_eq!(parsed, tale_sandbox_contract::js_json::JsValue::Number(value));
+    }
+
+    #[test]
+    fn js_json_writes_plain_json_like_serde_json(value in plain_json()) {
+        let text = serde_json::to_string(&value).unwrap();
+        let parsed = tale_sandbox_contract::js_json::parse(&text).unwrap();
+        prop_assert_eq!(parsed.to_json(), text);
+        let back: serde_json::Value = tale_sandbox_contract::js_json::from_value(&parsed).unwrap();
+        prop_assert_eq!(back, value);
+    }
+
+    #[test]
+    fn escaped_utf16_reads_like_buffer_from_and_writes_back(units in prop::collection::vec(
+        prop_oneof![0xD800u16..0xE000, 0u16..0x80, any::<u16>()], 0..12)) {
+        use tale_sandbox_contract::js_json::{JsValue, parse};
+        let literal: String = units.iter().map(|u| format!("\\u{u:04X}")).collect();
+        let parsed = parse(&format!("\"{literal}\"")).unwrap();
+        let JsValue::String(s) = &parsed else { panic!("a string") };
+        prop_assert_eq!(s.as_str(), String::from_utf16_lossy(&units));
+        let written = parsed.to_json();
+        prop_assert_eq!(parse(&written).unwrap(), parsed);
+    }
+}

@@ -31,15 +31,15 @@ fn full_result() -> HarvestResult {
         upload_failed: true,
         report_failed: false,
         read_failed: false,
-        stage_ms: 10,
-        harvest_ms: 20,
-        upload_ms: 15,
-        execute_ms: Some(99),
+        stage_ms: 10.0,
+        harvest_ms: 20.0,
+        upload_ms: 15.0,
+        execute_ms: Some(99.0),
         steps: Some(vec![StepResult {
             path: "a.py".into(),
             status: StepStatus::Failed,
-            exit_code: Some(3),
-            duration_ms: 7,
+            exit_code: Some(3.0),
+            duration_ms: 7.0,
         }]),
         prior_stage: Some(PriorStage {
             staged: vec![PriorStagedFile {
@@ -207,11 +207,11 @@ fn trailing_carriage_return_and_bom_are_trimmed_like_js() {
 }
 
 #[test]
-fn integral_floats_are_accepted_but_fractions_rejected() {
+fn integral_floats_are_accepted_but_fractional_exit_codes_rejected() {
     let ok = parse_result_line(r#"__TALE_RESULT__ {"exitCode":2.0,"stageMs":10.0}"#)
         .unwrap()
         .unwrap();
-    assert_eq!((ok.exit_code, ok.stage_ms), (2, 10));
+    assert_eq!((ok.exit_code, ok.stage_ms), (2, 10.0));
     assert!(parse_result_line(r#"__TALE_RESULT__ {"exitCode":2.5}"#).is_err());
     assert!(parse_result_line(r#"__TALE_RESULT__ {"stderr":"no exit code"}"#).is_err());
 }

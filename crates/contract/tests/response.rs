@@ -1,9 +1,9 @@
 //! Spec §7.3 (`exec-response.test.ts`), §1.3 outcome table and §1.9 assembly order.
 
-mod common_fixture;
+mod fixture;
 
 use base64::Engine;
-use common_fixture::*;
+use fixture::*;
 use tale_sandbox_contract::config::ContractVariant;
 use tale_sandbox_contract::response::*;
 use tale_sandbox_contract::wire::*;
@@ -30,8 +30,8 @@ fn parts() -> ResponseParts {
         steps: Some(vec![StepResult {
             path: "a.py".into(),
             status: StepStatus::Completed,
-            exit_code: Some(0),
-            duration_ms: 1,
+            exit_code: Some(0.0),
+            duration_ms: 1.0,
         }]),
         upload_stats: UploadStats {
             attempted: 1,
@@ -39,10 +39,10 @@ fn parts() -> ResponseParts {
             failures: vec![],
         },
         timing: Timing {
-            stage_ms: 1,
-            execute_ms: 2,
-            harvest_ms: 3,
-            upload_ms: 4,
+            stage_ms: 1.0,
+            execute_ms: 2.0,
+            harvest_ms: 3.0,
+            upload_ms: 4.0,
         },
         prior_stage: Some(PriorStage::default()),
     }
@@ -260,9 +260,9 @@ fn input() -> AssembleInput {
 fn harvest(exit_code: i32) -> HarvestResult {
     HarvestResult {
         exit_code,
-        stage_ms: 100,
-        harvest_ms: 300,
-        upload_ms: 250,
+        stage_ms: 100.0,
+        harvest_ms: 300.0,
+        upload_ms: 250.0,
         ..Default::default()
     }
 }
@@ -417,10 +417,10 @@ fn missing_harvest_paths() {
     assert_eq!(
         none.timing.unwrap(),
         Timing {
-            stage_ms: 0,
-            execute_ms: 5_000,
-            harvest_ms: 0,
-            upload_ms: 0
+            stage_ms: 0.0,
+            execute_ms: 5_000.0,
+            harvest_ms: 0.0,
+            upload_ms: 0.0
         }
     );
 }
@@ -560,10 +560,10 @@ fn w14_execute_ms_rules() {
     assert_eq!(
         r.timing.unwrap(),
         Timing {
-            stage_ms: 100,
-            execute_ms: 5_000 - 300 - 250,
-            harvest_ms: 300,
-            upload_ms: 250
+            stage_ms: 100.0,
+            execute_ms: 5_000.0 - 300.0 - 250.0,
+            harvest_ms: 300.0,
+            upload_ms: 250.0
         }
     );
     let r = assemble(
@@ -576,11 +576,11 @@ fn w14_execute_ms_rules() {
     );
     assert_eq!(
         r.timing.unwrap().execute_ms,
-        5_000 - 300,
+        5_000.0 - 300.0,
         "upload time is inside harvest time"
     );
     let mut h = harvest(0);
-    h.execute_ms = Some(1_234);
+    h.execute_ms = Some(1_234.0);
     let r = assemble(
         &cfg(),
         AssembleInput {
@@ -591,11 +591,11 @@ fn w14_execute_ms_rules() {
     );
     assert_eq!(
         r.timing.unwrap().execute_ms,
-        1_234,
+        1_234.0,
         "the harvest's measurement wins"
     );
     let mut h = harvest(0);
-    h.harvest_ms = 9_000;
+    h.harvest_ms = 9_000.0;
     let r = assemble(
         &cfg(),
         AssembleInput {
@@ -604,7 +604,7 @@ fn w14_execute_ms_rules() {
         },
         AssembleOptions::default(),
     );
-    assert_eq!(r.timing.unwrap().execute_ms, 0, "never negative");
+    assert_eq!(r.timing.unwrap().execute_ms, 0.0, "never negative");
 }
 
 #[test]

@@ -72,6 +72,11 @@ fn harvested_stderr(h: &HarvestResult) -> &str {
     }
 }
 
+/// `Math.max(0, value)`: `NaN` (an infinite harvest time minus another) stays `NaN`.
+fn js_max_zero(value: f64) -> f64 {
+    if value.is_nan() { value } else { value.max(0.0) }
+}
+
 /// The backend's `assemble` (k8s-backend.ts, spec §1.9): strip and cap the
 /// texts, build the parts, and choose the constructor in the normative order
 /// (cancel → runner killed → no result → exit 0 → runtime failure).
@@ -100,12 +105,13 @@ pub fn assemble(
         .and_then(|h| h.steps.clone())
         .or_else(|| input.request_steps.as_deref().map(synthesize_step_results));
 
-    let harvest_ms = h.map_or(0, |h| h.harvest_ms);
-    let upload_ms = h.map_or(0, |h| h.upload_ms);
+    let harvest_ms = h.map_or(0.0, |h| h.harvest_ms);
+    let upload_ms = h.map_or(0.0, |h| h.upload_ms);
+    let duration = duration_ms as f64;
     let execute_ms = match (options.execute_ms, h.and_then(|h| h.execute_ms)) {
         (ExecuteMsRule::Corrected, Some(measured)) => measured,
-        (ExecuteMsRule::Corrected, None) => (duration_ms - harvest_ms).max(0),
-        (ExecuteMsRule::Compatible, _) => (duration_ms - harvest_ms - upload_ms).max(0),
+        (ExecuteMsRule::Corrected, None) => js_max_zero(duration - harvest_ms),
+        (ExecuteMsRule::Compatible, _) => js_max_zero(duration - harvest_ms - upload_ms),
     };
     let parts = ResponseParts {
         stdout_capped: stdout_capped.into_owned(),
@@ -118,7 +124,7 @@ pub fn assemble(
         steps,
         upload_stats: h.map(|h| h.upload_stats.clone()).unwrap_or_default(),
         timing: Timing {
-            stage_ms: h.map_or(0, |h| h.stage_ms),
+            stage_ms: h.map_or(0.0, |h| h.stage_ms),
             execute_ms,
             harvest_ms,
             upload_ms,

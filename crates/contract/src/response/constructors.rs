@@ -12,7 +12,7 @@ use crate::wire::{
 
 /// `ResponseParts` (exec-response.ts): everything a backend computed before
 /// choosing the outcome.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResponseParts {
     /// Capped, stripped stdout.
     pub stdout_capped: String,

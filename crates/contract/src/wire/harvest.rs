@@ -12,71 +12,89 @@ pub struct StartedInfo {
     /// The runner's real exit code (124 when the harvest's wait timed out).
     #[serde(deserialize_with = "lenient::int32")]
     pub exit_code: i32,
-    /// Whether the harvest's exit-code wait timed out.
-    #[serde(default)]
+    /// Whether the harvest's exit-code wait timed out (not read by the spawner).
+    #[serde(default, deserialize_with = "lenient::null_as_default")]
     pub timed_out: bool,
 }
 
 /// `K8sHarvestResult` (k8s-protocol.ts): the result line's payload (§5.2).
 ///
-/// Only `exitCode` is required; every other field defaults like the
-/// TypeScript's `??` fallbacks in `assemble` would treat it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Only `exitCode` is required. Every other field reads like `assemble` uses
+/// it: `null` or absent gives the `??` default, the four error flags and
+/// `fatal` take JavaScript truthiness, and the millisecond fields are any
+/// JSON number (`f64`, written back like `JSON.stringify`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HarvestResult {
     /// Set only on the harvest's fatal fallback line; `exitCode` is then a placeholder.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        default,
+        skip_serializing_if = "std::ops::Not::not",
+        deserialize_with = "lenient::truthy"
+    )]
     pub fatal: bool,
     /// The runner's exit code.
     #[serde(deserialize_with = "lenient::int32")]
     pub exit_code: i32,
     /// Head of the stderr file (lossy UTF-8).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::null_as_default")]
     pub stderr: String,
     /// The stderr file was larger than the cap.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::null_as_default")]
     pub stderr_truncated: bool,
-    /// Uploaded files.
-    #[serde(default)]
+    /// The output files the harvest uploaded, as it reported them.
+    #[serde(default, deserialize_with = "lenient::null_as_default")]
     pub output_files: Vec<OutputFile>,
-    /// Files skipped by the caps.
-    #[serde(default)]
+    /// How many output files the per-file and total byte caps skipped.
+    #[serde(default, deserialize_with = "lenient::null_as_default")]
     pub truncated_files: u64,
-    /// Upload statistics.
-    #[serde(default)]
+    /// Attempts, successes and failures of the harvest's uploads.
+    #[serde(default, deserialize_with = "lenient::null_as_default")]
     pub upload_stats: UploadStats,
     /// EP1 reported the quota exhausted.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::truthy")]
     pub quota_exhausted: bool,
     /// An upload failed.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::truthy")]
     pub upload_failed: bool,
     /// A report-back (EP2) failed.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::truthy")]
     pub report_failed: bool,
     /// Reading the output directory failed.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::truthy")]
     pub read_failed: bool,
     /// Stage duration from the prestage file.
-    #[serde(default, deserialize_with = "lenient::int")]
-    pub stage_ms: i64,
+    #[serde(
+        default,
+        deserialize_with = "lenient::null_as_default",
+        serialize_with = "lenient::js_number"
+    )]
+    pub stage_ms: f64,
     /// Harvest walk duration.
-    #[serde(default, deserialize_with = "lenient::int")]
-    pub harvest_ms: i64,
+    #[serde(
+        default,
+        deserialize_with = "lenient::null_as_default",
+        serialize_with = "lenient::js_number"
+    )]
+    pub harvest_ms: f64,
     /// Upload duration (inside the walk).
-    #[serde(default, deserialize_with = "lenient::int")]
-    pub upload_ms: i64,
+    #[serde(
+        default,
+        deserialize_with = "lenient::null_as_default",
+        serialize_with = "lenient::js_number"
+    )]
+    pub upload_ms: f64,
     /// Runner execute time (newer protocol variant only).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient::opt_int"
+        serialize_with = "lenient::opt_js_number"
     )]
-    pub execute_ms: Option<i64>,
-    /// Step results (steps mode only).
+    pub execute_ms: Option<f64>,
+    /// Step results (steps mode only; `null` reads as absent, like `h.steps ?? …`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steps: Option<Vec<StepResult>>,
-    /// Prior-stage attestation.
+    /// Prior-stage attestation (`null` reads as absent; see DIFFERENCES.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prior_stage: Option<PriorStage>,
 }

@@ -3,7 +3,9 @@
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+use super::lenient;
 use crate::error::RequestError;
+use crate::js_json::{self, JsValue};
 
 /// `Language` (wire.ts). The backend accepts only python, node and polyglot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -74,9 +76,12 @@ pub struct PackagesByLang {
 
 /// `ExecuteRequest` (types.ts, spec §3.1).
 ///
-/// Keys the TypeScript type does not know are kept in [`Self::extra`] and
-/// written back after the known ones, so the Secret still carries the request
-/// "verbatim" for the in-pod programs.
+/// The typed fields are this crate's view of the request. The TypeScript
+/// writes the request object itself into the Secret's `spec.json`, so
+/// [`Self::from_json`] also keeps the whole parsed body in
+/// [`Self::received`] (nested unknown keys and key order included) and
+/// [`Self::verbatim`] hands it back. Top-level keys the TypeScript type does
+/// not know are also in [`Self::extra`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecuteRequest {
@@ -107,9 +112,16 @@ pub struct ExecuteRequest {
     /// Polyglot install buckets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub packages_by_lang: Option<PackagesByLang>,
-    /// Requested timeout; negative or fractional values are rejected.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_ms: Option<u64>,
+    /// Requested timeout: any JSON number (`30000`, `3e4`, `1500.5`, `-1`,
+    /// `1e400` = infinity), clamped by
+    /// [`SpawnerConfig::clamp_timeout_ms`](crate::config::SpawnerConfig::clamp_timeout_ms);
+    /// `null` reads as absent. Other types are rejected.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "lenient::opt_js_number"
+    )]
+    pub timeout_ms: Option<f64>,
     /// Pre-allocated presigned upload URLs.
     pub output_upload_slots: Vec<UploadSlot>,
     /// EP1: request more upload slots.
@@ -122,12 +134,54 @@ pub struct ExecuteRequest {
     /// Keys not part of the TypeScript type, passed through untouched.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+    /// The body as [`Self::from_json`] parsed it (`None` for a request built
+    /// in code or read with plain serde). Editing the typed fields does not
+    /// change it; [`Self::verbatim`] notices and falls back to the typed view.
+    #[serde(skip)]
+    pub received: Option<JsValue>,
 }
 
 impl ExecuteRequest {
-    /// Parse a request body, mapping serde errors to [`RequestError::Malformed`].
+    /// Parse a request body like the service's `JSON.parse` does
+    /// ([`js_json::parse`]) and read the typed fields from it, keeping the
+    /// parsed body in [`Self::received`]. A syntax error or a field of the
+    /// wrong type is [`RequestError::Malformed`].
     pub fn from_json(body: &str) -> Result<Self, RequestError> {
-        serde_json::from_str(body).map_err(|e| RequestError::Malformed(e.to_string()))
+        let value = js_json::parse(body).map_err(|e| RequestError::Malformed(e.to_string()))?;
+        Self::from_js_value(value)
+    }
+
+    /// The typed view of an already parsed request object; keeps `value` in
+    /// [`Self::received`].
+    pub fn from_js_value(value: JsValue) -> Result<Self, RequestError> {
+        let mut req: ExecuteRequest =
+            js_json::from_value(&value).map_err(|e| RequestError::Malformed(e.to_string()))?;
+        req.received = Some(value);
+        Ok(req)
+    }
+
+    /// The request object as the TypeScript would serialize it into
+    /// `spec.json`: [`Self::received`] when it still reads as these typed
+    /// fields, otherwise the typed fields (in spec §3.1 order, then
+    /// [`Self::extra`]).
+    pub fn verbatim(&self) -> JsValue {
+        if let Some(received) = &self.received {
+            let reread = js_json::from_value::<ExecuteRequest>(received);
+            if reread.is_ok_and(|r| self.same_fields(&r)) {
+                return received.clone();
+            }
+        }
+        let typed = serde_json::to_string(self)
+            .expect("ExecuteRequest holds only strings, numbers, lists and maps");
+        js_json::parse(&typed).expect("serde_json writes valid JSON")
+    }
+
+    fn same_fields(&self, other: &ExecuteRequest) -> bool {
+        let strip = |r: &ExecuteRequest| ExecuteRequest {
+            received: None,
+            ..r.clone()
+        };
+        strip(self) == strip(other)
     }
 
     /// The entry path handed to the runtime (§1.2 step 3): in steps mode the

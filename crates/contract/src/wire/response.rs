@@ -158,33 +158,42 @@ pub enum StepStatus {
 }
 
 /// `SandboxStepResult` (wire.ts).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// The harvest copies `exitCode` and `durationMs` from the user-written
+/// `results.json` when they are numbers, so both are any JavaScript number
+/// (`1.5`, `-3`) and pass through to the response unchanged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepResult {
     /// The requested step path.
     pub path: String,
-    /// Outcome.
+    /// What the step wrapper recorded; `skipped` when the step never ran.
     pub status: StepStatus,
-    /// Exit code, `null` when the step never ran.
-    #[serde(deserialize_with = "lenient::opt_int32")]
-    pub exit_code: Option<i32>,
-    /// Wall time of the step.
-    #[serde(deserialize_with = "lenient::int")]
-    pub duration_ms: i64,
+    /// The step's exit code as the wrapper reported it; `null` when the step never ran.
+    #[serde(serialize_with = "lenient::opt_js_number")]
+    pub exit_code: Option<f64>,
+    /// Wall time of the step in milliseconds.
+    #[serde(serialize_with = "lenient::js_number")]
+    pub duration_ms: f64,
 }
 
-/// `ExecuteResponse.timing`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `ExecuteResponse.timing`, in milliseconds. The harvest reports stage,
+/// harvest and upload times as JavaScript numbers, passed through unchanged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Timing {
     /// Stage duration reported by the prestage file.
-    pub stage_ms: i64,
+    #[serde(serialize_with = "lenient::js_number")]
+    pub stage_ms: f64,
     /// Execute time (see `crate::response::ExecuteMsRule`, W14).
-    pub execute_ms: i64,
+    #[serde(serialize_with = "lenient::js_number")]
+    pub execute_ms: f64,
     /// Harvest walk + upload time.
-    pub harvest_ms: i64,
+    #[serde(serialize_with = "lenient::js_number")]
+    pub harvest_ms: f64,
     /// Upload time (measured inside the harvest walk).
-    pub upload_ms: i64,
+    #[serde(serialize_with = "lenient::js_number")]
+    pub upload_ms: f64,
 }
 
 /// `PriorStageSkipReason` (types.ts). A reason this crate does not know
@@ -266,24 +275,24 @@ pub struct PriorSkippedFile {
     pub name: String,
     /// Why it was skipped.
     pub reason: PriorStageSkipReason,
-    /// Detail text.
+    /// Human-readable detail of the failure (e.g. `HTTP 403`).
     pub detail: String,
 }
 
 /// `PriorStageResult` (types.ts): the prior-output attestation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PriorStage {
-    /// Staged files.
+    /// Prior outputs the stage program downloaded into `<WS>/output/`.
     pub staged: Vec<PriorStagedFile>,
-    /// Skipped files.
+    /// Prior outputs the stage program could not stage, with the reason.
     pub skipped: Vec<PriorSkippedFile>,
 }
 
 /// `ExecuteResponse` (types.ts, spec §3.2), key order as the constructors emit it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecuteResponse {
-    /// Outcome.
+    /// `completed`, `failed` or `cancelled` (spec §1.3).
     pub status: ExecutionStatus,
     /// Exit code (`null` when there is none).
     pub exit_code: Option<i32>,
@@ -299,7 +308,7 @@ pub struct ExecuteResponse {
     pub stderr_base64: String,
     /// `now - startedAtMs` at assembly time.
     pub duration_ms: i64,
-    /// Truncation flags.
+    /// Whether stdout and stderr were cut, and how many output files the caps skipped.
     pub truncated: Truncated,
     /// Uploaded output files.
     pub output_files: Vec<OutputFile>,
