@@ -42,7 +42,9 @@ pub struct Execution {
     pub(crate) backend: SpawnerConfig,
     pub(crate) req: ExecuteRequest,
     pub(crate) opts: ExecuteOptions,
-    pub(crate) timeout_ms: u64,
+    /// The clamped timeout as JavaScript computes it (`Math.min(Math.max(…))` of a JS number:
+    /// a request may carry a fractional `timeoutMs`).
+    pub(crate) timeout_ms: f64,
     pub(crate) pod_name: String,
     pub(crate) secret_name: String,
 
@@ -306,8 +308,8 @@ impl Execution {
         &self.secret_name
     }
 
-    /// The clamped timeout of this execution (§1.2 step 2).
-    pub fn timeout_ms(&self) -> u64 {
+    /// The clamped timeout of this execution (§1.2 step 2), a JS number (it may be fractional).
+    pub fn timeout_ms(&self) -> f64 {
         self.timeout_ms
     }
 

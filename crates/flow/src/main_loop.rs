@@ -31,8 +31,11 @@ impl Execution {
     /// The runner started: follow its log and arm the backstop.
     pub(crate) fn start_main_loop(&mut self, now_ms: i64) {
         self.stage = Stage::Running;
+        // The TypeScript loops `while (Date.now() < now + timeoutMs + backstop)`: with integer
+        // clocks a fractional deadline is first reached at its ceiling. The clamp keeps the
+        // timeout finite and at most `maxTimeoutMs`, so the cast cannot saturate.
         let deadline = now_ms
-            .saturating_add(self.timeout_ms as i64)
+            .saturating_add(self.timeout_ms.ceil() as i64)
             .saturating_add(HARVEST_BACKSTOP_MS);
         self.set_timer(deadline, TimerKind::Backstop);
         self.open_stdout(now_ms);

@@ -20,9 +20,9 @@ fn finish_with_harvest_log(harvest_log: &str) -> Harness {
 
 fn harvest(f: impl FnOnce(&mut HarvestResult)) -> String {
     let mut h = HarvestResult {
-        stage_ms: 10,
-        harvest_ms: 10,
-        upload_ms: 5,
+        stage_ms: 10.0,
+        harvest_ms: 10.0,
+        upload_ms: 5.0,
         ..Default::default()
     };
     f(&mut h);
@@ -258,10 +258,13 @@ fn an_unsupported_language_answers_at_once() {
 
 #[test]
 fn the_clamped_timeout_drives_the_backstop() {
-    for (requested, clamped) in [
-        (Some(1), 1_000),
-        (Some(10_000_000), 300_000),
-        (None, 30_000),
+    // (requested, clamped, first instant past the deadline after the backstop): a fractional
+    // JS timeout is reached at its ceiling, as `Date.now() < deadline` is with integer clocks.
+    for (requested, clamped, reached) in [
+        (Some(1.0), 1_000.0, 1_000),
+        (Some(10_000_000.0), 300_000.0, 300_000),
+        (Some(1_500.5), 1_500.5, 1_501),
+        (None, 30_000.0, 30_000),
     ] {
         let mut req = request();
         req.timeout_ms = requested;
@@ -269,7 +272,7 @@ fn the_clamped_timeout_drives_the_backstop() {
         assert_eq!(h.exec.timeout_ms(), clamped);
         let stream = h.run_to_running();
         h.end(stream, StreamEnd::Eof); // an early end: reconnects
-        let backstop = clamped as i64 + 120_000;
+        let backstop = reached + 120_000;
         h.advance(backstop - 1);
         assert_eq!(h.exec.report().loop_outcome, None, "{requested:?}");
         h.advance(1);
@@ -296,7 +299,7 @@ fn steps_mode_without_a_result_synthesizes_skipped_steps() {
     assert!(
         steps
             .iter()
-            .all(|s| s.exit_code.is_none() && s.duration_ms == 0)
+            .all(|s| s.exit_code.is_none() && s.duration_ms == 0.0)
     );
     assert_eq!(steps[0].path, "a.py");
 }

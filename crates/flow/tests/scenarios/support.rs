@@ -137,9 +137,9 @@ pub fn leftover(phase: &str, started_at_ms: i64) -> Pod {
 pub fn result_line(code: i32) -> String {
     format_result_line(&HarvestResult {
         exit_code: code,
-        stage_ms: 10,
-        harvest_ms: 10,
-        upload_ms: 5,
+        stage_ms: 10.0,
+        harvest_ms: 10.0,
+        upload_ms: 5.0,
         ..Default::default()
     })
 }
