@@ -204,7 +204,7 @@ impl Execution {
                     call: pending.call,
                     attempt: pending.attempt + 1,
                 };
-                self.set_timer(now_ms + ms as i64, kind);
+                self.set_timer(now_ms.saturating_add(ms as i64), kind);
                 None
             }
             RetryDecision::GiveUp => Some(err),

@@ -416,7 +416,13 @@ impl Execution {
 
     /// `now - startedAtMs`.
     pub(crate) fn elapsed(&self, now_ms: i64) -> i64 {
-        now_ms - self.opts.started_at_ms
+        now_ms.saturating_sub(self.opts.started_at_ms)
+    }
+
+    /// `now_ms` for the contract's `assemble`, which computes `now - startedAtMs` unchecked:
+    /// equal to `now_ms` unless that difference would overflow, then the saturated one.
+    pub(crate) fn assembly_now(&self, now_ms: i64) -> i64 {
+        self.opts.started_at_ms.saturating_add(self.elapsed(now_ms))
     }
 
     /// `makeError('SPAWNER_UNAVAILABLE', message, elapsed)`.
@@ -440,7 +446,7 @@ impl Execution {
         let input = AssembleInput {
             aborted: true,
             started_at_ms: self.opts.started_at_ms,
-            now_ms,
+            now_ms: self.assembly_now(now_ms),
             request_steps: self.req.steps.clone(),
             ..Default::default()
         };

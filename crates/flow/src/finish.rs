@@ -43,7 +43,7 @@ impl Execution {
             self.settle_result(now_ms);
         } else {
             self.set_timer(
-                now_ms + RESULT_REREAD_SLEEP_MS as i64,
+                now_ms.saturating_add(RESULT_REREAD_SLEEP_MS as i64),
                 TimerKind::ResultReread,
             );
         }
@@ -80,7 +80,7 @@ impl Execution {
             stdout,
             stdout_stream_truncated,
             started_at_ms: self.opts.started_at_ms,
-            now_ms,
+            now_ms: self.assembly_now(now_ms),
             harvest: self.harvest.clone(),
             started: self.started,
             runner_killed: if aborted {

@@ -60,7 +60,7 @@ impl Execution {
         if let Some(term) = runner_abnormal_exit(pod) {
             let since = *self.runner_dead_since.get_or_insert(now_ms);
             self.runner_term = Some(term);
-            if now_ms - since > RUNNER_DEAD_GRACE_MS {
+            if now_ms.saturating_sub(since) > RUNNER_DEAD_GRACE_MS {
                 self.check_harvest_progress();
             } else if !self
                 .timers
@@ -68,7 +68,10 @@ impl Execution {
                 .any(|t| matches!(t.kind, TimerKind::RunnerDeadCheck))
             {
                 // Strictly after the grace, as the TypeScript's `>`.
-                self.set_timer(since + RUNNER_DEAD_GRACE_MS + 1, TimerKind::RunnerDeadCheck);
+                self.set_timer(
+                    since.saturating_add(RUNNER_DEAD_GRACE_MS + 1),
+                    TimerKind::RunnerDeadCheck,
+                );
             }
         }
     }
@@ -111,7 +114,10 @@ impl Execution {
                 self.warn(format!(
                     "[sandbox.k8s] harvest progress check failed: {err}"
                 ));
-                self.set_timer(now_ms + POLL_INTERVAL_MS as i64, TimerKind::RunnerDeadCheck);
+                self.set_timer(
+                    now_ms.saturating_add(POLL_INTERVAL_MS as i64),
+                    TimerKind::RunnerDeadCheck,
+                );
             }
         }
     }
@@ -153,7 +159,7 @@ impl Execution {
             } else {
                 0
             };
-            self.read_deadline = now_ms + window;
+            self.read_deadline = now_ms.saturating_add(window);
             self.read_harvest_result();
         }
         self.maybe_finish(now_ms);

@@ -55,7 +55,10 @@ impl Execution {
             && self.pod_source == PodSource::Polling
             && self.startup_failure.is_none()
         {
-            self.set_timer(now_ms + POLL_INTERVAL_MS as i64, TimerKind::PodPollTick);
+            self.set_timer(
+                now_ms.saturating_add(POLL_INTERVAL_MS as i64),
+                TimerKind::PodPollTick,
+            );
         }
     }
 

@@ -147,7 +147,8 @@ impl Execution {
             Ok(_) => {
                 // W16: a deleted pod can linger while it terminates; creating ours now would
                 // 409 and be misreported as another replica's live pod. Wait until it is gone.
-                self.wait_gone_deadline = now_ms + self.opts.tuning.pod_gone_wait_ms;
+                self.wait_gone_deadline =
+                    now_ms.saturating_add(self.opts.tuning.pod_gone_wait_ms);
                 self.read_leftover_pod();
             }
             Err(err) => {
@@ -175,7 +176,10 @@ impl Execution {
             // Still there (or unknown): look again, within the bound.
             _ if self.aborted => self.respond_cancelled_empty(now_ms),
             _ if now_ms >= self.wait_gone_deadline => self.replace_secret(now_ms),
-            _ => self.set_timer(now_ms + POLL_INTERVAL_MS as i64, TimerKind::WaitGoneTick),
+            _ => self.set_timer(
+                now_ms.saturating_add(POLL_INTERVAL_MS as i64),
+                TimerKind::WaitGoneTick,
+            ),
         }
     }
 

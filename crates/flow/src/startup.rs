@@ -23,7 +23,10 @@ impl Execution {
         self.actions.push_back(Action::WatchPod {
             name: self.pod_name.clone(),
         });
-        self.set_timer(now_ms + STARTUP_BUDGET_MS, TimerKind::StartupDeadline);
+        self.set_timer(
+            now_ms.saturating_add(STARTUP_BUDGET_MS),
+            TimerKind::StartupDeadline,
+        );
     }
 
     pub(crate) fn on_startup_pod(&mut self, pod: &Pod, now_ms: i64) {

@@ -176,7 +176,7 @@ impl Execution {
         self.cancel_timers(|k| matches!(k, TimerKind::StdoutStall));
         let stall = self.opts.tuning.stdout_stall_ms;
         if stall > 0 {
-            self.set_timer(from_ms + stall, TimerKind::StdoutStall);
+            self.set_timer(from_ms.saturating_add(stall), TimerKind::StdoutStall);
         }
     }
 
@@ -187,7 +187,7 @@ impl Execution {
             return;
         }
         let stall = self.opts.tuning.stdout_stall_ms;
-        if now_ms - self.stdout.last_progress_at < stall {
+        if now_ms.saturating_sub(self.stdout.last_progress_at) < stall {
             self.arm_stall_check(self.stdout.last_progress_at);
             return;
         }
@@ -307,7 +307,7 @@ impl Execution {
             .reconnect_initial_ms
             .saturating_mul(1 << shift)
             .min(tuning.reconnect_max_ms);
-        self.set_timer(now_ms + delay, TimerKind::StdoutReconnect);
+        self.set_timer(now_ms.saturating_add(delay), TimerKind::StdoutReconnect);
     }
 
     pub(crate) fn on_stdout_reconnect(&mut self, now_ms: i64) {
@@ -359,7 +359,10 @@ impl Execution {
             }
         }
         if !self.stdout.complete {
-            self.set_timer(now_ms + POLL_INTERVAL_MS as i64, TimerKind::StdoutPollTick);
+            self.set_timer(
+                now_ms.saturating_add(POLL_INTERVAL_MS as i64),
+                TimerKind::StdoutPollTick,
+            );
         }
     }
 
@@ -376,7 +379,7 @@ impl Execution {
             self.set_drained(now_ms);
         } else if self.stdout.stream.is_some() {
             self.set_timer(
-                now_ms + self.opts.tuning.stdout_drain_ms,
+                now_ms.saturating_add(self.opts.tuning.stdout_drain_ms),
                 TimerKind::StdoutDrainDeadline,
             );
         } else {

@@ -239,3 +239,54 @@ fn random_event_orders_never_panic_and_always_finish() {
         }
     }
 }
+
+/// Any `now_ms`, including the extremes and a clock going backwards, arms timers and
+/// computes durations without an arithmetic overflow (a panic in debug builds).
+#[test]
+fn extreme_clocks_never_overflow() {
+    let clocks = [i64::MAX, i64::MAX - 1, i64::MIN, i64::MIN + 1, 0, -1];
+    for &first in &clocks {
+        for &second in &clocks {
+            // A duplicate dispatch with a leftover: the W16 wait timer and a read-pod retry.
+            let mut h = Harness::start();
+            h.now = first;
+            let (id, _) = h.expect("CreateSecret");
+            h.err(id, Some(409), "AlreadyExists");
+            let (id, _) = h.expect("ReadPod");
+            h.err(id, None, "timeout");
+            h.exec.handle_timeout(i64::MAX);
+            h.exec.handle_timeout(second);
+            h.exec.handle_abort(second);
+            let _ = h.exec.poll_timeout();
+
+            // A whole run: startup budget, backstop, runner-dead grace, stall, drain, result.
+            let mut h = Harness::start();
+            h.now = first;
+            let stream = h.run_to_running();
+            h.chunk(stream, &ts(20, 0, "out"));
+            h.now = second;
+            let dead = pod(
+                "Running",
+                Some(C::Exited(0, None)),
+                Some(C::Exited(137, Some("OOMKilled"))),
+                Some(C::Running),
+            );
+            h.pod(dead.clone());
+            h.now = first;
+            h.pod(dead);
+            h.exec.handle_timeout(second);
+            h.exec.handle_timeout(i64::MAX);
+            while let Some((id, _)) = h.calls.pop_front() {
+                h.err(id, None, "timeout");
+                h.exec.handle_timeout(i64::MAX);
+            }
+            h.pod(succeeded());
+            h.exec.handle_timeout(i64::MAX);
+            h.abort();
+            while let Some((id, _)) = h.calls.pop_front() {
+                h.err(id, Some(404), "gone");
+            }
+            assert!(h.exec.response().is_some(), "{first} {second}");
+        }
+    }
+}
