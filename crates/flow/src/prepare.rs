@@ -106,8 +106,10 @@ impl Execution {
                 self.secret_owned = true;
                 self.create_pod(now_ms);
             }
-            // §1.4 step 3: a name conflict — is a live execution holding it?
-            Err(err) if err.is_conflict() && !self.aborted => {
+            // §1.4 step 3: a name conflict — is a live execution holding it? Asked even after
+            // an abort: a live duplicate is reported as such (the TypeScript's catch checks
+            // `DuplicateExecutionError` before the signal); otherwise the abort answers next.
+            Err(err) if err.is_conflict() => {
                 self.issue(
                     Purpose::DuplicateReadPod,
                     Call::ReadPod {

@@ -156,3 +156,35 @@ fn abort_after_the_result_was_read_carries_the_harvest() {
     assert_eq!(h.response().upload_stats, Some(stats));
     h.finish_cleanup(true, true);
 }
+
+/// §1.4 + §1.2 step 15: an abort during the Secret create does not hide a duplicate
+/// dispatch — the 409 is still disambiguated, and a live owner is reported as the duplicate
+/// (the TypeScript's catch tests `DuplicateExecutionError` before `signal.aborted`), with no
+/// deletes and no replace.
+#[test]
+fn abort_during_the_secret_create_still_reports_a_live_duplicate() {
+    let mut h = Harness::start();
+    let (id, _) = h.expect("CreateSecret");
+    h.abort();
+    h.err(id, Some(409), "AlreadyExists");
+    let (id, _) = h.expect("ReadPod");
+    h.ok_pod(id, leftover("Running", NOW - 5_000));
+    let pod_name = h.exec.pod_name().to_string();
+    assert_eq!(
+        summary(h.response()),
+        spawner_unavailable(&format!(
+            "executionId already has a live pod ({pod_name}) \u{2014} duplicate dispatch"
+        ))
+    );
+    h.finish_cleanup(false, false);
+
+    // No pod (404): the abort answers, nothing owned, nothing deleted.
+    let mut h = Harness::start();
+    let (id, _) = h.expect("CreateSecret");
+    h.abort();
+    h.err(id, Some(409), "AlreadyExists");
+    let (id, _) = h.expect("ReadPod");
+    h.err(id, Some(404), "not found");
+    assert_eq!(summary(h.response()), cancelled("", false));
+    h.finish_cleanup(false, false);
+}
