@@ -246,6 +246,9 @@ impl Execution {
         self.aborted = true;
         match self.stage {
             Stage::Preparing => self.abort_preparation(now_ms),
+            // The startup verdict is `preStageFailed` and its stage tail is being read: the
+            // TypeScript answers `spawner staging failed: …` whatever the signal says.
+            Stage::Starting if self.startup_failure.is_some() => {}
             Stage::Starting => self.respond_cancelled_empty(now_ms),
             Stage::Running => {
                 self.report.loop_outcome = Some(LoopOutcome::Aborted);
@@ -254,8 +257,11 @@ impl Execution {
                 self.respond_assembled(now_ms);
             }
             Stage::Finishing => {
+                // §1.9: the result reads go on (the 400 ms re-read sleep is not abortable in
+                // the TypeScript) and the cancelled response carries the harvest's outputs,
+                // steps and upload stats; stdout is what was accepted so far.
                 self.stop_stdout(now_ms);
-                self.respond_assembled(now_ms);
+                self.maybe_finish(now_ms);
             }
             Stage::Cleanup | Stage::Done => {}
         }

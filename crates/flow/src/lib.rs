@@ -81,10 +81,13 @@
 //!   `classify_startup`).
 //! * **W16**: after deleting a terminal or abandoned leftover pod, the flow waits (bounded,
 //!   [`Tuning::pod_gone_wait_ms`]) until a `ReadPod` returns 404 before creating its pod.
-//! * **Abort** answers at once: during startup, the main loop or the result window the
-//!   cancelled response is emitted immediately with the stdout accumulated so far (the
-//!   TypeScript finishes its non-abortable reads first); a call already in flight before
-//!   the Pod exists is awaited first so ownership is known for the cleanup.
+//! * **Abort** answers at once during startup and the main loop: the cancelled response is
+//!   emitted immediately with the stdout accumulated so far (the TypeScript finishes its
+//!   non-abortable reads first); a call already in flight before the Pod exists is awaited
+//!   first so ownership is known for the cleanup. As in the TypeScript, an abort does not
+//!   cut short the result reads after the loop (§1.9: the cancelled response carries the
+//!   harvest's `outputFiles`, `steps` and `uploadStats`; stdout stops at the abort), nor the
+//!   stage-tail read of a staging failure (the response stays `spawner staging failed: …`).
 //! * A follow stream that brings nothing new for [`Tuning::stdout_stall_ms`] (30 s) is
 //!   reopened from the resume point: kubelets before 1.29 stop sending after a rotation
 //!   without ending the stream, and the reopened read then shows the rotation (a gap) instead

@@ -94,9 +94,71 @@ fn abort_while_reading_the_result() {
     h.pod(succeeded());
     let (id, _) = h.expect("ReadLog harvest");
     h.abort();
-    assert_eq!(summary(h.response()), cancelled("out\n", false));
-    // The late harvest reply is ignored; the cleanup goes on.
+    // §1.9: the result read goes on; the cancel carries what it brings.
+    assert!(h.exec.response().is_none());
     h.ok_log(id, &result_line(0));
+    assert_eq!(summary(h.response()), cancelled("out\n", false));
+    h.finish_cleanup(true, true);
+}
+
+/// §1.8/§1.9: an abort during the result window neither cuts the window short (the 400 ms
+/// re-read sleep is not abortable) nor drops the harvest: the cancelled response carries the
+/// result line's outputs, steps and upload stats.
+#[test]
+fn abort_in_the_result_window_waits_for_the_result_and_carries_it() {
+    use tale_sandbox_contract::protocol::format_result_line;
+    use tale_sandbox_contract::wire::{HarvestResult, UploadStats};
+
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &ts(20, 0, "out"));
+    h.end(stream, StreamEnd::Eof);
+    h.pod(succeeded());
+    // The first read has no result line yet (log flush lag).
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, "");
+    h.abort();
+    assert!(h.exec.response().is_none());
+    h.advance(400);
+    let (id, _) = h.expect("ReadLog harvest");
+    let stats = UploadStats {
+        attempted: 1,
+        succeeded: 1,
+        failures: vec![],
+    };
+    let line = format_result_line(&HarvestResult {
+        upload_stats: stats.clone(),
+        ..Default::default()
+    });
+    h.ok_log(id, &line);
+    assert_eq!(summary(h.response()), cancelled("out\n", false));
+    assert_eq!(h.response().upload_stats, Some(stats));
+    assert!(h.warnings().is_empty(), "{:?}", h.warnings());
+    h.finish_cleanup(true, true);
+}
+
+/// An abort while the stage tail of a staging failure is read does not turn the staging
+/// failure into a cancel (the TypeScript has left the abortable wait already).
+#[test]
+fn abort_while_reading_the_stage_tail_keeps_the_staging_failure() {
+    let mut h = Harness::start();
+    h.create_all();
+    h.pod(pod(
+        "Pending",
+        Some(C::Exited(1, Some("Error"))),
+        Some(C::Waiting("PodInitializing")),
+        Some(C::Waiting("PodInitializing")),
+    ));
+    let (id, _) = h.expect("ReadLog stage");
+    h.abort();
+    assert!(h.exec.response().is_none());
+    h.ok_log(id, "workspace file fetch failed for main.py: HTTP 403\n");
+    assert_eq!(
+        summary(h.response()),
+        spawner_unavailable(
+            "spawner staging failed: pre-stage failed (exit 1): Error: workspace file fetch failed for main.py: HTTP 403"
+        )
+    );
     h.finish_cleanup(true, true);
 }
 
