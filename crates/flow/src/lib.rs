@@ -83,8 +83,9 @@
 //!   [`Tuning::pod_gone_wait_ms`]) until a `ReadPod` returns 404 before creating its pod.
 //! * **Abort** answers at once during startup and the main loop: the cancelled response is
 //!   emitted immediately with the stdout accumulated so far (the TypeScript finishes its
-//!   non-abortable reads first); a call already in flight before the Pod exists is awaited
-//!   first so ownership is known for the cleanup. As in the TypeScript, an abort does not
+//!   non-abortable reads first); a call already in flight before the Pod exists (or between
+//!   its `withRetry` attempts) is awaited first, so ownership is known for the cleanup and a
+//!   live duplicate is still reported as the duplicate. As in the TypeScript, an abort does not
 //!   cut short the result reads after the loop (§1.9: the cancelled response carries the
 //!   harvest's `outputFiles`, `steps` and `uploadStats`; stdout stops at the abort), nor the
 //!   stage-tail read of a staging failure (the response stays `spawner staging failed: …`).

@@ -149,8 +149,7 @@ impl Execution {
             Ok(_) => {
                 // W16: a deleted pod can linger while it terminates; creating ours now would
                 // 409 and be misreported as another replica's live pod. Wait until it is gone.
-                self.wait_gone_deadline =
-                    now_ms.saturating_add(self.opts.tuning.pod_gone_wait_ms);
+                self.wait_gone_deadline = now_ms.saturating_add(self.opts.tuning.pod_gone_wait_ms);
                 self.read_leftover_pod();
             }
             Err(err) => {
@@ -264,25 +263,31 @@ impl Execution {
         }
     }
 
-    /// An abort before the Pod exists: if a call is in flight its reply decides ownership
-    /// (handled by the reply handlers, which check `aborted`); otherwise (a retry or W16
-    /// wait timer) answer now.
+    /// An abort before the Pod exists: if a call is in flight — or between two attempts of
+    /// its `withRetry`, whose sleep is not abortable in the TypeScript — its reply decides
+    /// (ownership, or a live duplicate, which is reported as such); the reply handlers
+    /// check `aborted`. Otherwise (the W16 wait timer) answer now.
     pub(crate) fn abort_preparation(&mut self, now_ms: i64) {
-        let in_flight = self.calls.values().any(|p| {
-            matches!(
-                p.purpose,
-                Purpose::ReadPvc(_)
-                    | Purpose::CreatePvc(_)
-                    | Purpose::CreateSecret
-                    | Purpose::DuplicateReadPod
-                    | Purpose::DuplicateDeletePod
-                    | Purpose::WaitGoneReadPod
-                    | Purpose::ReplaceSecret
-                    | Purpose::CreatePod
-            )
-        });
+        let retrying = self.timers.iter().any(
+            |t| matches!(&t.kind, TimerKind::Retry { purpose, .. } if Self::is_preparing(purpose)),
+        );
+        let in_flight = retrying || self.calls.values().any(|p| Self::is_preparing(&p.purpose));
         if !in_flight {
             self.respond_cancelled_empty(now_ms);
         }
+    }
+
+    fn is_preparing(purpose: &Purpose) -> bool {
+        matches!(
+            purpose,
+            Purpose::ReadPvc(_)
+                | Purpose::CreatePvc(_)
+                | Purpose::CreateSecret
+                | Purpose::DuplicateReadPod
+                | Purpose::DuplicateDeletePod
+                | Purpose::WaitGoneReadPod
+                | Purpose::ReplaceSecret
+                | Purpose::CreatePod
+        )
     }
 }

@@ -32,16 +32,40 @@ fn abort_while_the_pod_is_being_created() {
     h.finish_cleanup(true, true);
 }
 
+/// `withRetry`'s sleep is not abortable in the TypeScript: the duplicate read goes on, and
+/// its answer decides (a live owner is the duplicate; anything else is the cancel).
 #[test]
-fn abort_while_a_retry_is_pending_answers_at_once() {
+fn abort_while_a_retry_is_pending_finishes_the_read() {
     let mut h = Harness::start();
     let (id, _) = h.expect("CreateSecret");
     h.err(id, Some(409), "AlreadyExists");
     let (id, _) = h.expect("ReadPod");
     h.err(id, None, "timeout");
     h.abort();
+    assert!(h.exec.response().is_none());
+    h.advance(200);
+    let (id, _) = h.expect("ReadPod");
+    h.err(id, Some(404), "not found");
     assert_eq!(summary(h.response()), cancelled("", false));
     h.advance(1_000);
+    h.finish_cleanup(false, false);
+
+    let mut h = Harness::start();
+    let (id, _) = h.expect("CreateSecret");
+    h.err(id, Some(409), "AlreadyExists");
+    let (id, _) = h.expect("ReadPod");
+    h.err(id, Some(503), "unavailable");
+    h.abort();
+    h.advance(200);
+    let (id, _) = h.expect("ReadPod");
+    h.ok_pod(id, leftover("Running", NOW - 5_000));
+    let pod_name = h.exec.pod_name().to_string();
+    assert_eq!(
+        summary(h.response()),
+        spawner_unavailable(&format!(
+            "executionId already has a live pod ({pod_name}) \u{2014} duplicate dispatch"
+        ))
+    );
     h.finish_cleanup(false, false);
 }
 
