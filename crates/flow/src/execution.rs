@@ -469,7 +469,8 @@ impl Execution {
             self.actions.push_back(Action::StopWatch);
         }
         self.pod_source = PodSource::None;
-        self.stdout.close(&mut self.actions);
+        // The response is built: nothing read from here on is stdout any more.
+        let _ = self.stdout.close(&mut self.actions);
         self.timers.clear();
         self.report.responded_at_ms = Some(now_ms);
         self.response = Some(response.clone());

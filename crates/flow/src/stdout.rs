@@ -105,16 +105,29 @@ impl StdoutFlow {
         self.acc.finish().total_bytes > self.cap
     }
 
-    /// Drops the open stream, if any (no more bytes are delivered to the scanner).
-    pub(crate) fn close(&mut self, actions: &mut std::collections::VecDeque<Action>) {
-        if let Some(id) = self.stream.take() {
-            self.acc.abandon_read();
-            actions.push_back(Action::CloseStdout { id });
+    /// Drops the open stream, if any; returns the bytes the accumulator accepted by
+    /// abandoning its read (a held first line of a resumed read), which are stdout and must
+    /// reach the scanner (see [`Execution::close_stdout_stream`]).
+    pub(crate) fn close(&mut self, actions: &mut std::collections::VecDeque<Action>) -> Vec<u8> {
+        match self.stream.take() {
+            Some(id) => {
+                let accepted = self.acc.abandon_read().to_vec();
+                actions.push_back(Action::CloseStdout { id });
+                accepted
+            }
+            None => Vec::new(),
         }
     }
 }
 
 impl Execution {
+    /// Drops the open stream; what abandoning its read accepted goes to the scanner, so the
+    /// live tail stays exactly the canonical stdout.
+    pub(crate) fn close_stdout_stream(&mut self) {
+        let accepted = self.stdout.close(&mut self.actions);
+        self.feed_scanner(accepted);
+    }
+
     /// Passes accepted bytes to the scanner and its events to the driver.
     fn feed_scanner(&mut self, accepted: Vec<u8>) {
         if accepted.is_empty() || self.stdout.scanner_finished {
@@ -192,7 +205,7 @@ impl Execution {
             return;
         }
         self.report.stdout_stalls += 1;
-        self.stdout.close(&mut self.actions);
+        self.close_stdout_stream();
         self.open_stdout(now_ms);
     }
 
@@ -221,7 +234,7 @@ impl Execution {
             return;
         }
         self.stdout.complete = true;
-        self.stdout.close(&mut self.actions);
+        self.close_stdout_stream();
         self.cancel_timers(|k| {
             matches!(
                 k,
@@ -389,7 +402,7 @@ impl Execution {
 
     pub(crate) fn on_stdout_drain_deadline(&mut self, _now_ms: i64) {
         if self.stage == Stage::Finishing && self.stdout.stream.is_some() {
-            self.stdout.close(&mut self.actions);
+            self.close_stdout_stream();
             self.final_stdout_read();
         }
     }
@@ -423,7 +436,7 @@ impl Execution {
 
     /// Abort: stop reading; stdout is what was accepted so far.
     pub(crate) fn stop_stdout(&mut self, _now_ms: i64) {
-        self.stdout.close(&mut self.actions);
+        self.close_stdout_stream();
         self.stdout.drained = true;
         self.cancel_timers(|k| {
             matches!(

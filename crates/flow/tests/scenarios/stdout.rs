@@ -306,3 +306,57 @@ fn the_stall_check_can_be_disabled() {
     h.advance(140_000);
     assert_eq!(h.opened.len(), 1);
 }
+
+/// Bytes the accumulator accepts only when a read is abandoned (a held first line of a
+/// resumed read) reach the live tail too: the deltas are exactly the canonical stdout, also
+/// when the stream is dropped by an abort, a stall reopen or the drain deadline.
+#[test]
+fn bytes_accepted_when_a_stream_is_dropped_reach_the_live_tail() {
+    for partial in [
+        "2023-11-14T22:13:20.000000001Z a",
+        "2023-11-14T22:13:20.000000001Z ab",
+        "2023-11-14T22:13:20.000000001Z a\n2023-11-14T22:13:20.000000002Z b",
+        "2023-11-14T22:13:21.000000000Z new",
+    ] {
+        let mut h = Harness::start();
+        let stream = h.run_to_running();
+        h.chunk(stream, &ts(20, 1, "a"));
+        h.end(stream, StreamEnd::Cut);
+        let stream = h.last_stream();
+        h.chunk(stream, partial);
+        h.abort();
+        let stdout = String::from_utf8(
+            base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                &h.response().stdout_base64,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(h.deltas(), stdout, "{partial:?}");
+
+        // The same when the drain deadline drops the stream of a finished run.
+        let mut h = Harness::start();
+        let stream = h.run_to_running();
+        h.chunk(stream, &ts(20, 1, "a"));
+        h.end(stream, StreamEnd::Cut);
+        let stream = h.last_stream();
+        h.chunk(stream, partial);
+        h.pod(succeeded());
+        let (id, _) = h.expect("ReadLog harvest");
+        h.ok_log(id, &result_line(0));
+        h.advance(60_000);
+        let (id, _) = h.expect("ReadLog runner");
+        h.err(id, Some(404), "gone");
+        let stdout = String::from_utf8(
+            base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                &h.response().stdout_base64,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(stdout.starts_with("a\n"), "{stdout:?}");
+        assert_eq!(h.deltas(), stdout, "{partial:?}");
+    }
+}
