@@ -68,7 +68,8 @@ impl Execution {
         }
     }
 
-    /// §1.9 with what is known now (also the abort path of the loop and of the result window).
+    /// §1.9 with what is known now (also the abort path of the loop; after an abort in the
+    /// result window, once the result reads settled).
     pub(crate) fn respond_assembled(&mut self, now_ms: i64) {
         self.finish_scanner();
         let outcome = self.stdout.acc.finish();

@@ -1,6 +1,6 @@
 //! No panic on any event order: unknown ids, events after `Done`, events in the wrong stage.
 
-use tale_sandbox_flow::{ApiError, Call, Payload, StreamEnd};
+use tale_sandbox_flow::{ApiError, Call, ExecuteOptions, Payload, StreamEnd};
 
 use crate::support::*;
 
@@ -288,5 +288,31 @@ fn extreme_clocks_never_overflow() {
             }
             assert!(h.exec.response().is_some(), "{first} {second}");
         }
+    }
+}
+
+/// An extreme `startedAtMs` against an extreme clock: durations saturate instead of
+/// overflowing, on the error, cancelled and assembled paths.
+#[test]
+fn extreme_started_at_never_overflows() {
+    for (started, now) in [(i64::MIN, i64::MAX), (i64::MAX, i64::MIN)] {
+        // Error path (pod deleted during startup).
+        let mut h = Harness::with_options(&cfg(), request(), ExecuteOptions::new(started));
+        h.now = now;
+        h.create_all();
+        h.pod_gone();
+        assert!(h.exec.response().is_some());
+        // Cancelled before the main loop.
+        let mut h = Harness::with_options(&cfg(), request(), ExecuteOptions::new(started));
+        h.now = now;
+        h.create_all();
+        h.abort();
+        assert!(h.exec.response().is_some());
+        // Assembled (abort in the main loop).
+        let mut h = Harness::with_options(&cfg(), request(), ExecuteOptions::new(started));
+        h.now = now;
+        h.run_to_running();
+        h.abort();
+        assert!(h.exec.response().is_some());
     }
 }
