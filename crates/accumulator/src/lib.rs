@@ -174,6 +174,44 @@ impl Outcome<'_> {
     }
 }
 
+/// Where a resumed timestamped read starts: a whole UTC second, sent as `sinceTime`
+/// (see [`StdoutAccumulator::resume_since`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResumePoint {
+    unix_seconds: i64,
+}
+
+impl ResumePoint {
+    /// Seconds since the Unix epoch.
+    pub fn unix_seconds(self) -> i64 {
+        self.unix_seconds
+    }
+
+    /// The `sinceTime` query value: RFC 3339 with second precision in UTC,
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    pub fn since_time(self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for ResumePoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Kubelet record times are real dates; an out-of-range value cannot come from one, so
+        // it is clamped to the epoch rather than failing.
+        let t = time::OffsetDateTime::from_unix_timestamp(self.unix_seconds).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    }
+}
+
 // One engine per accumulator, so the size difference costs nothing; boxing the larger one would
 // add an indirection to every push.
 #[allow(clippy::large_enum_variant)]
@@ -269,6 +307,32 @@ impl StdoutAccumulator {
             Engine::Raw(raw) => raw.try_skip(len as u64),
             Engine::Timestamped(_) => false,
         })
+    }
+
+    /// Where a resumed `timestamps=true` read (a reconnect of a cut follow stream, or a poll)
+    /// must start so that it re-serves the last line group taken, which is what lets the
+    /// accumulator prove continuity: `sinceTime` = the floor of that group's second. `None`
+    /// when no line was taken yet (restart from the head, without `sinceTime`) and always in
+    /// raw mode. A read that is still open is not taken into account, so this may be earlier
+    /// than necessary but never too late.
+    ///
+    /// ```
+    /// use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
+    ///
+    /// let mut acc = StdoutAccumulator::new(Config { cap_bytes: 64, mode: Mode::Timestamped }).unwrap();
+    /// assert_eq!(acc.resume_since(), None);
+    /// acc.begin_read();
+    /// acc.push(b"2024-05-01T10:20:30.123456789Z hello\n").unwrap();
+    /// acc.abandon_read();
+    /// assert_eq!(acc.resume_since().unwrap().since_time(), "2024-05-01T10:20:30Z");
+    /// ```
+    pub fn resume_since(&self) -> Option<ResumePoint> {
+        match &self.engine {
+            Engine::Raw(_) => None,
+            Engine::Timestamped(ts) => ts.mark_time().map(|nanos| ResumePoint {
+                unix_seconds: i64::try_from(nanos.div_euclid(1_000_000_000)).unwrap_or(i64::MAX),
+            }),
+        }
     }
 
     /// The stdout accepted so far: what [`finish`](Self::finish) reports as `stdout`, without

@@ -191,6 +191,11 @@ impl Timestamped {
         mark + read
     }
 
+    /// The time of the last line group taken (`None`: nothing taken yet).
+    pub(crate) fn mark_time(&self) -> Option<Nanos> {
+        self.mark.as_ref().map(|m| m.ts)
+    }
+
     pub(crate) fn begin(&mut self) {
         self.parser.clear();
         let flow = Flow::Searching { plain: Reading::new(false), continued: None };

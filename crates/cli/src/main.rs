@@ -1,6 +1,8 @@
 //! `tale-sandbox`: the command-line entry point.
 //!
-//! Until the execute path exists, the main job (`tale-sandbox`, i.e. `tale-sandbox demo`)
+//! The main job, `tale-sandbox` (i.e. `tale-sandbox exec`), runs one execution through the
+//! execute path — on the embedded test cluster unless a real cluster is named — and checks its
+//! stdout byte for byte (`exec.rs`). `tale-sandbox demo`
 //! runs a container on the embedded simulated node — the kubelet model of
 //! `tale-sandbox-kubelet-logs` — whose log rotates mid-run, and prints, next to the true
 //! stream, what the TypeScript service's polling would return and what the accumulator
@@ -9,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod demo;
+mod exec;
 mod replay;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +25,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run one execution against a cluster (default: the embedded test cluster, with a log that
+    /// rotates) and show the response; on the embedded cluster, check stdout byte for byte.
+    Exec(Box<exec::ExecArgs>),
     /// Simulate a run whose log rotates, and compare the TypeScript polling with the accumulator.
     Demo(demo::DemoArgs),
     /// Replay a shared test vector (tests/vectors/*.json) and print the results.
@@ -30,7 +36,8 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        None => demo::run(&demo::DemoArgs::default()),
+        None => exec::run(&exec::ExecArgs::default()),
+        Some(Command::Exec(args)) => exec::run(&args),
         Some(Command::Demo(args)) => demo::run(&args),
         Some(Command::Replay(args)) => replay::run(&args),
     }

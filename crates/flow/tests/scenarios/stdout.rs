@@ -1,0 +1,362 @@
+//! The runner's stdout: follow stream, cut and reconnect with `sinceTime`, backoff, the
+//! polling fallback, watch failure → Pod polls, and the order of phases and deltas.
+
+use tale_sandbox_contract::wire::Phase;
+use tale_sandbox_flow::{Action, ApiError, ExecuteOptions, StreamEnd};
+
+use crate::support::*;
+
+#[test]
+fn a_cut_stream_resumes_from_the_last_second_without_duplicates() {
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(
+        stream,
+        &format!("{}{}", ts(20, 1, "a"), "2023-11-14T22:13:20.000000002Z b"),
+    );
+    h.end(stream, StreamEnd::Cut);
+    assert_eq!(
+        h.warnings(),
+        vec!["[sandbox.k8s] runner log stream failed (will reconnect): connection cut".to_string()]
+    );
+    assert_eq!(h.opened[1].1.as_deref(), Some("2023-11-14T22:13:20Z"));
+    let stream = h.last_stream();
+    // The resumed read re-serves the whole second, then continues.
+    h.chunk(
+        stream,
+        &format!("{}{}{}", ts(20, 1, "a"), ts(20, 2, "b"), ts(21, 0, "c")),
+    );
+    h.pod(succeeded());
+    h.end(stream, StreamEnd::Eof);
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    assert_eq!(summary(h.response()), completed("a\nb\nc\n", false));
+    assert_eq!(h.deltas(), "a\nb\nc\n");
+    let report = h.exec.report();
+    assert_eq!(
+        (report.stdout_streams, report.stdout_reconnects, report.gaps),
+        (2, 1, 0)
+    );
+    h.finish_cleanup(true, true);
+}
+
+#[test]
+fn failing_streams_back_off_then_fall_back_to_polling() {
+    let mut h = Harness::start();
+    let first = h.run_to_running();
+    h.end(
+        first,
+        StreamEnd::Error(ApiError::transport("connect ECONNREFUSED")),
+    );
+    // Backoff 200, 400, 800, 1600 ms while reconnects bring nothing.
+    for (i, delay) in [200, 400, 800, 1_600].into_iter().enumerate() {
+        assert_eq!(h.opened.len(), i + 1);
+        h.advance(delay - 1);
+        assert_eq!(h.opened.len(), i + 1, "not before {delay} ms");
+        h.advance(1);
+        assert_eq!(h.opened.len(), i + 2);
+        let stream = h.last_stream();
+        h.end(
+            stream,
+            StreamEnd::Error(ApiError::transport("connect ECONNREFUSED")),
+        );
+    }
+    // Fifth failure: polling with timestamped reads.
+    let (id, call) = h.expect("ReadLog runner");
+    let params = log_params(&call);
+    assert!(params.timestamps && params.since_time.is_none());
+    h.ok_log(id, &ts(20, 0, "one"));
+    h.advance(500);
+    let (id, call) = h.expect("ReadLog runner");
+    assert_eq!(
+        log_params(&call).since_time.as_deref(),
+        Some("2023-11-14T22:13:20Z")
+    );
+    h.ok_log(id, &format!("{}{}", ts(20, 0, "one"), ts(22, 0, "two")));
+    assert_eq!(
+        h.warnings(),
+        vec![
+            "[sandbox.k8s] runner log stream failed (will reconnect): connect ECONNREFUSED"
+                .to_string(),
+            "[sandbox.k8s] runner log stream failed 5 times in a row; polling the log instead"
+                .to_string(),
+        ]
+    );
+    h.pod(succeeded());
+    // No stream to wait for: the final resume read collects the rest at once.
+    let (fid, _) = h.expect("ReadLog runner");
+    let (hid, _) = h.expect("ReadLog harvest");
+    h.ok_log(hid, &result_line(0));
+    h.ok_log(fid, &format!("{}{}", ts(22, 0, "two"), ts(23, 0, "three")));
+    assert_eq!(summary(h.response()), completed("one\ntwo\nthree\n", false));
+    let report = h.exec.report();
+    assert_eq!(
+        (
+            report.stdout_streams,
+            report.stdout_reconnects,
+            report.stdout_polls
+        ),
+        (5, 4, 3)
+    );
+    assert_eq!(
+        report.log_reads, 4,
+        "two polls, the final read, the harvest read"
+    );
+    let runner_bytes =
+        (ts(20, 0, "one").len() * 2 + ts(22, 0, "two").len() * 2 + ts(23, 0, "three").len()) as u64;
+    assert_eq!(report.log_bytes.runner, runner_bytes);
+    assert_eq!(report.log_bytes.harvest, result_line(0).len() as u64);
+    assert_eq!(report.stdout_total_bytes, "one\ntwo\nthree\n".len() as u64);
+    h.finish_cleanup(true, true);
+}
+
+#[test]
+fn an_early_end_before_the_runner_exited_reconnects() {
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &ts(20, 0, "x"));
+    // A server-side timeout can end a follow stream normally while the runner still runs.
+    h.end(stream, StreamEnd::Eof);
+    assert_eq!(h.opened.len(), 2);
+    assert!(h.warnings().is_empty());
+}
+
+#[test]
+fn the_drain_wait_is_bounded_and_a_failed_final_read_truncates_w7() {
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &ts(20, 0, "x"));
+    h.pod(succeeded());
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    h.advance(1_999);
+    assert!(h.exec.response().is_none());
+    h.advance(1);
+    assert_eq!(h.closed, vec![stream]);
+    for attempt in 1..=3 {
+        let (id, _) = h.expect("ReadLog runner");
+        h.err(id, Some(500), "kubelet unreachable");
+        h.advance(200 * attempt);
+    }
+    assert_eq!(summary(h.response()), completed("x\n", true));
+    assert_eq!(
+        h.warnings().last().unwrap(),
+        "[sandbox.k8s] final runner log read failed: kubelet unreachable"
+    );
+    h.finish_cleanup(true, true);
+}
+
+#[test]
+fn watch_failure_falls_back_to_pod_polling() {
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.watch_failed();
+    assert!(h.exec.report().watch_failed);
+    let (id, _) = h.expect("ReadPod");
+    h.ok_pod(id, running());
+    h.advance(499);
+    h.no_call();
+    h.advance(1);
+    let (id, _) = h.expect("ReadPod");
+    // A transient failure: retried by read-pod, then warned, and polling goes on.
+    h.err(id, Some(500), "etcd");
+    h.advance(200);
+    let (id, _) = h.expect("ReadPod");
+    h.err(id, Some(500), "etcd");
+    h.advance(400);
+    let (id, _) = h.expect("ReadPod");
+    h.err(id, Some(500), "etcd");
+    assert_eq!(
+        h.warnings().last().unwrap(),
+        "[sandbox.k8s] pod read failed mid-run (will keep polling): etcd"
+    );
+    // Watch events are ignored from now on.
+    h.pod(succeeded());
+    h.no_call();
+    h.advance(500);
+    let (id, _) = h.expect("ReadPod");
+    h.ok_pod(id, succeeded());
+    h.end(stream, StreamEnd::Eof);
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    assert_eq!(summary(h.response()), completed("", false));
+    h.finish_cleanup(true, true);
+}
+
+#[test]
+fn watch_failure_during_startup_polls_and_a_404_is_pod_gone() {
+    let mut h = Harness::start();
+    h.create_all();
+    h.watch_failed();
+    let (id, _) = h.expect("ReadPod");
+    h.ok_pod(id, pod("Pending", None, None, None));
+    h.advance(500);
+    let (id, _) = h.expect("ReadPod");
+    h.err(id, Some(404), "not found");
+    assert_eq!(
+        summary(h.response()),
+        spawner_unavailable("pod deleted during startup")
+    );
+    h.finish_cleanup(true, true);
+}
+
+#[test]
+fn phases_and_deltas_in_stream_order_before_the_response() {
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(
+        stream,
+        &format!(
+            "{}{}",
+            ts(20, 0, "PHASE: installing"),
+            ts(20, 1, "pip output")
+        ),
+    );
+    h.chunk(
+        stream,
+        &format!(
+            "{}{}",
+            ts(21, 0, "PHASE: running"),
+            "2023-11-14T22:13:22.000000000Z hel"
+        ),
+    );
+    h.chunk(stream, "lo");
+    h.pod(succeeded());
+    h.end(stream, StreamEnd::Eof);
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    let order: Vec<String> = h
+        .log
+        .iter()
+        .filter_map(|a| match a {
+            Action::Phase(p) => Some(format!("phase {p:?}")),
+            Action::StdoutDelta(d) => Some(format!("delta {d:?}")),
+            Action::Respond(_) => Some("respond".into()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            "phase Installing".to_string(),
+            "delta \"pip output\\n\"".to_string(),
+            "phase Running".to_string(),
+            "delta \"hello\"".to_string(),
+            "respond".to_string(),
+        ]
+    );
+    assert_eq!(h.phases(), vec![Phase::Installing, Phase::Running]);
+    // The response strips the markers.
+    assert_eq!(summary(h.response()), completed("pip output\nhello", false));
+}
+
+#[test]
+fn callbacks_not_wanted_emit_nothing() {
+    let mut opts = ExecuteOptions::new(NOW);
+    opts.emit_phases = false;
+    opts.emit_stdout_deltas = false;
+    let mut h = Harness::with_options(&cfg(), request(), opts);
+    let stream = h.run_to_running();
+    h.chunk(
+        stream,
+        &format!("{}{}", ts(20, 0, "PHASE: running"), ts(20, 1, "x")),
+    );
+    assert!(h.phases().is_empty());
+    assert_eq!(h.deltas(), "");
+}
+
+#[test]
+fn a_stream_silent_for_the_stall_period_is_reopened() {
+    let mut h = Harness::start();
+    let first = h.run_to_running();
+    h.advance(20_000);
+    h.chunk(first, &ts(20, 0, "tick"));
+    // Progress at 20 s moves the check to 50 s.
+    h.advance(29_999);
+    assert_eq!(h.opened.len(), 1);
+    h.advance(1);
+    assert_eq!(h.closed, vec![first]);
+    assert_eq!(h.opened.len(), 2);
+    assert_eq!(h.opened[1].1.as_deref(), Some("2023-11-14T22:13:20Z"));
+    // A kubelet that stopped after a rotation: the reopened read shows the new file.
+    let second = h.last_stream();
+    h.chunk(second, &ts(50, 0, "after rotation"));
+    h.pod(succeeded());
+    h.end(second, StreamEnd::Eof);
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    assert_eq!(
+        summary(h.response()),
+        completed("tick\nafter rotation\n", true)
+    );
+    let report = h.exec.report();
+    assert_eq!(
+        (report.stdout_stalls, report.stdout_reconnects, report.gaps),
+        (1, 1, 1)
+    );
+    assert!(h.warnings().is_empty());
+}
+
+#[test]
+fn the_stall_check_can_be_disabled() {
+    let mut opts = ExecuteOptions::new(NOW);
+    opts.tuning.stdout_stall_ms = 0;
+    let mut h = Harness::with_options(&cfg(), request(), opts);
+    h.run_to_running();
+    h.advance(140_000);
+    assert_eq!(h.opened.len(), 1);
+}
+
+/// Bytes the accumulator accepts only when a read is abandoned (a held first line of a
+/// resumed read) reach the live tail too: the deltas are exactly the canonical stdout, also
+/// when the stream is dropped by an abort, a stall reopen or the drain deadline.
+#[test]
+fn bytes_accepted_when_a_stream_is_dropped_reach_the_live_tail() {
+    for partial in [
+        "2023-11-14T22:13:20.000000001Z a",
+        "2023-11-14T22:13:20.000000001Z ab",
+        "2023-11-14T22:13:20.000000001Z a\n2023-11-14T22:13:20.000000002Z b",
+        "2023-11-14T22:13:21.000000000Z new",
+    ] {
+        let mut h = Harness::start();
+        let stream = h.run_to_running();
+        h.chunk(stream, &ts(20, 1, "a"));
+        h.end(stream, StreamEnd::Cut);
+        let stream = h.last_stream();
+        h.chunk(stream, partial);
+        h.abort();
+        let stdout = String::from_utf8(
+            base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                &h.response().stdout_base64,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(h.deltas(), stdout, "{partial:?}");
+
+        // The same when the drain deadline drops the stream of a finished run.
+        let mut h = Harness::start();
+        let stream = h.run_to_running();
+        h.chunk(stream, &ts(20, 1, "a"));
+        h.end(stream, StreamEnd::Cut);
+        let stream = h.last_stream();
+        h.chunk(stream, partial);
+        h.pod(succeeded());
+        let (id, _) = h.expect("ReadLog harvest");
+        h.ok_log(id, &result_line(0));
+        h.advance(60_000);
+        let (id, _) = h.expect("ReadLog runner");
+        h.err(id, Some(404), "gone");
+        let stdout = String::from_utf8(
+            base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                &h.response().stdout_base64,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(stdout.starts_with("a\n"), "{stdout:?}");
+        assert_eq!(h.deltas(), stdout, "{partial:?}");
+    }
+}
