@@ -6,7 +6,8 @@
 # Installs what it needs: the rustup target, and wasm-bindgen-cli at exactly the version pinned in
 # bindings/wasm/Cargo.toml, into a cache reused across runs
 # ($TALE_SANDBOX_CACHE, default ~/.cache/tale-sandbox/wasm-bindgen-<version>/).
-# Honours CARGO_TARGET_DIR (default: <repo>/target).
+# Honours CARGO_TARGET_DIR (default: <repo>/target). Every cargo call passes --locked (the CLI builds
+# from its published Cargo.lock).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,11 +34,11 @@ if [[ "$("$bindgen" --version 2>/dev/null || true)" != "wasm-bindgen $version" ]
   # --debug: builds in under half the time of a release build (114 s against 302 s here) and
   # generates byte-identical glue; it runs for a fraction of a second per build either way.
   CARGO_TARGET_DIR="$CACHE/cargo-install-target" \
-    cargo install wasm-bindgen-cli --version "=$version" --root "$bindgen_root" --force --debug
+    cargo install wasm-bindgen-cli --version "=$version" --locked --root "$bindgen_root" --force --debug
   rm -rf "$CACHE/cargo-install-target"
 fi
 
-cargo build --release --target wasm32-unknown-unknown \
+cargo build --locked --release --target wasm32-unknown-unknown \
   --manifest-path "$ROOT/bindings/wasm/Cargo.toml" -p tale-sandbox-wasm
 
 rm -rf "$PKG"
