@@ -17,6 +17,9 @@
 # Every cargo call, here and in the scripts this calls, passes --locked: a Cargo.lock that needs
 # updating fails the run instead of being rewritten.
 #
+#   scripts/test-all.sh               every stage (the test command, and CI's)
+#   scripts/test-all.sh lint node     only the stages named, in the order given
+#
 # Every stage runs even when an earlier one failed (except those that need its output); the exit
 # status is non-zero when any stage failed. One cargo target dir serves every stage:
 # CARGO_TARGET_DIR, default <repo>/target.
@@ -210,18 +213,29 @@ stage_cluster() {
   bash tests/cluster/run.sh
 }
 
-run_stage lint stage_lint
-run_stage rust stage_rust
-run_stage doctest stage_doctest
-run_stage fuzz stage_fuzz
-run_stage node stage_node
-run_stage wasm stage_wasm
-if [[ "${STAGE_RESULTS[-1]}" == "ok" ]]; then
-  run_stage browser stage_browser
+ALL_STAGES=(lint rust doctest fuzz node wasm browser cluster)
+if [[ $# -gt 0 ]]; then
+  for name in "$@"; do
+    if [[ " ${ALL_STAGES[*]} " != *" $name "* ]]; then
+      echo "test-all: unknown stage '$name' (stages: ${ALL_STAGES[*]})" >&2
+      exit 2
+    fi
+  done
+  STAGES=("$@")
 else
-  skip_stage browser "the wasm package did not build or its Node tests failed"
+  STAGES=("${ALL_STAGES[@]}")
 fi
-run_stage cluster stage_cluster
+WASM_RESULT=""
+for name in "${STAGES[@]}"; do
+  if [[ $name == browser && -n $WASM_RESULT && $WASM_RESULT != ok ]]; then
+    skip_stage browser "the wasm package did not build or its Node tests failed"
+    continue
+  fi
+  run_stage "$name" "stage_$name"
+  if [[ $name == wasm ]]; then
+    WASM_RESULT="${STAGE_RESULTS[-1]}"
+  fi
+done
 
 banner "summary"
 for i in "${!STAGE_NAMES[@]}"; do
