@@ -68,9 +68,12 @@ for target in $targets; do
     cargo fuzz run -a -s "$sanitizer" --target-dir "$target_dir" "$target" "corpus/$target" "seeds/$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1 \
         || status=$?
-    grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|SUMMARY)|INFO: Done' "$log" || true
-    if [[ $status -ne 0 ]]; then
-        echo "run.sh: $target FAILED (exit $status); the end of its log:" >&2
+    runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")"
+    rss="$(sed -n 's/^stat::peak_rss_mb: *//p' "$log")"
+    if [[ $status -eq 0 ]]; then
+        echo "run.sh: $target ok: ${runs:-?} runs, peak RSS ${rss:-?} MB" >&2
+    else
+        echo "run.sh: $target FAILED (exit $status) after ${runs:-?} runs; the end of its log:" >&2
         tail -n 60 "$log" >&2
         failed+=("$target")
     fi
