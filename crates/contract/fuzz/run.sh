@@ -73,8 +73,17 @@ for target in $targets; do
     if [[ $status -eq 0 ]]; then
         echo "run.sh: $target ok: ${runs:-?} runs, peak RSS ${rss:-?} MB" >&2
     else
-        echo "run.sh: $target FAILED (exit $status) after ${runs:-?} runs; the end of its log:" >&2
-        tail -n 60 "$log" >&2
+        echo "run.sh: $target FAILED (exit $status) after ${runs:-?} runs:" >&2
+        # What went wrong (a panic and its message, libFuzzer's crash, timeout or out-of-memory
+        # report), then cargo-fuzz's failing input and how to reproduce it; backtraces left out.
+        # Without either (a build error, say): the end of the log.
+        report="$(grep -E -A2 'panicked at|==[0-9]+== ERROR|ALARM: working on the last Unit|out-of-memory' "$log" || true)"
+        report+=$'\n'"$(sed -n '/^Failing input:/,/^Error:/p' "$log")"
+        if [[ -n "$report" ]]; then
+            echo "$report" >&2
+        else
+            tail -n 40 "$log" >&2
+        fi
         failed+=("$target")
     fi
 done
