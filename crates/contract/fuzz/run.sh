@@ -77,10 +77,10 @@ for target in $targets; do
         # What went wrong (a panic and its message, libFuzzer's crash, timeout or out-of-memory
         # report), then cargo-fuzz's failing input and how to reproduce it; backtraces left out.
         # Without either (a build error, say): the end of the log.
-        report="$(grep -E -A2 'panicked at|==[0-9]+== ERROR|ALARM: working on the last Unit|out-of-memory' "$log" || true)"
-        report+=$'\n'"$(sed -n '/^Failing input:/,/^Error:/p' "$log")"
-        if [[ -n "$report" ]]; then
-            echo "$report" >&2
+        problem="$(grep -E -A2 'panicked at|==[0-9]+== ERROR|ALARM: working on the last Unit|out-of-memory' "$log" || true)"
+        reproduce="$(sed -n '/^Failing input:/,/^Error:/p' "$log")"
+        if [[ -n "$problem$reproduce" ]]; then
+            printf '%s\n' "$problem" "$reproduce" >&2
         else
             tail -n 40 "$log" >&2
         fi
