@@ -159,11 +159,11 @@ stage_lint() {
 stage_rust() {
   # Bench targets run in test mode (no --bench argument): the serve benchmark of the test cluster
   # takes its quick mode then; its full run is `cargo bench -p tale-sandbox-testcluster`.
-  cargo test --workspace --all-targets --locked
+  cargo test --workspace --all-targets --locked --no-fail-fast
 }
 
 stage_doctest() {
-  cargo test --workspace --doc --locked
+  cargo test --workspace --doc --locked --no-fail-fast
 }
 
 stage_fuzz() {
