@@ -44,8 +44,14 @@ export PATH="$fuzz_root/bin:$PATH"
 if [[ "$(cargo fuzz --version 2>/dev/null || true)" != "cargo-fuzz $cargo_fuzz_version" ]]; then
     echo "run.sh: installing cargo-fuzz $cargo_fuzz_version into $fuzz_root (takes about 2 minutes, once)" >&2
     # Its own target dir: the CLI's dependencies have nothing in common with the project's.
-    CARGO_TARGET_DIR="$cache/cargo-install-target" \
-        cargo install cargo-fuzz --version "=$cargo_fuzz_version" --locked --root "$fuzz_root" --force
+    # --locked: from its published Cargo.lock. Should that lock name a dependency release the
+    # registry does not serve, the pinned version is built from freshly resolved dependencies.
+    install=(cargo install cargo-fuzz --version "=$cargo_fuzz_version" --root "$fuzz_root" --force)
+    if ! CARGO_TARGET_DIR="$cache/cargo-install-target" "${install[@]}" --locked; then
+        echo "run.sh: the published Cargo.lock of cargo-fuzz $cargo_fuzz_version cannot be used here;" \
+            "installing it without --locked" >&2
+        CARGO_TARGET_DIR="$cache/cargo-install-target" "${install[@]}"
+    fi
     rm -rf "$cache/cargo-install-target"
 fi
 
