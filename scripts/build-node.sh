@@ -7,7 +7,8 @@
 #   scripts/build-node.sh --with-test-hooks  also the test-only addon (cargo feature `test-hooks`,
 #                                            a hidden panic trigger) into tests/node/.cache/test-hooks/
 #
-# Honours CARGO_TARGET_DIR (default: <repo>/target).
+# Honours CARGO_TARGET_DIR (default: <repo>/target). Cargo runs with --locked: a Cargo.lock that needs
+# updating is an error, not rewritten.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,7 +28,7 @@ napi_build() {
     --package-json-path "$ROOT/npm/sandbox-native/package.json" \
     --target-dir "$CARGO_TARGET_DIR" \
     --output-dir "$out_dir" \
-    --no-js --dts index.d.ts "$@"
+    --no-js --dts index.d.ts "$@" -- --locked
 }
 
 napi_build "$ROOT/npm/sandbox-native"

@@ -6,7 +6,8 @@
 # Installs what it needs: the rustup target, and wasm-bindgen-cli at exactly the version pinned in
 # bindings/wasm/Cargo.toml, into a cache reused across runs
 # ($TALE_SANDBOX_CACHE, default ~/.cache/tale-sandbox/wasm-bindgen-<version>/).
-# Honours CARGO_TARGET_DIR (default: <repo>/target).
+# Honours CARGO_TARGET_DIR (default: <repo>/target). Every cargo call passes --locked (the CLI's
+# install falls back to fresh resolution when its published Cargo.lock cannot be used).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,12 +33,19 @@ if [[ "$("$bindgen" --version 2>/dev/null || true)" != "wasm-bindgen $version" ]
   # Its own target dir: the CLI's dependencies have nothing in common with the project's.
   # --debug: builds in under half the time of a release build (114 s against 302 s here) and
   # generates byte-identical glue; it runs for a fraction of a second per build either way.
-  CARGO_TARGET_DIR="$CACHE/cargo-install-target" \
-    cargo install wasm-bindgen-cli --version "=$version" --root "$bindgen_root" --force --debug
+  # --locked builds it from its published Cargo.lock. That lock can name a dependency release
+  # the registry does not serve (0.2.130's names webpki-roots 1.0.11, which the registry reached
+  # here lacks): then the pinned CLI is built from freshly resolved dependencies, said aloud.
+  install=(cargo install wasm-bindgen-cli --version "=$version" --root "$bindgen_root" --force --debug)
+  if ! CARGO_TARGET_DIR="$CACHE/cargo-install-target" "${install[@]}" --locked; then
+    echo "build-wasm: the published Cargo.lock of wasm-bindgen-cli $version cannot be used here;" \
+      "installing it without --locked" >&2
+    CARGO_TARGET_DIR="$CACHE/cargo-install-target" "${install[@]}"
+  fi
   rm -rf "$CACHE/cargo-install-target"
 fi
 
-cargo build --release --target wasm32-unknown-unknown \
+cargo build --locked --release --target wasm32-unknown-unknown \
   --manifest-path "$ROOT/bindings/wasm/Cargo.toml" -p tale-sandbox-wasm
 
 rm -rf "$PKG"

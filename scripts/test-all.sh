@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
-# Runs every test of the project, installing what it needs itself:
-#   rust     cargo test --workspace --all-targets
-#   fuzz     crates/contract/fuzz/run.sh 10            (when that script exists)
-#   node     napi addon build + Node tests (tests/node)
+# Runs every gate and every test of the project, installing what it needs itself:
+#   lint     cargo fmt --all --check (rustfmt.toml; and the fuzz crate's sources), the lock file
+#            (Cargo.lock must not need updating), cargo clippy --workspace --all-targets -D warnings
+#   rust     cargo test --workspace --all-targets (bench targets run once, in their quick mode)
+#   doctest  cargo test --workspace --doc (--all-targets leaves doctests out)
+#   fuzz     crates/contract/fuzz/run.sh 10   (every fuzz target 10 s; installs its pinned cargo-fuzz)
+#   node     napi addon build + Node tests (tests/node); the generated index.d.ts must equal the
+#            one in the tree
 #   wasm     wasm package build + wasm-in-Node tests (tests/wasm)
 #   browser  wasm-in-Chromium tests (tests/browser; installs Debian's chromium when missing)
-#   cluster  tests/cluster/run.sh                      (when that script exists)
+#   cluster  tests/cluster/run.sh (kubectl and @kubernetes/client-node against the test cluster)
 # Installs on demand: npm dev dependencies (npm ci in tests/), the wasm32 rustup target and
-# wasm-bindgen-cli at the version pinned in bindings/wasm/Cargo.toml (cached in
-# ~/.cache/tale-sandbox/), Debian's chromium.
+# wasm-bindgen-cli at the version pinned in bindings/wasm/Cargo.toml and cargo-fuzz at the version
+# pinned in crates/contract/fuzz/run.sh (both cached in ~/.cache/tale-sandbox/), Debian's chromium.
+#
+# Every cargo call, here and in the scripts this calls, passes --locked: a Cargo.lock that needs
+# updating fails the run instead of being rewritten.
+#
+#   scripts/test-all.sh               every stage (the test command, and CI's)
+#   scripts/test-all.sh lint node     only the stages named, in the order given
 #
 # Every stage runs even when an earlier one failed (except those that need its output); the exit
 # status is non-zero when any stage failed. One cargo target dir serves every stage:
@@ -117,8 +127,43 @@ node_tests() {
   node --test "$@"
 }
 
+stage_lint() {
+  # Needs no build: fmt parses, the lock check resolves; clippy then checks every target.
+  local failed=()
+  echo "lint: cargo fmt --all --check"
+  if ! cargo fmt --all --check; then
+    failed+=(fmt)
+  fi
+  # The fuzz crate is a workspace of its own (cargo-fuzz needs that), out of `cargo fmt --all`'s
+  # reach: its sources are checked with the same rustfmt.toml (found from their folder up).
+  echo "lint: rustfmt --check crates/contract/fuzz/fuzz_targets/*.rs"
+  if ! rustfmt --check --edition 2024 crates/contract/fuzz/fuzz_targets/*.rs; then
+    failed+=(fmt-fuzz)
+  fi
+  echo "lint: Cargo.lock is up to date (cargo metadata --locked)"
+  if ! cargo metadata --locked --format-version 1 >/dev/null; then
+    echo "lint: Cargo.lock needs updating: run a cargo build without --locked and commit Cargo.lock" >&2
+    failed+=(lockfile)
+  fi
+  echo "lint: cargo clippy --workspace --all-targets --locked -- -D warnings"
+  if ! cargo clippy --workspace --all-targets --locked -- -D warnings; then
+    failed+=(clippy)
+  fi
+  if [[ ${#failed[@]} -gt 0 ]]; then
+    echo "lint: failed: ${failed[*]}" >&2
+    return 1
+  fi
+  echo "lint: fmt, lock file and clippy clean"
+}
+
 stage_rust() {
-  cargo test --workspace --all-targets
+  # Bench targets run in test mode (no --bench argument): the serve benchmark of the test cluster
+  # takes its quick mode then; its full run is `cargo bench -p tale-sandbox-testcluster`.
+  cargo test --workspace --all-targets --locked --no-fail-fast
+}
+
+stage_doctest() {
+  cargo test --workspace --doc --locked --no-fail-fast
 }
 
 stage_fuzz() {
@@ -127,14 +172,29 @@ stage_fuzz() {
 
 stage_node() {
   ensure_npm_deps
-  bash scripts/build-node.sh --with-test-hooks
-  # The declarations are committed: a build that changes them means they are stale.
-  if ! git diff --quiet -- npm/sandbox-native/index.d.ts 2>/dev/null; then
-    echo "npm/sandbox-native/index.d.ts changed when the addon was built; commit the regenerated file:" >&2
-    git --no-pager diff --stat -- npm/sandbox-native/index.d.ts >&2
-    [[ "${CI:-}" == "true" ]] && return 1
+  # The build regenerates npm/sandbox-native/index.d.ts in place. It must come out identical to
+  # the file in the tree (on a clean clone: the committed one); the tree is left as it was.
+  local dts="npm/sandbox-native/index.d.ts" before stale=0
+  before="$(mktemp)"
+  cp "$dts" "$before"
+  if ! bash scripts/build-node.sh --with-test-hooks; then
+    cp "$before" "$dts"
+    rm -f "$before"
+    return 1
   fi
+  if ! cmp -s "$before" "$dts"; then
+    stale=1
+    echo "node: $dts is stale: the addon's exports generate another one (diff below: - in the tree," >&2
+    echo "node: + generated). Run scripts/build-node.sh and commit $dts." >&2
+    diff -u --label "$dts (in the tree)" --label "$dts (generated)" "$before" "$dts" >&2 || true
+    cp "$before" "$dts"
+  fi
+  rm -f "$before"
   (cd tests && node_tests node/)
+  if [[ $stale -ne 0 ]]; then
+    echo "node: the tests ran, but index.d.ts is stale (see above)" >&2
+    return 1
+  fi
 }
 
 stage_wasm() {
@@ -153,25 +213,29 @@ stage_cluster() {
   bash tests/cluster/run.sh
 }
 
-run_stage rust stage_rust
-if [[ -f crates/contract/fuzz/run.sh ]]; then
-  run_stage fuzz stage_fuzz
+ALL_STAGES=(lint rust doctest fuzz node wasm browser cluster)
+if [[ $# -gt 0 ]]; then
+  for name in "$@"; do
+    if [[ " ${ALL_STAGES[*]} " != *" $name "* ]]; then
+      echo "test-all: unknown stage '$name' (stages: ${ALL_STAGES[*]})" >&2
+      exit 2
+    fi
+  done
+  STAGES=("$@")
 else
-  skip_stage fuzz "crates/contract/fuzz/run.sh does not exist yet"
+  STAGES=("${ALL_STAGES[@]}")
 fi
-run_stage node stage_node
-run_stage wasm stage_wasm
-if [[ "${STAGE_RESULTS[-1]}" == "ok" ]]; then
-  run_stage browser stage_browser
-else
-  skip_stage browser "the wasm package did not build or its Node tests failed"
-  FAILED=1
-fi
-if [[ -f tests/cluster/run.sh ]]; then
-  run_stage cluster stage_cluster
-else
-  skip_stage cluster "tests/cluster/run.sh does not exist yet"
-fi
+WASM_RESULT=""
+for name in "${STAGES[@]}"; do
+  if [[ $name == browser && -n $WASM_RESULT && $WASM_RESULT != ok ]]; then
+    skip_stage browser "the wasm package did not build or its Node tests failed"
+    continue
+  fi
+  run_stage "$name" "stage_$name"
+  if [[ $name == wasm ]]; then
+    WASM_RESULT="${STAGE_RESULTS[-1]}"
+  fi
+done
 
 banner "summary"
 for i in "${!STAGE_NAMES[@]}"; do

@@ -22,8 +22,8 @@ command -v npm >/dev/null 2>&1 || missing "npm is not on the PATH."
 echo "tests/cluster: building tale-testcluster"
 # The same target set as the project's `cargo test --workspace --all-targets`, so that features
 # unify the same way and the binary that stage built is reused instead of rebuilt.
-(cd "$root" && cargo build --quiet --workspace --all-targets)
-target_dir="$(cd "$root" && cargo metadata --format-version 1 --no-deps \
+(cd "$root" && cargo build --quiet --locked --workspace --all-targets)
+target_dir="$(cd "$root" && cargo metadata --locked --format-version 1 --no-deps \
   | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).target_directory))')"
 export TALE_TESTCLUSTER_BIN="$target_dir/debug/tale-testcluster"
 [ -x "$TALE_TESTCLUSTER_BIN" ] || missing "the build did not produce $TALE_TESTCLUSTER_BIN"
