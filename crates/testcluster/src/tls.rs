@@ -6,6 +6,8 @@
 //! another crate may set to something else) never matters here.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -24,6 +26,19 @@ pub(crate) struct TlsIdentity {
     server: Arc<ServerConfig>,
 }
 
+/// `tale-testcluster CA <pid>-<nanoseconds>-<sequence>`: unique across starts and processes.
+fn unique_ca_name() -> String {
+    static STARTS: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let sequence = STARTS.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "tale-testcluster CA {}-{nanos}-{sequence}",
+        std::process::id()
+    )
+}
+
 /// Turns an rcgen error into a message naming what could not be made.
 fn fail(what: &'static str) -> impl Fn(rcgen::Error) -> String {
     move |e| format!("cannot make the {what}: {e}")
@@ -39,9 +54,11 @@ impl TlsIdentity {
     pub(crate) fn generate() -> Result<TlsIdentity, String> {
         let ca_key = KeyPair::generate().map_err(fail("CA key"))?;
         let mut ca_params = CertificateParams::default();
+        // A name of its own for every CA: clients then tell one cluster's CA from another's by name
+        // (an unknown issuer) rather than by a failing signature.
         ca_params
             .distinguished_name
-            .push(DnType::CommonName, "tale-testcluster CA");
+            .push(DnType::CommonName, unique_ca_name());
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca_params.key_usages = vec![
             KeyUsagePurpose::KeyCertSign,

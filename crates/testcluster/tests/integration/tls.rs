@@ -121,8 +121,8 @@ async fn the_certificate_names_the_loopback_addresses_and_localhost_and_only_its
     let name = ServerName::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST).into());
     let foreign = handshake(&cluster, other.tls_client_config().unwrap(), name).await;
     assert!(
-        foreign.is_err_and(|e| e.contains("UnknownIssuer") || e.contains("issuer")),
-        "an unknown CA is refused"
+        foreign.as_ref().is_err_and(|e| e.contains("UnknownIssuer")),
+        "an unknown CA is refused: {foreign:?}"
     );
     // kube-rs without the CA refuses the server too.
     let client = client_from_edited_kubeconfig(&cluster, |k| {
