@@ -1,4 +1,5 @@
-// @kubernetes/client-node against the embedded test cluster.
+// @kubernetes/client-node against the embedded test cluster: over TLS trusting the cluster's CA from the
+// kubeconfig, with a bearer token, and over plain HTTP with --insecure-http.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
@@ -95,9 +96,43 @@ test('a wrong token is refused with 401', async () => {
   const bad = new k8s.KubeConfig();
   bad.loadFromString(JSON.stringify({
     apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
-    clusters: [{ name: 'k', cluster: { server: cluster.url, 'insecure-skip-tls-verify': true } }],
+    clusters: [{ name: 'k', cluster: { server: cluster.url, 'certificate-authority-data': Buffer.from(cluster.ca).toString('base64') } }],
     users: [{ name: 'u', user: { token: 'wrong' } }],
     contexts: [{ name: 'c', context: { cluster: 'k', user: 'u' } }],
   }));
   await assert.rejects(bad.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: 'default' }), (e) => e.code === 401);
+});
+
+test('the kubeconfig carries the CA and the server is refused without it', async () => {
+  assert.match(cluster.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+  const current = kc.getCurrentCluster();
+  assert.equal(Buffer.from(current.caData, 'base64').toString(), cluster.ca);
+  assert.ok(!current.skipTLSVerify);
+  const untrusting = new k8s.KubeConfig();
+  untrusting.loadFromString(JSON.stringify({
+    apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
+    clusters: [{ name: 'k', cluster: { server: cluster.url } }],
+    users: [{ name: 'u', user: { token: 'client-node-token' } }],
+    contexts: [{ name: 'c', context: { cluster: 'k', user: 'u' } }],
+  }));
+  await assert.rejects(
+    untrusting.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: 'default' }),
+    (e) => /certificate/i.test(`${e.message} ${e.cause?.message ?? ''} ${e.code ?? ''}`),
+  );
+});
+
+test('plain HTTP with --insecure-http works too', async () => {
+  const plain = await startCluster(['--insecure-http']);
+  try {
+    assert.match(plain.url, /^http:\/\//);
+    const plainKc = new k8s.KubeConfig();
+    plainKc.loadFromFile(plain.kubeconfig);
+    const plainCore = plainKc.makeApiClient(k8s.CoreV1Api);
+    await setScenario(plain, 'n-plain', {});
+    await plainCore.createNamespacedPod({ namespace: 'default', body: sandboxPod('tale-sbx-node-plain', 'n-plain') });
+    const list = await plainCore.listNamespacedPod({ namespace: 'default' });
+    assert.deepEqual(list.items.map((p) => p.metadata.name), ['tale-sbx-node-plain']);
+  } finally {
+    await plain.stop();
+  }
 });

@@ -1,20 +1,31 @@
-// Starts the `tale-testcluster` binary for a test and talks to its control endpoints.
+// Starts the `tale-testcluster` binary for a test and talks to it over HTTPS (trusting the CA it
+// writes with --ca-file) or plain HTTP (--insecure-http), with its bearer token when it has one.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 const BIN = process.env.TALE_TESTCLUSTER_BIN;
 
-/** Spawns the cluster with extra CLI args; resolves once it prints its URL. */
+/**
+ * Spawns the cluster with extra CLI args; resolves once it prints its URL. Over TLS (the default) the
+ * result carries the CA: `caFile` (PEM file) and `ca` (its text); `token` is the `--token` argument.
+ */
 export async function startCluster(args = []) {
   if (!BIN) {
     throw new Error('TALE_TESTCLUSTER_BIN is not set: run these tests through tests/cluster/run.sh');
   }
   const dir = mkdtempSync(join(tmpdir(), 'tale-testcluster-'));
   const kubeconfig = join(dir, 'kubeconfig');
-  const child = spawn(BIN, ['--port', '0', '--kubeconfig', kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const tls = !args.includes('--insecure-http');
+  const caFile = tls ? join(dir, 'ca.crt') : undefined;
+  const caArgs = tls ? ['--ca-file', caFile] : [];
+  const tokenAt = args.indexOf('--token');
+  const token = tokenAt >= 0 ? args[tokenAt + 1] : undefined;
+  const child = spawn(BIN, ['--port', '0', '--kubeconfig', kubeconfig, ...caArgs, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the test cluster did not start within 10 s')), 10_000);
     child.once('exit', (code) => reject(new Error(`the test cluster exited early with code ${code}`)));
@@ -29,6 +40,9 @@ export async function startCluster(args = []) {
   return {
     url,
     kubeconfig,
+    caFile,
+    ca: tls ? readFileSync(caFile, 'utf8') : undefined,
+    token,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
@@ -54,17 +68,34 @@ export function sandboxPod(name, executionId, labels = { 'tale.sandbox': '1', 't
   };
 }
 
-async function call(cluster, method, path, body) {
-  const response = await fetch(cluster.url + path, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) {
-    throw new Error(`${method} ${path} -> ${response.status}: ${text}`);
+/** One request with a JSON body (or none); resolves with the parsed answer, rejects on a non-2xx status. */
+function call(cluster, method, path, body) {
+  const url = new URL(path, cluster.url);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const headers = {};
+  if (payload !== undefined) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = Buffer.byteLength(payload);
   }
-  return text ? JSON.parse(text) : null;
+  if (cluster.token) headers.authorization = `Bearer ${cluster.token}`;
+  const transport = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const request = transport.request(url, { method, headers, ca: cluster.ca }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (d) => (text += d));
+      response.on('error', reject);
+      response.on('end', () => {
+        if (response.statusCode < 200 || response.statusCode > 299) {
+          reject(new Error(`${method} ${path} -> ${response.statusCode}: ${text}`));
+        } else {
+          resolve(text ? JSON.parse(text) : null);
+        }
+      });
+    });
+    request.on('error', reject);
+    request.end(payload);
+  });
 }
 
 /** Sets the scenario of an execution id. */

@@ -1,7 +1,12 @@
-// kubectl (on PATH) against the embedded test cluster.
+// kubectl (on PATH) against the embedded test cluster: over TLS with a bearer token, through the
+// kubeconfig the cluster writes and through kubectl's own --server/--certificate-authority/--token
+// flags, and over plain HTTP with --insecure-http.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startCluster, sandboxPod, setScenario, createPod, createSecret, release, getPod, eventually, phaseOf, TIMESTAMPED } from './cluster.mjs';
 
@@ -19,7 +24,7 @@ const kubectl = (...args) => run('kubectl', ['--kubeconfig', cluster.kubeconfig,
 
 before(async () => {
   requireKubectl();
-  cluster = await startCluster();
+  cluster = await startCluster(['--token', 'kubectl-token']);
 });
 after(async () => cluster?.stop());
 
@@ -93,4 +98,39 @@ test('kubectl delete pod removes the pod', async () => {
   const { stdout } = await kubectl('delete', 'pod', 'tale-sbx-kubectl-delete', '--grace-period=0', '--force');
   assert.match(stdout, /pod "tale-sbx-kubectl-delete" (force )?deleted/);
   await assert.rejects(kubectl('get', 'pod', 'tale-sbx-kubectl-delete'), /NotFound/);
+});
+
+test('kubectl --token with --certificate-authority reaches the TLS cluster without its kubeconfig', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tale-kubectl-'));
+  try {
+    // An empty kubeconfig: everything comes from the flags.
+    const empty = join(dir, 'kubeconfig');
+    writeFileSync(empty, '');
+    const flags = (token) => ['--kubeconfig', empty, '--server', cluster.url, '--certificate-authority', cluster.caFile, '--token', token];
+    assert.match(cluster.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    await createSecret(cluster, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tale-sbx-kubectl-flags' }, stringData: { a: 'b' } });
+    const { stdout } = await run('kubectl', [...flags('kubectl-token'), 'get', 'secret', 'tale-sbx-kubectl-flags', '-n', 'default', '-o', 'name'], { encoding: 'utf8' });
+    assert.equal(stdout.trim(), 'secret/tale-sbx-kubectl-flags');
+    await assert.rejects(run('kubectl', [...flags('wrong-token'), 'get', 'pods', '-n', 'default'], { encoding: 'utf8' }), /Unauthorized/);
+    // Without the CA kubectl refuses the server's certificate.
+    const noCa = ['--kubeconfig', empty, '--server', cluster.url, '--token', 'kubectl-token', 'get', 'pods', '-n', 'default'];
+    await assert.rejects(run('kubectl', noCa, { encoding: 'utf8' }), /certificate/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('kubectl works over plain HTTP with --insecure-http', async () => {
+  const plain = await startCluster(['--insecure-http']);
+  try {
+    assert.match(plain.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(plain.caFile, undefined);
+    await setScenario(plain, 'k-plain', { runner: { output: [{ write: { text: 'plain\n' } }] } });
+    await createPod(plain, sandboxPod('tale-sbx-kubectl-plain', 'k-plain'));
+    await eventually(() => getPod(plain, 'tale-sbx-kubectl-plain'), (p) => phaseOf(p) === 'Succeeded', 'Succeeded');
+    const { stdout } = await run('kubectl', ['--kubeconfig', plain.kubeconfig, 'logs', 'tale-sbx-kubectl-plain', '-c', 'runner'], { encoding: 'utf8' });
+    assert.equal(stdout, 'plain\n');
+  } finally {
+    await plain.stop();
+  }
 });

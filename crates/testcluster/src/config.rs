@@ -1,4 +1,6 @@
-//! Settings of a test cluster.
+//! Settings of a test cluster: what [`crate::TestCluster::start`] and the `tale-testcluster` flags
+//! configure. `ClusterConfig::default()` is a kubelet with its default log settings behind an API
+//! server on an ephemeral port, over TLS, without a token.
 
 use std::time::Duration;
 
@@ -12,8 +14,12 @@ use crate::scenario::Scenario;
 pub struct ClusterConfig {
     /// Port on 127.0.0.1 (0 = an ephemeral port).
     pub port: u16,
-    /// When set, every Kubernetes API request must carry `Authorization: Bearer <token>` (401 otherwise).
-    /// `/version`, health and `/sim/v1` routes stay open.
+    /// Serve plain HTTP instead of HTTPS (`--insecure-http`). By default the cluster makes a CA and a
+    /// server certificate at start and serves TLS; over plain HTTP kubectl refuses to send a token.
+    pub plain_http: bool,
+    /// When set, every request except the `/sim/v1` control routes must carry
+    /// `Authorization: Bearer <token>`; others get a 401 `Status` (as an apiserver with anonymous
+    /// authentication off answers, `/version` and health checks included).
     pub token: Option<String>,
     /// Namespace written into kubeconfigs and used by [`crate::TestCluster::kube_client`].
     pub default_namespace: String,
@@ -42,6 +48,7 @@ impl Default for ClusterConfig {
     fn default() -> Self {
         ClusterConfig {
             port: 0,
+            plain_http: false,
             token: None,
             default_namespace: "default".to_string(),
             log: LogConfig { keep_history: true, ..LogConfig::default() },

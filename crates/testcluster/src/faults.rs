@@ -1,4 +1,6 @@
-//! Seeded fault injection per API route.
+//! Seeded fault injection per API route: the plan (JSON at `PUT /sim/v1/faults`) and the injector
+//! that decides, request by request, which rules fire. The same seed and request order give the same
+//! faults; what a fault does to the response is up to the API's guard.
 
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
@@ -37,11 +39,12 @@ pub struct FaultRule {
     /// Fire at most this many times.
     #[serde(default)]
     pub max_times: Option<u64>,
-    /// What happens.
+    /// What the matching request gets instead of (or on top of) its normal answer.
     pub fault: Fault,
 }
 
-/// A disturbance.
+/// A disturbance of one request: an error answer, no answer, or a damaged or delayed body. JSON:
+/// `{"status": {"code": 500}}`, `"reset"`, `{"cutBody": {"afterBytes": 10, "abrupt": true}}`, ...
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Fault {
@@ -71,7 +74,7 @@ pub enum Fault {
     },
     /// Wait this long before handling the request.
     Stall {
-        /// Milliseconds.
+        /// Delay before the request reaches its handler, in milliseconds.
         ms: u64,
     },
     /// Deliver the response body at this rate.

@@ -1,11 +1,15 @@
-//! An embedded Kubernetes test cluster: a real HTTP server speaking the Kubernetes REST API for the
+//! An embedded Kubernetes test cluster: a real HTTPS server speaking the Kubernetes REST API for the
 //! resources the sandbox service uses (pods, `pods/log`, secrets, PVCs, discovery), with a simulated
 //! kubelet behind it whose container logs follow the kubelet's real behaviour (CRI records, 16 KiB
 //! partial lines, periodic rotation, follow streams across rotation) via [`tale_sandbox_kubelet_logs`].
 //!
+//! Like a real API server it serves TLS with a certificate of its own CA (made at start, see
+//! [`TestCluster::ca_pem`]) and, when configured with a token, refuses requests without it; plain HTTP
+//! is one setting away ([`ClusterConfig::plain_http`], `--insecure-http`).
+//!
 //! Three ways to use it:
 //! - in-process from Rust tests: [`TestCluster::start`] on an ephemeral port, then
-//!   [`TestCluster::kube_client`] or [`TestCluster::kubeconfig`];
+//!   [`TestCluster::kube_client`] or [`TestCluster::kubeconfig`] (which carries the CA and the token);
 //! - as a binary: `tale-testcluster --port 8080 --kubeconfig /tmp/kubeconfig`, then
 //!   `kubectl --kubeconfig /tmp/kubeconfig get pods`;
 //! - from Node tests: spawn the binary and read the `listening on` line it prints.
@@ -17,18 +21,27 @@
 //! This crate never depends on the service's own crates: it is the independent truth they are tested
 //! against.
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
-mod api;
-mod config;
-mod faults;
-mod kubelet;
-mod metrics;
-mod scenario;
+// The modules form layers: each uses only those listed before it, never one after it.
+// Leaves: `util` (key, locking, clocks), `selector`, `scenario`, `faults`, `tls`, then `config`.
+mod util;
 mod selector;
-mod server;
-mod sim;
-mod state;
+mod scenario;
+mod faults;
+mod tls;
+mod config;
+// Counters, then what the kubelet holds per pod, the store keeping it with the objects, and the state
+// one cluster shares.
+mod metrics;
+mod runtime;
 mod store;
+mod state;
+// What acts on the state: the kubelet, the control actions, the HTTP API, the accept loop.
+mod kubelet;
+mod sim;
+mod api;
+mod server;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -52,6 +65,7 @@ pub use state::EXECUTION_ID_ANNOTATION;
 pub use tale_sandbox_kubelet_logs as kubelet_logs;
 
 use state::Shared;
+use tls::TlsIdentity;
 
 /// Why the cluster could not start.
 #[derive(Debug)]
@@ -60,6 +74,8 @@ pub enum StartError {
     Config(String),
     /// The listener could not be bound.
     Bind(std::io::Error),
+    /// The CA or the server certificate could not be made.
+    Tls(String),
 }
 
 impl std::fmt::Display for StartError {
@@ -67,6 +83,7 @@ impl std::fmt::Display for StartError {
         match self {
             StartError::Config(why) => write!(f, "invalid test cluster configuration: {why}"),
             StartError::Bind(e) => write!(f, "cannot listen on 127.0.0.1: {e}"),
+            StartError::Tls(why) => write!(f, "cannot set up TLS: {why}"),
         }
     }
 }
@@ -78,6 +95,8 @@ pub struct TestCluster {
     shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
     port: u16,
+    /// `None` when the cluster serves plain HTTP.
+    tls: Option<TlsIdentity>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -97,18 +116,23 @@ fn validate(config: &ClusterConfig) -> Result<(), StartError> {
 
 impl TestCluster {
     /// Starts a cluster on 127.0.0.1 (port from the config; 0 = ephemeral) on the current tokio runtime.
+    /// Unless [`ClusterConfig::plain_http`] is set, it first makes a new CA and a server certificate
+    /// for `127.0.0.1`, `::1` and `localhost`, and serves HTTPS.
     pub async fn start(config: ClusterConfig) -> Result<TestCluster, StartError> {
         validate(&config)?;
+        let tls = if config.plain_http { None } else { Some(TlsIdentity::generate().map_err(StartError::Tls)?) };
         let listener = TcpListener::bind(("127.0.0.1", config.port)).await.map_err(StartError::Bind)?;
         let port = listener.local_addr().map_err(StartError::Bind)?.port();
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let shared = Arc::new(Shared::new(config, shutdown_rx, format!("http://127.0.0.1:{port}")));
+        let shared = Arc::new(Shared::new(config, shutdown_rx, format!("{scheme}://127.0.0.1:{port}")));
         let router = api::router(shared.clone());
+        let acceptor = tls.as_ref().map(TlsIdentity::acceptor);
         let tasks = vec![
-            tokio::spawn(server::serve(listener, router, shared.clone())),
+            tokio::spawn(server::serve(listener, router, shared.clone(), acceptor)),
             tokio::spawn(kubelet::rotation_monitor(shared.clone())),
         ];
-        Ok(TestCluster { shared, shutdown, port, tasks })
+        Ok(TestCluster { shared, shutdown, port, tls, tasks })
     }
 
     /// The port on 127.0.0.1.
@@ -116,9 +140,30 @@ impl TestCluster {
         self.port
     }
 
-    /// The API server URL, `http://127.0.0.1:<port>`.
+    /// The API server URL: `https://127.0.0.1:<port>`, or `http://...` with [`ClusterConfig::plain_http`].
     pub fn url(&self) -> &str {
         &self.shared.address
+    }
+
+    /// The PEM certificate of the cluster's own CA, which signed its server certificate; `None` over plain
+    /// HTTP. Write it to a file for `kubectl --certificate-authority`, `SANDBOX_K8S_CAFILE` or
+    /// `NODE_EXTRA_CA_CERTS` (the kubeconfig already carries it).
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.tls.as_ref().map(TlsIdentity::ca_pem)
+    }
+
+    /// Writes [`TestCluster::ca_pem`] to `path`; an error over plain HTTP, where there is no CA.
+    pub fn write_ca_file(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
+        let pem = self.ca_pem().ok_or_else(|| std::io::Error::other("the cluster serves plain HTTP: it has no CA"))?;
+        std::fs::write(path, pem)
+    }
+
+    /// A rustls client configuration that trusts the cluster's CA (and nothing else), for raw HTTPS
+    /// requests (`tokio_rustls::TlsConnector::from(config)`, server name `127.0.0.1`); `None` over plain
+    /// HTTP.
+    pub fn tls_client_config(&self) -> Option<Arc<rustls::ClientConfig>> {
+        // Built from a CA this process generated and just validated: it cannot fail in practice.
+        self.tls.as_ref().and_then(|tls| tls.client_config().ok())
     }
 
     /// The configuration the cluster runs with.
@@ -127,20 +172,27 @@ impl TestCluster {
     }
 
     /// A kubeconfig (JSON, which every YAML kubeconfig reader accepts) with one cluster `tale-testcluster`
-    /// (plain HTTP, marked `insecure-skip-tls-verify` because @kubernetes/client-node requires that for
-    /// `http://` servers), one user (with the bearer token if configured) and a current context in the
-    /// default namespace.
+    /// (its URL and, over TLS, the CA as `certificate-authority-data`), one user (with the bearer token
+    /// if configured) and a current context in the default namespace.
     pub fn kubeconfig(&self) -> String {
+        use base64::Engine as _;
         let mut user = serde_json::json!({});
         if let Some(token) = &self.shared.config.token {
             user["token"] = serde_json::Value::String(token.clone());
         }
+        let cluster = match self.ca_pem() {
+            Some(ca) => serde_json::json!({
+                "server": self.url(),
+                "certificate-authority-data": base64::engine::general_purpose::STANDARD.encode(ca),
+            }),
+            // Plain HTTP: `insecure-skip-tls-verify` changes nothing for kubectl or kube-rs, but
+            // @kubernetes/client-node refuses an http server without it.
+            None => serde_json::json!({"server": self.url(), "insecure-skip-tls-verify": true}),
+        };
         let config = serde_json::json!({
             "apiVersion": "v1",
             "kind": "Config",
-            // Plain HTTP: `insecure-skip-tls-verify` changes nothing for kubectl or kube-rs, but
-            // @kubernetes/client-node refuses an http server without it.
-            "clusters": [{"name": "tale-testcluster", "cluster": {"server": self.url(), "insecure-skip-tls-verify": true}}],
+            "clusters": [{"name": "tale-testcluster", "cluster": cluster}],
             "users": [{"name": "tale-testcluster", "user": user}],
             "contexts": [{"name": "tale-testcluster", "context": {
                 "cluster": "tale-testcluster", "user": "tale-testcluster",
@@ -155,8 +207,12 @@ impl TestCluster {
         std::fs::write(path, self.kubeconfig())
     }
 
-    /// A `kube::Client` for this cluster, built from [`TestCluster::kubeconfig`].
+    /// A `kube::Client` for this cluster, built from [`TestCluster::kubeconfig`]: over TLS it trusts the
+    /// cluster's CA, and it sends the token if one is configured.
     pub async fn kube_client(&self) -> Result<kube::Client, Box<dyn std::error::Error + Send + Sync>> {
+        // kube's rustls connector uses the process-wide provider: make sure there is one (this crate
+        // builds rustls with `ring` only; an already installed provider is kept).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let kubeconfig = kube::config::Kubeconfig::from_yaml(&self.kubeconfig())?;
         let options = kube::config::KubeConfigOptions::default();
         let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?;
@@ -179,7 +235,7 @@ impl TestCluster {
         self.shared.sim_set_faults(plan)
     }
 
-    /// All counters now.
+    /// A snapshot of every counter and the live object counts (what `GET /sim/v1/metrics` returns).
     pub fn metrics(&self) -> MetricsSnapshot {
         self.shared.sim_metrics()
     }

@@ -1,4 +1,8 @@
-//! `tale-testcluster`: the embedded Kubernetes test cluster as a process.
+//! `tale-testcluster`: the embedded Kubernetes test cluster as a process, for kubectl, Node tests and
+//! people. It serves HTTPS with a CA of its own unless started with `--insecure-http`, can write a
+//! kubeconfig and the CA to files, prints one `listening on <url>` line once it accepts connections,
+//! and stops on SIGINT or SIGTERM.
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,22 +18,29 @@ struct Args {
     /// Port on 127.0.0.1 (0 = pick a free one).
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// Write a kubeconfig for this cluster to this file.
+    /// Write a kubeconfig for this cluster to this file (server URL, CA, token, namespace).
     #[arg(long)]
     kubeconfig: Option<PathBuf>,
-    /// Require `Authorization: Bearer <TOKEN>` on Kubernetes API requests.
+    /// Write the cluster's CA certificate (PEM) to this file, for `kubectl --certificate-authority`,
+    /// `SANDBOX_K8S_CAFILE` or `NODE_EXTRA_CA_CERTS`. Refused with --insecure-http.
+    #[arg(long, conflicts_with = "insecure_http")]
+    ca_file: Option<PathBuf>,
+    /// Serve plain HTTP instead of HTTPS (kubectl then refuses to send a --token).
+    #[arg(long)]
+    insecure_http: bool,
+    /// Require `Authorization: Bearer <TOKEN>` on every request but the /sim/v1 control routes.
     #[arg(long)]
     token: Option<String>,
     /// Namespace of the kubeconfig context.
     #[arg(long, default_value = "default")]
     namespace: String,
-    /// containerLogMonitorInterval in milliseconds.
+    /// The kubelet's containerLogMonitorInterval: how often log sizes are checked, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     rotation_period_ms: u64,
-    /// containerLogMaxSize in bytes.
+    /// The kubelet's containerLogMaxSize: a checked log at least this big (bytes) is rotated.
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     max_log_size: u64,
-    /// containerLogMaxFiles.
+    /// The kubelet's containerLogMaxFiles: log files kept per container, the current one included.
     #[arg(long, default_value_t = 5)]
     max_log_files: usize,
     /// Longest CRI record content before a line is split into partial records.
@@ -61,6 +72,7 @@ struct Args {
 fn config_from(args: &Args) -> Result<ClusterConfig, String> {
     let mut config = ClusterConfig {
         port: args.port,
+        plain_http: args.insecure_http,
         token: args.token.clone(),
         default_namespace: args.namespace.clone(),
         rotation_period: Duration::from_millis(args.rotation_period_ms),
@@ -121,6 +133,11 @@ async fn run(args: Args) -> ExitCode {
     if let Some(path) = &args.kubeconfig
         && let Err(e) = cluster.write_kubeconfig(path) {
             eprintln!("tale-testcluster: cannot write kubeconfig {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    if let Some(path) = &args.ca_file
+        && let Err(e) = cluster.write_ca_file(path) {
+            eprintln!("tale-testcluster: cannot write the CA certificate to {}: {e}", path.display());
             return ExitCode::FAILURE;
         }
     // One machine-readable line on stdout: what a parent process (Node tests) waits for.

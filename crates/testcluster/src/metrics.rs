@@ -1,4 +1,6 @@
-//! Counters: the ground truth for "bytes fetched per stdout byte" and "nothing leaked".
+//! Counters: the ground truth for "bytes fetched per stdout byte" and "nothing leaked" — requests per
+//! route and status, log bytes per container, faults injected, rotations, open streams and watches.
+//! The live object counts are added by the caller when it takes a snapshot.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -6,7 +8,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::lock;
+use crate::util::lock;
 
 #[derive(Default)]
 pub(crate) struct Metrics {
@@ -22,11 +24,11 @@ pub(crate) struct Metrics {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestCount {
-    /// Route name, e.g. `pods.log`.
+    /// The route as named in metrics and fault rules, e.g. `pods.log`, `sim`, `unmatched`.
     pub route: String,
     /// HTTP status code (0 when the connection was reset without a response).
     pub code: u16,
-    /// Number of requests.
+    /// How many requests on `route` were answered with `code` since the cluster started.
     pub count: u64,
 }
 
@@ -34,11 +36,11 @@ pub struct RequestCount {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LogBytes {
-    /// Namespace.
+    /// The pod's namespace.
     pub namespace: String,
-    /// Pod name.
+    /// The pod whose log was read.
     pub pod: String,
-    /// Container name.
+    /// The container whose log was read (`runner`, `harvest`, `stage`).
     pub container: String,
     /// Bytes of `pods/log` response bodies sent.
     pub bytes: u64,
@@ -48,11 +50,11 @@ pub struct LogBytes {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FaultCount {
-    /// Route name.
+    /// The route the faults hit, as named in fault rules (`pods.log`, ...).
     pub route: String,
     /// Fault kind (`status`, `tooManyRequests`, `reset`, `cutBody`, `stall`, `slow`).
     pub kind: String,
-    /// Times injected.
+    /// How many times this kind of fault was injected on this route.
     pub count: u64,
 }
 
@@ -60,7 +62,7 @@ pub struct FaultCount {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MetricsSnapshot {
-    /// Requests per route and status.
+    /// Requests per route and status, in route order.
     pub requests: Vec<RequestCount>,
     /// Log bytes served per container.
     pub log_bytes: Vec<LogBytes>,
@@ -70,13 +72,13 @@ pub struct MetricsSnapshot {
     pub rotations: u64,
     /// `pods/log` responses currently streaming.
     pub open_log_streams: i64,
-    /// Watches currently open.
+    /// Pod watches currently open (a watch counts until its response body ends).
     pub open_watches: i64,
     /// Pods stored (terminating ones included).
     pub live_pods: usize,
-    /// Secrets stored.
+    /// Secrets in the store now, all namespaces.
     pub live_secrets: usize,
-    /// PVCs stored.
+    /// PersistentVolumeClaims in the store now, all namespaces.
     pub live_pvcs: usize,
 }
 

@@ -22,7 +22,7 @@ pub struct Scenario {
     pub stage: InitScenario,
     /// The `runner` container (and any main container not named `harvest`).
     pub runner: RunnerScenario,
-    /// The `harvest` container.
+    /// The `harvest` container: waits for the runner's exit code, prints the protocol lines.
     pub harvest: HarvestScenario,
     /// Evict the pod this long after it was scheduled: phase `Failed`, reason `Evicted`, running
     /// containers killed (exit 137).
@@ -38,9 +38,9 @@ pub struct Scenario {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Waiting {
-    /// `state.waiting.reason`.
+    /// `state.waiting.reason`, e.g. `ImagePullBackOff`.
     pub reason: String,
-    /// `state.waiting.message`.
+    /// `state.waiting.message` (none by default, as for most reasons the kubelet reports).
     #[serde(default)]
     pub message: Option<String>,
 }
@@ -56,7 +56,7 @@ pub struct ContainerExit {
     pub reason: Option<String>,
 }
 
-/// The init container.
+/// The init container (`stage`): it runs first and alone, and a non-zero exit fails the pod.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 #[derive(Default)]
@@ -96,7 +96,8 @@ pub struct RunnerScenario {
     pub hang: bool,
 }
 
-/// The harvest container.
+/// The harvest container: it waits for the runner's exit-code file, prints the started line, then
+/// (after the upload delay) the result line, and exits.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct HarvestScenario {
@@ -107,13 +108,13 @@ pub struct HarvestScenario {
     /// How long it waits for the runner's exit-code file; when the runner never writes it (killed, or
     /// still running), the harvest reports exit code 124 with `timedOut: true`.
     pub runner_timeout_ms: u64,
-    /// The `__TALE_HARVEST_STARTED__` line.
+    /// The `__TALE_HARVEST_STARTED__` line, printed once the runner's exit code is known or timed out.
     pub started_line: LineSpec,
     /// Extra output after the started line, before the result line.
     pub output: Vec<OutputStep>,
     /// Pause between the started line and the result line (the upload).
     pub result_delay_ms: u64,
-    /// The `__TALE_RESULT__` line.
+    /// The `__TALE_RESULT__` line, printed last (the service reads the result from it).
     pub result_line: LineSpec,
     /// The harvest's exit code (the real one always exits 0).
     pub exit_code: i32,
@@ -156,10 +157,10 @@ pub enum LineSpec {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum OutputStream {
-    /// stdout.
+    /// The container's standard output (`stdout` CRI records).
     #[default]
     Stdout,
-    /// stderr.
+    /// The container's standard error (`stderr` CRI records; interleaved in the served log).
     Stderr,
 }
 
@@ -182,7 +183,7 @@ pub enum OutputStep {
     Repeat(RepeatStep),
     /// Do nothing for a while.
     Sleep {
-        /// Milliseconds.
+        /// How long to write nothing, in milliseconds.
         ms: u64,
     },
     /// Block until `POST /sim/v1/namespaces/{ns}/pods/{pod}/release/{name}` (or the Rust equivalent).
@@ -192,7 +193,7 @@ pub enum OutputStep {
     },
 }
 
-/// A single write.
+/// One pipe write of text and/or base64-decoded bytes (text first).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct WriteStep {
@@ -200,7 +201,7 @@ pub struct WriteStep {
     pub text: Option<String>,
     /// Bytes to write, base64 (for invalid UTF-8).
     pub base64: Option<String>,
-    /// The pipe.
+    /// Which pipe the bytes go to (stdout unless said otherwise).
     pub stream: OutputStream,
 }
 
@@ -216,7 +217,7 @@ pub struct RepeatStep {
     pub chunk_bytes: u64,
     /// Write rate; 0 = as fast as possible.
     pub bytes_per_second: u64,
-    /// The pipe.
+    /// Which pipe the bytes go to (stdout unless said otherwise).
     pub stream: OutputStream,
 }
 

@@ -1,4 +1,5 @@
-//! Label and field selectors as the apiserver parses them (`labelSelector=a=b,c!=d,e in (f,g),!h`).
+//! Label and field selectors as the apiserver parses them (`labelSelector=a=b,c!=d,e in (f,g),!h`,
+//! `fieldSelector=metadata.name=x`), with its error messages for what it refuses.
 
 use std::collections::BTreeMap;
 

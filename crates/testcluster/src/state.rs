@@ -1,24 +1,26 @@
-//! State shared by the API server, the simulated kubelet and the control endpoints.
+//! The state one running cluster shares between the API handlers, the simulated kubelet and the
+//! control endpoints: configuration, the object store, scenarios, the fault injector, counters and
+//! the shutdown signal. It sits above the store and below everything that acts on it (the kubelet,
+//! the control actions in `sim`, the API).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
-use std::time::SystemTime;
 
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use k8s_openapi::jiff;
-use tale_sandbox_kubelet_logs::Timestamp;
 use tokio::sync::watch;
 
 use crate::config::ClusterConfig;
 use crate::faults::FaultInjector;
 use crate::metrics::Metrics;
 use crate::scenario::Scenario;
-use crate::store::{EventType, Key, Store};
+use crate::store::{EventType, Store};
+use crate::util::{Key, lock};
 
-/// Annotation that keys scenarios.
+/// The pod annotation whose value picks the pod's scenario (set with `PUT /sim/v1/scenarios/{id}`).
 pub const EXECUTION_ID_ANNOTATION: &str = "tale.dev/execution-id";
 
+/// Everything one cluster's tasks share, behind an `Arc`. The store's mutex is never held across an
+/// `.await`.
 pub(crate) struct Shared {
     pub(crate) config: ClusterConfig,
     store: Mutex<Store>,
@@ -27,14 +29,9 @@ pub(crate) struct Shared {
     pub(crate) faults: Mutex<FaultInjector>,
     pub(crate) metrics: Metrics,
     pub(crate) shutdown: watch::Receiver<bool>,
-    /// Base URL (`http://127.0.0.1:<port>`), set once the listener is bound.
+    /// Base URL (`https://127.0.0.1:<port>`, or `http://` over plain HTTP), known once the listener
+    /// is bound.
     pub(crate) address: String,
-}
-
-/// Locks a mutex, recovering the data if a panicking thread poisoned it: the state stays usable and
-/// one failed request must not take the whole cluster down.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Shared {
@@ -76,18 +73,4 @@ impl Shared {
         }
         lock(&self.default_scenario).clone()
     }
-}
-
-/// Now, for CRI log records.
-pub(crate) fn log_now() -> Timestamp {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    Timestamp::from_unix_nanos(nanos)
-}
-
-/// Now, for object metadata and statuses (serialised with second precision).
-pub(crate) fn api_now() -> Time {
-    Time(jiff::Timestamp::now())
 }

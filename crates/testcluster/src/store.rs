@@ -1,4 +1,6 @@
-//! The object store: pods, secrets and PVCs with one resource-version counter, and the pod watch log.
+//! The object store: pods (each with its kubelet runtime), secrets and PVCs under one
+//! resource-version counter, and the pod watch log that watches replay from and subscribe to. It
+//! knows the pod runtimes only as values it keeps; it never runs them.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -8,10 +10,8 @@ use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Secret};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::kubelet::PodRuntime;
-
-/// `(namespace, name)`.
-pub(crate) type Key = (String, String);
+use crate::runtime::PodRuntime;
+use crate::util::Key;
 
 /// A pod and the simulated kubelet's handle on it.
 pub(crate) struct PodEntry {

@@ -1,4 +1,6 @@
-//! Request plumbing shared by the handlers: query values, JSON bodies, metadata, lists.
+//! Request plumbing shared by the Kubernetes handlers: query values read as the apiserver reads them,
+//! JSON bodies with its size limit and decode errors, the metadata stamped on new objects, and list
+//! pages with continue tokens. Uses only `status`, `validation` and the crate's leaves.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -16,7 +18,7 @@ use serde::de::DeserializeOwned;
 use super::status::ApiError;
 use super::validation::{dns1123_label_error, dns1123_subdomain_error};
 use crate::selector::{FieldSelector, LabelSelector};
-use crate::state::api_now;
+use crate::util::api_now;
 
 /// The apiserver's request body limit.
 pub(crate) const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
@@ -170,7 +172,7 @@ pub(crate) fn uid(seed: u64) -> String {
     )
 }
 
-/// A JSON response.
+/// A response with `status` and `body` serialised as JSON (`application/json`).
 pub(crate) fn json<T: Serialize>(code: StatusCode, value: &T) -> Response {
     match serde_json::to_vec(value) {
         Ok(body) => (code, [(header::CONTENT_TYPE, "application/json")], body).into_response(),

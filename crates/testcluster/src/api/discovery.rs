@@ -40,7 +40,8 @@ pub(crate) async fn version() -> Response {
 
 /// `GET /api`
 pub(crate) async fn api_versions(State(shared): State<Arc<Shared>>) -> Response {
-    let address = shared.address.trim_start_matches("http://").to_string();
+    // `host:port`, without the scheme, as the apiserver reports it.
+    let address = shared.address.split_once("://").map_or(shared.address.as_str(), |(_, rest)| rest).to_string();
     json(StatusCode::OK, &APIVersions {
         versions: vec!["v1".to_string()],
         server_address_by_client_cidrs: vec![ServerAddressByClientCIDR { client_cidr: "0.0.0.0/0".to_string(), server_address: address }],

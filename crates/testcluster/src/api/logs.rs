@@ -1,4 +1,6 @@
 //! `GET /api/v1/namespaces/{ns}/pods/{name}/log`: the kubelet's log endpoint, behind the apiserver.
+//! Validates the query like `PodLogOptions`, picks the container, then streams what a follow cursor
+//! over the container's log renders, chunk by chunk, waking on every write.
 
 use std::sync::Arc;
 
@@ -13,9 +15,11 @@ use tokio::sync::watch;
 
 use super::common::QueryParams;
 use super::status::ApiError;
-use crate::kubelet::{ContainerRuntime, container_has_started};
+use crate::kubelet::container_has_started;
 use crate::metrics::GaugeGuard;
-use crate::state::{Shared, log_now};
+use crate::runtime::ContainerRuntime;
+use crate::state::Shared;
+use crate::util::log_now;
 
 /// Bytes rendered per body chunk (a soft bound: one CRI record more at most).
 const CHUNK_BYTES: usize = 64 * 1024;

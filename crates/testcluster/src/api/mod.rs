@@ -1,13 +1,15 @@
 //! The HTTP API: Kubernetes routes, control routes, and the middleware that authenticates, injects
-//! faults and counts every request.
+//! faults and counts every request. Inside, `status` and `validation` are leaves, `common` builds on
+//! them, `table` and `watch` on `common`, and the resource handlers on all of these.
 
-pub(crate) mod common;
+mod common;
+mod control;
 mod discovery;
 mod logs;
 mod pods;
 mod pvcs;
 mod secrets;
-pub(crate) mod status;
+mod status;
 mod table;
 mod validation;
 mod watch;
@@ -28,8 +30,8 @@ use futures_util::{StreamExt, stream};
 pub use discovery::KUBERNETES_VERSION;
 
 use crate::faults::{Fault, RequestTarget};
-use crate::sim;
-use crate::state::{Shared, lock};
+use crate::state::Shared;
+use crate::util::lock;
 use common::QueryParams;
 use status::ApiError;
 
@@ -63,17 +65,17 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let pod = "/sim/v1/namespaces/{namespace}/pods/{pod}";
     let container = "/sim/v1/namespaces/{namespace}/pods/{pod}/containers/{container}";
     let control = Router::new()
-        .route("/sim/v1/metrics", get(sim::metrics))
-        .route("/sim/v1/scenarios/{id}", put(sim::put_scenario).get(sim::get_scenario).delete(sim::delete_scenario))
-        .route("/sim/v1/default-scenario", put(sim::put_default_scenario).get(sim::get_default_scenario))
-        .route("/sim/v1/faults", put(sim::put_faults).delete(sim::delete_faults))
-        .route(&format!("{container}/info"), get(sim::log_info))
-        .route(&format!("{container}/truth"), get(sim::true_stream))
-        .route(&format!("{container}/rotate"), post(sim::rotate))
-        .route(&format!("{container}/write"), post(sim::write))
-        .route(&format!("{container}/kill"), post(sim::kill))
-        .route(&format!("{pod}/evict"), post(sim::evict))
-        .route(&format!("{pod}/release/{{name}}"), post(sim::release));
+        .route("/sim/v1/metrics", get(control::metrics))
+        .route("/sim/v1/scenarios/{id}", put(control::put_scenario).get(control::get_scenario).delete(control::delete_scenario))
+        .route("/sim/v1/default-scenario", put(control::put_default_scenario).get(control::get_default_scenario))
+        .route("/sim/v1/faults", put(control::put_faults).delete(control::delete_faults))
+        .route(&format!("{container}/info"), get(control::log_info))
+        .route(&format!("{container}/truth"), get(control::true_stream))
+        .route(&format!("{container}/rotate"), post(control::rotate))
+        .route(&format!("{container}/write"), post(control::write))
+        .route(&format!("{container}/kill"), post(control::kill))
+        .route(&format!("{pod}/evict"), post(control::evict))
+        .route(&format!("{pod}/release/{{name}}"), post(control::release));
     kubernetes
         .merge(control)
         .fallback(fallback)
@@ -120,9 +122,11 @@ fn route_name(method: &Method, matched: Option<&str>, query: Option<&str>) -> &'
     }
 }
 
-/// Routes that need the bearer token when one is configured.
-fn needs_token(route: &str) -> bool {
-    !matches!(route, "sim" | "health" | "version" | "unmatched")
+/// Routes that need the bearer token when one is configured: everything but the control endpoints,
+/// as on an apiserver with anonymous authentication off (unknown paths are refused before they are
+/// found missing, so a client without the token learns nothing).
+fn needs_token(route: &str, path: &str) -> bool {
+    route != "sim" && !path.starts_with("/sim/")
 }
 
 fn authorized(shared: &Shared, request: &Request) -> bool {
@@ -154,7 +158,7 @@ fn object_name(path: &str) -> Option<&str> {
 async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let matched = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
     let route = route_name(request.method(), matched.as_deref(), request.uri().query());
-    if needs_token(route) && !authorized(&shared, &request) {
+    if needs_token(route, request.uri().path()) && !authorized(&shared, &request) {
         shared.metrics.count_request(route, 401);
         return ApiError::unauthorized().into_response();
     }

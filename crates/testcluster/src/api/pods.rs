@@ -1,4 +1,6 @@
-//! Pods: create, get, list, delete (graceful, lingering), and the watch entry point.
+//! Pods: create (validated like the apiserver, then handed to the simulated kubelet), get, list (as
+//! objects or kubectl Tables), delete (graceful, with an optional lingering termination), and the
+//! entry point of watches.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,9 +18,11 @@ use super::status::ApiError;
 use super::table;
 use super::validation::dns1123_label_error;
 use super::watch::watch_pods;
-use crate::kubelet::{PodRuntime, StopReason};
-use crate::state::{Shared, api_now};
-use crate::store::{EventType, Key, PodEntry};
+use crate::kubelet;
+use crate::runtime::{PodRuntime, StopReason};
+use crate::state::Shared;
+use crate::store::{EventType, PodEntry};
+use crate::util::Key;
 
 type ApiResult = Result<Response, ApiError>;
 
@@ -74,7 +78,7 @@ pub(crate) async fn create(
         store.pods.insert(key, PodEntry { pod: pod.clone(), runtime: runtime.clone() });
         runtime
     };
-    runtime.start(shared.clone());
+    kubelet::start_pod(shared.clone(), runtime);
     Ok(json(StatusCode::CREATED, &pod))
 }
 
@@ -224,7 +228,7 @@ pub(crate) async fn delete(
 }
 
 /// Removes a pod from the store for good (watchers see `DELETED`) and ends its kubelet task.
-pub(crate) fn remove_pod(shared: &Shared, key: &Key) {
+fn remove_pod(shared: &Shared, key: &Key) {
     let runtime = {
         let mut store = shared.store();
         let Some(mut entry) = store.pods.remove(key) else { return };
@@ -234,10 +238,4 @@ pub(crate) fn remove_pod(shared: &Shared, key: &Key) {
         entry.runtime
     };
     runtime.abort();
-}
-
-/// Seconds since `time`, for ages.
-pub(crate) fn age_seconds(time: Option<&Time>) -> i64 {
-    let now = api_now().0;
-    time.map(|t| now.as_second() - t.0.as_second()).unwrap_or(0).max(0)
 }

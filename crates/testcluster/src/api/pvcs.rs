@@ -1,4 +1,5 @@
-//! PersistentVolumeClaims: create, get, list, delete. Claims bind at once.
+//! PersistentVolumeClaims: create, get, list, delete. There is no provisioner: a valid claim is
+//! `Bound` from the start, so the service's volume handling sees what a ready cluster gives it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PersistentVolumeClaimSta
 use super::common::{QueryParams, decode_new, json, paginate, stamp_new};
 use super::status::{ApiError, success_status};
 use crate::state::Shared;
-use crate::store::Key;
+use crate::util::Key;
 
 type ApiResult = Result<Response, ApiError>;
 

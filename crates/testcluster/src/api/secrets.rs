@@ -1,4 +1,5 @@
-//! Secrets: create, get, list, replace, delete.
+//! Secrets: create (with `stringData` folded into `data` as the apiserver does), get, list,
+//! replace with optimistic concurrency on `resourceVersion`, delete.
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use super::status::{ApiError, success_status};
 use super::table;
 use super::validation::secret_key_error;
 use crate::state::Shared;
-use crate::store::Key;
+use crate::util::Key;
 
 type ApiResult = Result<Response, ApiError>;
 

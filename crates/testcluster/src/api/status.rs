@@ -1,4 +1,5 @@
-//! Kubernetes `Status` error responses.
+//! Kubernetes `Status` error responses: one constructor per reason the cluster answers with
+//! (`NotFound`, `Invalid`, `TooManyRequests`, ...), with the apiserver's codes and messages.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -129,7 +130,7 @@ impl ApiError {
         Self::new(code, reason, message)
     }
 
-    /// The `Status` object.
+    /// The `Status` object sent as the body (and in watch `ERROR` events).
     pub(crate) fn status(&self) -> Status {
         Status {
             code: Some(i32::from(self.code)),

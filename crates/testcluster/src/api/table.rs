@@ -1,10 +1,17 @@
-//! `meta.k8s.io/v1` Tables, which kubectl asks for to print `get` output.
+//! `meta.k8s.io/v1` Tables, which kubectl asks for to print `get` output: the columns kubectl shows
+//! for pods and secrets, with the STATUS text and ages computed as kubectl computes them.
 
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod, Secret};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use serde_json::{Value, json};
 
-use super::pods::age_seconds;
+use crate::util::api_now;
+
+/// Seconds since `time`, for ages.
+fn age_seconds(time: Option<&Time>) -> i64 {
+    let now = api_now().0;
+    time.map(|t| now.as_second() - t.0.as_second()).unwrap_or(0).max(0)
+}
 
 fn column(name: &str, kind: &str, format: &str, description: &str) -> Value {
     json!({"name": name, "type": kind, "format": format, "description": description, "priority": 0})

@@ -1,4 +1,6 @@
-//! Pod watches: `GET .../pods?watch=true&resourceVersion=N`.
+//! Pod watches: `GET .../pods?watch=true&resourceVersion=N`. Replays the store's watch log after N
+//! (or the current pods as `ADDED` without N), then streams live events through the selectors; a
+//! compacted N or a watcher that falls behind gets an `Expired` error event, as from an apiserver.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,4 +1,6 @@
-//! The life of one pod: schedule, init container, runner + harvest, end — or stop from outside.
+//! The life of one pod as its scenario scripts it: scheduling, the init container, then runner and
+//! harvest together (the harvest learning the runner's exit code as the real one does, through the
+//! exit-code file), the end — or a stop from outside (delete, eviction) that kills what still runs.
 
 use std::future::pending;
 use std::sync::Arc;
@@ -10,7 +12,7 @@ use tokio::sync::watch;
 use tokio::time::{sleep, sleep_until, timeout};
 
 use super::status::{self, container_state, set_container_state, terminate_container, waiting};
-use super::{ContainerRuntime, PodRuntime, StopReason};
+use crate::runtime::{ContainerRuntime, PodRuntime, StopReason};
 use crate::scenario::{
     AutoResult, AutoStarted, AutoUploadStats, ContainerExit, LineSpec, OutputStep, RESULT_MARKER, STARTED_MARKER,
     Waiting,

@@ -1,11 +1,13 @@
-//! Pod status as the kubelet reports it: container states, phase, conditions.
+//! Pod status as the kubelet reports it: container states and ids, the phase computed from them
+//! (restartPolicy Never), conditions, IPs. Pure functions on `Pod` values; the lifecycle applies them
+//! through the store.
 
 use k8s_openapi::api::core::v1::{
     ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus, Pod,
     PodCondition, PodIP, PodStatus, HostIP,
 };
 
-use crate::state::api_now;
+use crate::util::api_now;
 
 pub(crate) const NODE_NAME: &str = "testcluster-node";
 const NODE_IP: &str = "127.0.0.1";

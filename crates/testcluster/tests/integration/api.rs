@@ -1,11 +1,9 @@
 //! The API server with real clients (kube-rs) and raw HTTP: objects, errors, watches, lifecycle.
 
-mod common;
-
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::*;
+use crate::common::*;
 use futures_util::{StreamExt, TryStreamExt};
 use hyper::StatusCode;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Secret};
@@ -175,7 +173,7 @@ async fn expect_status(raw: Raw, code: u16, reason: &str) -> serde_json::Value {
 #[tokio::test]
 async fn bad_requests_get_status_errors() {
     let cluster = cluster_with(|_| {}).await;
-    let port = cluster.port();
+    let port = &cluster;
     let pods = "/api/v1/namespaces/default/pods";
     expect_status(post_json(port, pods, "{not json").await, 400, "BadRequest").await;
     expect_status(post_json(port, pods, "[1, 2]").await, 400, "BadRequest").await;
@@ -215,13 +213,14 @@ async fn bad_requests_get_status_errors() {
 #[tokio::test]
 async fn a_configured_token_is_required_on_api_routes() {
     let cluster = cluster_with(|c| c.token = Some("s3cret".into())).await;
-    let port = cluster.port();
+    let port = &cluster;
     expect_status(get(port, "/api/v1/namespaces/default/pods").await, 401, "Unauthorized").await;
     let wrong = request(port, "GET", "/api/v1/namespaces/default/pods", &[("authorization", "Bearer nope")], Bytes::new()).await.unwrap();
     expect_status(wrong, 401, "Unauthorized").await;
     let right = request(port, "GET", "/api/v1/namespaces/default/pods", &[("authorization", "Bearer s3cret")], Bytes::new()).await.unwrap();
     assert_eq!(right.status, StatusCode::OK);
-    assert_eq!(get(port, "/version").await.status, StatusCode::OK);
+    assert_eq!(get(port, "/version").await.status, StatusCode::UNAUTHORIZED, "anonymous requests are refused everywhere");
+    assert_eq!(get(port, "/sim/v1/metrics").await.status, StatusCode::OK, "but the control routes stay open");
     // The kubeconfig carries the token, so kube-rs gets in.
     let pods: Api<Pod> = Api::namespaced(cluster.kube_client().await.unwrap(), "default");
     assert!(pods.list(&ListParams::default()).await.unwrap().items.is_empty());
@@ -231,13 +230,17 @@ async fn a_configured_token_is_required_on_api_routes() {
 #[tokio::test]
 async fn garbage_on_the_socket_does_not_hurt_the_server() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let cluster = cluster_with(|_| {}).await;
-    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", cluster.port())).await.unwrap();
-    socket.write_all(b"\x16\x03\x01 not http at all\r\n\r\n").await.unwrap();
-    let mut answer = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut answer)).await;
-    assert!(read.is_ok(), "the connection is closed, not left hanging");
-    assert_eq!(get(cluster.port(), "/version").await.status, StatusCode::OK);
+    // A TLS hello at a plain HTTP server, and plain HTTP at a TLS server.
+    let cases: [(bool, &[u8]); 2] = [(true, b"\x16\x03\x01 not http at all\r\n\r\n"), (false, b"GET /version HTTP/1.1\r\nhost: x\r\n\r\n")];
+    for (plain_http, garbage) in cases {
+        let cluster = cluster_with(|c| c.plain_http = plain_http).await;
+        let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", cluster.port())).await.unwrap();
+        socket.write_all(garbage).await.unwrap();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "plain_http={plain_http}: the connection is closed, not left hanging");
+        assert_eq!(get(&cluster, "/version").await.status, StatusCode::OK);
+    }
 }
 
 fn harvest_line(log: &str, marker: &str) -> Option<serde_json::Value> {
@@ -254,7 +257,7 @@ async fn a_successful_run_goes_through_the_phases_and_the_harvest_prints_its_pro
         ..Scenario::default()
     };
     run_pod(&cluster, "happy", scenario).await;
-    let pending = get(cluster.port(), "/api/v1/namespaces/default/pods/happy").await.json();
+    let pending = get(&cluster, "/api/v1/namespaces/default/pods/happy").await.json();
     assert_eq!(phase(&pending), "Pending");
     assert!(pending["status"]["containerStatuses"].is_null(), "not scheduled yet");
     let pod = wait_for_pod(&cluster, "happy", "Succeeded", |p| phase(p) == "Succeeded").await;
@@ -264,12 +267,12 @@ async fn a_successful_run_goes_through_the_phases_and_the_harvest_prints_its_pro
         assert_eq!(terminated["reason"], "Completed");
         assert!(terminated["finishedAt"].as_str().unwrap().ends_with('Z'));
     }
-    let log = get(cluster.port(), "/api/v1/namespaces/default/pods/happy/log?container=harvest").await.text();
+    let log = get(&cluster, "/api/v1/namespaces/default/pods/happy/log?container=harvest").await.text();
     assert_eq!(harvest_line(&log, STARTED_MARKER).unwrap(), serde_json::json!({"exitCode": 3, "timedOut": false}));
     let result = harvest_line(&log, RESULT_MARKER).unwrap();
     assert_eq!(result["exitCode"], 3);
     assert_eq!(result["stderr"], "boom\n");
-    assert_eq!(get(cluster.port(), "/api/v1/namespaces/default/pods/happy/log?container=runner").await.text(), "PHASE: running\nhi\n");
+    assert_eq!(get(&cluster, "/api/v1/namespaces/default/pods/happy/log?container=runner").await.text(), "PHASE: running\nhi\n");
 }
 
 #[tokio::test]
@@ -288,7 +291,7 @@ async fn a_killed_runner_terminates_with_its_reason_and_the_harvest_times_out() 
     let pod = wait_for_pod(&cluster, "oom", "Failed", |p| phase(p) == "Failed").await;
     assert_eq!(container_state(&pod, "runner")["terminated"]["exitCode"], 137);
     assert_eq!(container_state(&pod, "runner")["terminated"]["reason"], "OOMKilled");
-    let log = get(cluster.port(), "/api/v1/namespaces/default/pods/oom/log?container=harvest").await.text();
+    let log = get(&cluster, "/api/v1/namespaces/default/pods/oom/log?container=harvest").await.text();
     assert_eq!(harvest_line(&log, STARTED_MARKER).unwrap(), serde_json::json!({"exitCode": 124, "timedOut": true}));
 }
 
@@ -330,36 +333,36 @@ async fn deleting_a_running_pod_kills_its_containers_and_ends_follow_streams() {
     let cluster = cluster_with(|c| c.termination_linger = Duration::from_millis(200)).await;
     run_pod(&cluster, "doomed", Scenario { runner: RunnerScenario { output: vec![OutputStep::text("working\n")], hang: true, ..RunnerScenario::default() }, ..Scenario::default() }).await;
     wait_for_pod(&cluster, "doomed", "running", |p| phase(p) == "Running").await;
-    let response = send(cluster.port(), "GET", "/api/v1/namespaces/default/pods/doomed/log?container=runner&follow=true", &[], Bytes::new()).await.unwrap();
+    let response = send(&cluster, "GET", "/api/v1/namespaces/default/pods/doomed/log?container=runner&follow=true", &[], Bytes::new()).await.unwrap();
     let mut body = response.into_body();
     let mut streamed = Vec::new();
     read_until(&mut body, &mut streamed, Duration::from_secs(5), |b| b.ends_with(b"working\n")).await.unwrap();
-    let deleted = request(cluster.port(), "DELETE", "/api/v1/namespaces/default/pods/doomed?gracePeriodSeconds=0", &[], Bytes::new()).await.unwrap();
+    let deleted = request(&cluster, "DELETE", "/api/v1/namespaces/default/pods/doomed?gracePeriodSeconds=0", &[], Bytes::new()).await.unwrap();
     assert_eq!(deleted.status, StatusCode::OK);
     assert!(deleted.json()["metadata"]["deletionTimestamp"].is_string());
     let ended = read_until(&mut body, &mut streamed, Duration::from_secs(5), |_| false).await.unwrap();
     assert!(!ended, "the follow stream ends");
-    let pod = get(cluster.port(), "/api/v1/namespaces/default/pods/doomed").await.json();
+    let pod = get(&cluster, "/api/v1/namespaces/default/pods/doomed").await.json();
     assert_eq!(container_state(&pod, "runner")["terminated"]["exitCode"], 137);
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(get(cluster.port(), "/api/v1/namespaces/default/pods/doomed").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(get(&cluster, "/api/v1/namespaces/default/pods/doomed").await.status, StatusCode::NOT_FOUND);
     assert_eq!(cluster.metrics().open_log_streams, 0);
 }
 
 #[tokio::test]
 async fn discovery_answers_what_clients_ask() {
     let cluster = cluster_with(|_| {}).await;
-    let version = get(cluster.port(), "/version").await.json();
+    let version = get(&cluster, "/version").await.json();
     assert_eq!(version["major"], "1");
-    let api = get(cluster.port(), "/api").await.json();
+    let api = get(&cluster, "/api").await.json();
     assert_eq!(api["kind"], "APIVersions");
     assert_eq!(api["versions"][0], "v1");
-    let resources = get(cluster.port(), "/api/v1").await.json();
+    let resources = get(&cluster, "/api/v1").await.json();
     let names: Vec<&str> = resources["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
     for wanted in ["pods", "pods/log", "secrets", "persistentvolumeclaims", "namespaces"] {
         assert!(names.contains(&wanted), "{wanted} in {names:?}");
     }
-    assert_eq!(get(cluster.port(), "/apis").await.json()["kind"], "APIGroupList");
+    assert_eq!(get(&cluster, "/apis").await.json()["kind"], "APIGroupList");
     let client = cluster.kube_client().await.unwrap();
     let info = client.apiserver_version().await.unwrap();
     assert_eq!(info.major, "1");

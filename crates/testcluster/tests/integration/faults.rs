@@ -1,11 +1,9 @@
 //! Seeded fault injection per route, and the metrics that count it all.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::*;
+use crate::common::*;
 use http_body_util::BodyExt;
 use hyper::StatusCode;
 use tale_sandbox_testcluster::{Fault, FaultPlan, FaultRule, OutputStep, Scenario};
@@ -35,7 +33,7 @@ async fn scheduled_status_and_429_faults_hit_exactly_the_listed_requests() {
     let path = "/api/v1/namespaces/default/pods/p";
     let mut seen = Vec::new();
     for _ in 0..4 {
-        seen.push(get(cluster.port(), path).await);
+        seen.push(get(&cluster, path).await);
     }
     assert_eq!(seen.iter().map(|r| r.status.as_u16()).collect::<Vec<_>>(), vec![200, 503, 429, 200]);
     assert_eq!(seen[1].json()["reason"], "ServiceUnavailable");
@@ -56,7 +54,7 @@ async fn probability_faults_are_reproducible_from_the_seed() {
         cluster.set_faults(plan.clone()).unwrap();
         let mut codes = Vec::new();
         for _ in 0..40 {
-            codes.push(get(cluster.port(), "/api/v1/namespaces/default/pods/p").await.status.as_u16());
+            codes.push(get(&cluster, "/api/v1/namespaces/default/pods/p").await.status.as_u16());
         }
         runs.push(codes);
     }
@@ -64,7 +62,7 @@ async fn probability_faults_are_reproducible_from_the_seed() {
     let failures = runs[0].iter().filter(|&&c| c == 500).count();
     assert!((3..=25).contains(&failures), "{failures} of 40 at p=0.3");
     // Control routes are never disturbed.
-    assert_eq!(get(cluster.port(), "/sim/v1/metrics").await.status, StatusCode::OK);
+    assert_eq!(get(&cluster, "/sim/v1/metrics").await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -72,9 +70,9 @@ async fn a_reset_closes_the_connection_without_a_response() {
     let cluster = finished_pod("p", "x\n").await;
     cluster.set_faults(FaultPlan { seed: 0, rules: vec![FaultRule { max_times: Some(1), ..rule("pods.log", Fault::Reset) }] }).unwrap();
     let path = "/api/v1/namespaces/default/pods/p/log?container=runner";
-    let error = request(cluster.port(), "GET", path, &[], Bytes::new()).await.err().expect("no response");
+    let error = request(&cluster, "GET", path, &[], Bytes::new()).await.err().expect("no response");
     assert!(!error.is_empty());
-    assert_eq!(get(cluster.port(), path).await.text(), "x\n", "only the first request is reset");
+    assert_eq!(get(&cluster, path).await.text(), "x\n", "only the first request is reset");
     assert_eq!(cluster.metrics().requests_with("pods.log", 0), 1);
 }
 
@@ -88,18 +86,18 @@ async fn a_log_body_can_be_cut_cleanly_or_abruptly_after_n_bytes() {
         rules: vec![FaultRule { container: Some("runner".into()), max_times: Some(1), ..rule("pods.log", Fault::CutBody { after_bytes: 25, abrupt }) }],
     };
     cluster.set_faults(cut(false)).unwrap();
-    let clean = get(cluster.port(), path).await;
+    let clean = get(&cluster, path).await;
     assert_eq!(clean.status, StatusCode::OK);
     assert_eq!(clean.text(), text[..25]);
     cluster.set_faults(cut(true)).unwrap();
-    let response = send(cluster.port(), "GET", path, &[], Bytes::new()).await.unwrap();
+    let response = send(&cluster, "GET", path, &[], Bytes::new()).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let mut body = response.into_body();
     let mut received = Vec::new();
     let outcome = read_until(&mut body, &mut received, Duration::from_secs(5), |_| false).await;
     assert!(outcome.is_err(), "an abrupt cut is an incomplete body: {outcome:?}");
     assert_eq!(received, text.as_bytes()[..25]);
-    assert_eq!(get(cluster.port(), path).await.text(), text);
+    assert_eq!(get(&cluster, path).await.text(), text);
 }
 
 #[tokio::test]
@@ -109,11 +107,11 @@ async fn stall_and_slow_faults_delay_the_response() {
     let path = "/api/v1/namespaces/default/pods/p/log?container=runner";
     cluster.set_faults(FaultPlan { seed: 0, rules: vec![FaultRule { max_times: Some(1), ..rule("pods.log", Fault::Stall { ms: 300 }) }] }).unwrap();
     let started = Instant::now();
-    assert_eq!(get(cluster.port(), path).await.text(), text);
+    assert_eq!(get(&cluster, path).await.text(), text);
     assert!(started.elapsed() >= Duration::from_millis(300));
     cluster.set_faults(FaultPlan { seed: 0, rules: vec![rule("pods.log", Fault::Slow { bytes_per_second: 4000 })] }).unwrap();
     let started = Instant::now();
-    let response = send(cluster.port(), "GET", path, &[], Bytes::new()).await.unwrap();
+    let response = send(&cluster, "GET", path, &[], Bytes::new()).await.unwrap();
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(body.len(), 2000);
     assert!(started.elapsed() >= Duration::from_millis(400), "2000 bytes at 4000 B/s take about half a second");
@@ -123,14 +121,14 @@ async fn stall_and_slow_faults_delay_the_response() {
 async fn metrics_count_log_bytes_per_container_and_live_objects() {
     let cluster = finished_pod("p", "hello\n").await;
     for _ in 0..3 {
-        get(cluster.port(), "/api/v1/namespaces/default/pods/p/log?container=runner").await;
+        get(&cluster, "/api/v1/namespaces/default/pods/p/log?container=runner").await;
     }
-    get(cluster.port(), "/api/v1/namespaces/default/pods/p/log?container=runner&timestamps=true").await;
+    get(&cluster, "/api/v1/namespaces/default/pods/p/log?container=runner&timestamps=true").await;
     let metrics = cluster.metrics();
     assert_eq!(metrics.log_bytes_of("p", "runner"), 3 * 6 + 31 + 6);
     assert_eq!(metrics.requests_with("pods.log", 200), 4);
     assert_eq!(metrics.live_pods, 1);
-    let over_http = get(cluster.port(), "/sim/v1/metrics").await.json();
+    let over_http = get(&cluster, "/sim/v1/metrics").await.json();
     assert_eq!(over_http["livePods"], 1);
     assert!(over_http["logBytes"].as_array().unwrap().iter().any(|l| l["container"] == "runner" && l["bytes"] == 55));
 }
@@ -138,7 +136,7 @@ async fn metrics_count_log_bytes_per_container_and_live_objects() {
 #[tokio::test]
 async fn control_endpoints_validate_what_they_are_given() {
     let cluster = cluster_with(|_| {}).await;
-    let port = cluster.port();
+    let port = &cluster;
     let bad_scenario = request(port, "PUT", "/sim/v1/scenarios/x", &[], r#"{"runner": {"output": [{"write": {"base64": "%%"}}]}}"#).await.unwrap();
     assert_eq!(bad_scenario.status, StatusCode::BAD_REQUEST);
     let unknown_field = request(port, "PUT", "/sim/v1/scenarios/x", &[], r#"{"runnr": {}}"#).await.unwrap();

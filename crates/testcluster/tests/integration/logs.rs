@@ -1,11 +1,9 @@
 //! The log endpoint behaves like the kubelet's (shared/spec/kubelet-logs.md), over real HTTP.
 
-mod common;
-
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::*;
+use crate::common::*;
 use hyper::StatusCode;
 use tale_sandbox_testcluster::kubelet_logs::Timestamp;
 use tale_sandbox_testcluster::{OutputStep, RepeatStep, RunnerScenario, Scenario, Waiting};
@@ -24,6 +22,9 @@ fn release_scenario(first: &str, second: &str) -> Scenario {
     Scenario {
         runner: RunnerScenario {
             output: vec![
+                // Started by the test once its follow stream is open, so the first rotation cannot
+                // come before it (a follow stream serves only the current file).
+                OutputStep::WaitRelease { name: "start".into() },
                 OutputStep::text(first),
                 OutputStep::WaitRelease { name: "second".into() },
                 OutputStep::text(second),
@@ -54,8 +55,9 @@ async fn a_follow_stream_continues_across_a_rotation_at_the_size_threshold() {
     run_pod(&cluster, "follow-new", release_scenario(&first, &second)).await;
     wait_for_pod(&cluster, "follow-new", "runner running", |p| !container_state(p, "runner")["running"].is_null()).await;
 
-    let response = send(cluster.port(), "GET", &log_path("follow-new", "container=runner&follow=true"), &[], Bytes::new()).await.unwrap();
+    let response = send(&cluster, "GET", &log_path("follow-new", "container=runner&follow=true"), &[], Bytes::new()).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    cluster.release(NS, "follow-new", "start").unwrap();
     let mut body = response.into_body();
     let mut streamed = Vec::new();
     read_until(&mut body, &mut streamed, Duration::from_secs(5), |b| b.len() >= first.len()).await.unwrap();
@@ -68,7 +70,7 @@ async fn a_follow_stream_continues_across_a_rotation_at_the_size_threshold() {
     assert_eq!(String::from_utf8_lossy(&streamed), expected);
 
     // A plain read now serves only the new file.
-    let plain = get(cluster.port(), &log_path("follow-new", "container=runner")).await;
+    let plain = get(&cluster, &log_path("follow-new", "container=runner")).await;
     assert_eq!(plain.text(), second);
 
     cluster.release(NS, "follow-new", "exit").unwrap();
@@ -89,7 +91,8 @@ async fn with_the_old_kubelet_switch_a_follow_stream_gets_nothing_after_rotation
     let (first, second) = (lines("first", 200), lines("second", 50));
     run_pod(&cluster, "follow-old", release_scenario(&first, &second)).await;
     wait_for_pod(&cluster, "follow-old", "runner running", |p| !container_state(p, "runner")["running"].is_null()).await;
-    let response = send(cluster.port(), "GET", &log_path("follow-old", "container=runner&follow=true"), &[], Bytes::new()).await.unwrap();
+    let response = send(&cluster, "GET", &log_path("follow-old", "container=runner&follow=true"), &[], Bytes::new()).await.unwrap();
+    cluster.release(NS, "follow-old", "start").unwrap();
     let mut body = response.into_body();
     let mut streamed = Vec::new();
     read_until(&mut body, &mut streamed, Duration::from_secs(5), |b| b.len() >= first.len()).await.unwrap();
@@ -98,7 +101,7 @@ async fn with_the_old_kubelet_switch_a_follow_stream_gets_nothing_after_rotation
     // The new file fills up, the stream stays silent.
     let result = read_until(&mut body, &mut streamed, Duration::from_millis(300), |b| b.len() > first.len()).await;
     assert!(result.is_err(), "no bytes after the rotation: {result:?}");
-    assert_eq!(get(cluster.port(), &log_path("follow-old", "container=runner")).await.text(), second);
+    assert_eq!(get(&cluster, &log_path("follow-old", "container=runner")).await.text(), second);
     cluster.release(NS, "follow-old", "exit").unwrap();
     let ended = read_until(&mut body, &mut streamed, Duration::from_secs(5), |_| false).await.unwrap();
     assert!(!ended);
@@ -134,7 +137,7 @@ async fn a_40_kib_line_is_stored_as_partial_records_and_served_as_one_line_with_
     wait_for_pod(&cluster, "long-line", "Succeeded", |p| phase(p) == "Succeeded").await;
     let info = cluster.log_info(NS, "long-line", "runner").unwrap();
     assert!(info.current_records >= 4, "the line is split into several CRI records: {info:?}");
-    let served = get(cluster.port(), &log_path("long-line", "container=runner&timestamps=true")).await;
+    let served = get(&cluster, &log_path("long-line", "container=runner&timestamps=true")).await;
     let parsed = timestamped_lines(&served.text());
     assert_eq!(parsed.len(), 2);
     assert_eq!(parsed[0].1, format!("{expected_line}\n"));
@@ -146,15 +149,15 @@ async fn limit_bytes_cuts_the_output_anywhere_including_timestamps_and_character
     let cluster = cluster_with(|_| {}).await;
     run_pod(&cluster, "limits", Scenario::runner_output(vec![OutputStep::text("héllo €uro\nsecond line\n")], 0)).await;
     wait_for_pod(&cluster, "limits", "Succeeded", |p| phase(p) == "Succeeded").await;
-    let full = get(cluster.port(), &log_path("limits", "container=runner&timestamps=true")).await.body;
+    let full = get(&cluster, &log_path("limits", "container=runner&timestamps=true")).await.body;
     assert_eq!(full.len(), 2 * 31 + "héllo €uro\nsecond line\n".len());
     for limit in [1usize, 12, 31, 33, 42, 43, full.len() - 1, full.len(), full.len() + 10] {
-        let cut = get(cluster.port(), &log_path("limits", &format!("container=runner&timestamps=true&limitBytes={limit}"))).await;
+        let cut = get(&cluster, &log_path("limits", &format!("container=runner&timestamps=true&limitBytes={limit}"))).await;
         assert_eq!(cut.status, StatusCode::OK);
         assert_eq!(cut.body, full[..limit.min(full.len())], "limitBytes={limit}");
     }
     // Byte 33 ends inside `é` (31-byte prefix, `h`, first byte of `é`).
-    let cut = get(cluster.port(), &log_path("limits", "container=runner&limitBytes=2")).await;
+    let cut = get(&cluster, &log_path("limits", "container=runner&limitBytes=2")).await;
     assert_eq!(cut.body.as_ref(), &[b'h', 0xC3]);
 }
 
@@ -167,20 +170,20 @@ async fn since_time_has_second_precision_and_can_start_with_the_tail_of_a_line()
     );
     run_pod(&cluster, "since", scenario).await;
     wait_for_pod(&cluster, "since", "Succeeded", |p| phase(p) == "Succeeded").await;
-    let full = get(cluster.port(), &log_path("since", "container=runner&timestamps=true")).await.text();
+    let full = get(&cluster, &log_path("since", "container=runner&timestamps=true")).await.text();
     let parsed = timestamped_lines(&full);
     assert_eq!(parsed.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>(), ["early\n", "head-tail\n", "late\n"]);
     let late = parsed[2].0;
     let since = late.floor_to_second().to_rfc3339_nanos();
     let since_second = format!("{}Z", &since[..19]);
-    let served = get(cluster.port(), &log_path("since", &format!("container=runner&timestamps=true&sinceTime={since_second}"))).await;
+    let served = get(&cluster, &log_path("since", &format!("container=runner&timestamps=true&sinceTime={since_second}"))).await;
     assert_eq!(served.text(), format!("tail\n{} late\n", late.to_rfc3339_nanos()));
     // A sub-second sinceTime is floored: the same response.
     let precise = late.to_rfc3339_nanos();
-    let served = get(cluster.port(), &log_path("since", &format!("container=runner&timestamps=true&sinceTime={precise}"))).await;
+    let served = get(&cluster, &log_path("since", &format!("container=runner&timestamps=true&sinceTime={precise}"))).await;
     assert_eq!(served.text(), format!("tail\n{} late\n", late.to_rfc3339_nanos()));
     // sinceSeconds far back returns everything.
-    assert_eq!(get(cluster.port(), &log_path("since", "container=runner&timestamps=true&sinceSeconds=3600")).await.text(), full);
+    assert_eq!(get(&cluster, &log_path("since", "container=runner&timestamps=true&sinceSeconds=3600")).await.text(), full);
 }
 
 #[tokio::test]
@@ -189,7 +192,7 @@ async fn tail_lines_counts_records_and_is_applied_before_limit_bytes() {
     run_pod(&cluster, "tail", Scenario::runner_output(vec![OutputStep::text("one\ntwo\nthree!\n")], 0)).await;
     wait_for_pod(&cluster, "tail", "Succeeded", |p| phase(p) == "Succeeded").await;
     let read = |q: &'static str| {
-        let port = cluster.port();
+        let port = &cluster;
         async move { get(port, &log_path("tail", &format!("container=runner&{q}"))).await.text() }
     };
     assert_eq!(read("tailLines=2").await, "three!\n");
@@ -207,7 +210,7 @@ async fn log_errors_are_statuses_like_the_apiservers() {
     };
     run_pod(&cluster, "stuck", stuck).await;
     wait_for_pod(&cluster, "stuck", "runner waiting", |p| container_state(p, "runner")["waiting"]["reason"] == "ImagePullBackOff").await;
-    let port = cluster.port();
+    let port = &cluster;
     let check = |path: String, code: u16, reason: &'static str, text: &'static str| async move {
         let r = get(port, &path).await;
         assert_eq!(r.status.as_u16(), code, "{path}: {}", r.text());
@@ -249,10 +252,10 @@ async fn a_stage_failure_is_visible_in_the_status_and_its_log_tail() {
     assert_eq!(stage["terminated"]["reason"], "Error");
     assert!(stage["terminated"]["finishedAt"].as_str().is_some());
     assert_eq!(container_state(&pod, "runner")["waiting"]["reason"], "PodInitializing");
-    let tail = get(cluster.port(), &log_path("stage-fails", "container=stage&tailLines=5&limitBytes=4096")).await;
+    let tail = get(&cluster, &log_path("stage-fails", "container=stage&tailLines=5&limitBytes=4096")).await;
     assert_eq!(tail.text(), "step 2\nstep 3\nstep 4\nstep 5\nerror: download of code.py failed: 403\n");
     // The runner never started: its log is refused.
-    assert_eq!(get(cluster.port(), &log_path("stage-fails", "container=runner")).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(get(&cluster, &log_path("stage-fails", "container=runner")).await.status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
@@ -269,7 +272,7 @@ async fn the_reported_rotation_loss_can_be_switched_on() {
     };
     run_pod(&cluster, "lossy", scenario).await;
     wait_for_pod(&cluster, "lossy", "runner running", |p| !container_state(p, "runner")["running"].is_null()).await;
-    let response = send(cluster.port(), "GET", &log_path("lossy", "container=runner&follow=true"), &[], Bytes::new()).await.unwrap();
+    let response = send(&cluster, "GET", &log_path("lossy", "container=runner&follow=true"), &[], Bytes::new()).await.unwrap();
     let mut body = response.into_body();
     let mut streamed = Vec::new();
     read_until(&mut body, &mut streamed, Duration::from_secs(5), |b| b == b"seen\n").await.unwrap();

@@ -1,6 +1,8 @@
-//! Helpers for the test cluster's integration tests: raw HTTP and sandbox-shaped objects.
-#![allow(dead_code)]
+//! Helpers shared by the integration tests: raw HTTP(S) requests to a cluster (over TLS when it serves
+//! TLS, trusting its CA like any client would), and pods shaped like the sandbox service's with
+//! scenarios attached.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -9,9 +11,10 @@ use hyper::body::Incoming;
 use hyper::{HeaderMap, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use k8s_openapi::api::core::v1::Pod;
+use rustls::pki_types::ServerName;
 use tale_sandbox_testcluster::{ClusterConfig, Scenario, TestCluster};
 
-/// A raw response.
+/// A response read to its end.
 pub struct Raw {
     pub status: StatusCode,
     pub headers: HeaderMap,
@@ -28,12 +31,25 @@ impl Raw {
     }
 }
 
-/// Sends one request on a fresh connection and returns the response head (body unread).
-pub async fn send(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Result<Response<Incoming>, String> {
-    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.map_err(|e| e.to_string())?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
-    tokio::spawn(connection);
-    let mut request = Request::builder().method(method).uri(path).header("host", format!("127.0.0.1:{port}"));
+/// Sends one request on a fresh connection (TLS when the cluster serves it) and returns the response
+/// head, its body unread.
+pub async fn send(cluster: &TestCluster, method: &str, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Result<Response<Incoming>, String> {
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", cluster.port())).await.map_err(|e| e.to_string())?;
+    let mut sender = match cluster.tls_client_config() {
+        None => {
+            let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+            tokio::spawn(connection);
+            sender
+        }
+        Some(config) => {
+            let name = ServerName::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST).into());
+            let stream = tokio_rustls::TlsConnector::from(config).connect(name, stream).await.map_err(|e| format!("TLS: {e}"))?;
+            let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+            tokio::spawn(connection);
+            sender
+        }
+    };
+    let mut request = Request::builder().method(method).uri(path).header("host", format!("127.0.0.1:{}", cluster.port()));
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -42,19 +58,19 @@ pub async fn send(port: u16, method: &str, path: &str, headers: &[(&str, &str)],
 }
 
 /// Sends one request and reads the whole body.
-pub async fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Result<Raw, String> {
-    let response = send(port, method, path, headers, body).await?;
+pub async fn request(cluster: &TestCluster, method: &str, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Result<Raw, String> {
+    let response = send(cluster, method, path, headers, body).await?;
     let (parts, body) = response.into_parts();
     let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
     Ok(Raw { status: parts.status, headers: parts.headers, body })
 }
 
-pub async fn get(port: u16, path: &str) -> Raw {
-    request(port, "GET", path, &[], Bytes::new()).await.expect("request")
+pub async fn get(cluster: &TestCluster, path: &str) -> Raw {
+    request(cluster, "GET", path, &[], Bytes::new()).await.expect("request")
 }
 
-pub async fn post_json(port: u16, path: &str, body: &str) -> Raw {
-    request(port, "POST", path, &[("content-type", "application/json")], body.to_string()).await.expect("request")
+pub async fn post_json(cluster: &TestCluster, path: &str, body: &str) -> Raw {
+    request(cluster, "POST", path, &[("content-type", "application/json")], body.to_string()).await.expect("request")
 }
 
 /// Reads body chunks until the stream ends, `predicate` says stop, or `limit` elapses.
@@ -111,7 +127,7 @@ pub async fn cluster_with(f: impl FnOnce(&mut ClusterConfig)) -> TestCluster {
 pub async fn run_pod(cluster: &TestCluster, name: &str, scenario: Scenario) {
     let id = format!("exec-{name}");
     cluster.set_scenario(&id, scenario).expect("scenario");
-    let response = post_json(cluster.port(), "/api/v1/namespaces/default/pods", &pod_json(name, &id)).await;
+    let response = post_json(cluster, "/api/v1/namespaces/default/pods", &pod_json(name, &id)).await;
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
 }
 
@@ -119,7 +135,7 @@ pub async fn run_pod(cluster: &TestCluster, name: &str, scenario: Scenario) {
 pub async fn wait_for_pod(cluster: &TestCluster, name: &str, what: &str, predicate: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let pod = get(cluster.port(), &format!("/api/v1/namespaces/default/pods/{name}")).await;
+        let pod = get(cluster, &format!("/api/v1/namespaces/default/pods/{name}")).await;
         if pod.status == StatusCode::OK && predicate(&pod.json()) {
             return pod.json();
         }
@@ -141,4 +157,11 @@ pub fn container_state<'a>(pod: &'a serde_json::Value, name: &str) -> &'a serde_
 
 pub fn phase(pod: &serde_json::Value) -> &str {
     pod["status"]["phase"].as_str().unwrap_or("")
+}
+
+/// A path in the temporary directory that no other test (or test process) uses.
+pub fn temp_path(name: &str) -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("tale-testcluster-{}-{n}-{name}", std::process::id()))
 }
