@@ -144,5 +144,5 @@ pub fn sandbox_pod(cfg: &SpawnerConfig, execution_id: &str, started_at_ms: i64) 
 
 /// The Secret `execute` would create for `execution_id`.
 pub fn sandbox_secret(cfg: &SpawnerConfig, execution_id: &str, started_at_ms: i64) -> Secret {
-    build_exec_secret(cfg, &request(execution_id), 30_000, started_at_ms)
+    build_exec_secret(cfg, &request(execution_id), 30_000.0, started_at_ms)
 }
