@@ -562,9 +562,11 @@ async fn stdout_is_exact_across_log_rotations() {
     assert_eq!(truth.len(), 1 << 20);
     assert!(
         stdout_of(r) == truth,
-        "stdout differs from the truth ({} vs {} bytes)",
+        "stdout differs from the truth ({} vs {} bytes), truncated {:?}, {:?}",
         stdout_of(r).len(),
-        truth.len()
+        truth.len(),
+        r.truncated,
+        outcome.report
     );
     assert!(!r.truncated.stdout);
     let rotations = h.metrics().rotations;
@@ -632,5 +634,48 @@ async fn stdout_is_exact_when_the_follow_stream_is_cut_every_mebibyte() {
         outcome.report
     );
     eprintln!("cut run: report {:?}", outcome.report);
+    h.assert_cleaned_up().await;
+}
+
+#[tokio::test]
+async fn pvc_cache_mode_creates_the_claims_once_per_organization() {
+    let mut cfg = tale_sandbox_contract::config::SpawnerConfig::default();
+    cfg.k8s.cache_mode = tale_sandbox_contract::config::CacheMode::Pvc;
+    let h = Harness::start_with(ClusterConfig::default(), cfg).await;
+    for _ in 0..2 {
+        let id = unique("pvc");
+        h.cluster
+            .set_scenario(
+                &id,
+                Scenario::runner_output(vec![OutputStep::text("cached\n")], 0),
+            )
+            .unwrap();
+        let r = execute(&h.backend, &h, &id, options()).await.response;
+        assert_eq!(r.status, ExecutionStatus::Completed, "{r:?}");
+    }
+    let m = h.metrics();
+    assert_eq!(m.live_pvcs, 2, "pip and npm claims, kept across executions");
+    assert_eq!(m.requests_with("pvcs.create", 201), 2);
+    h.assert_cleaned_up().await;
+}
+
+/// Neither the sandbox token nor anything else of the Secret may reach a log
+/// line or a response, even when the API echoes the request.
+#[tokio::test]
+async fn the_sandbox_token_never_reaches_a_response() {
+    let mut cfg = tale_sandbox_contract::config::SpawnerConfig::default();
+    cfg.sandbox_token = Some("sbx-token-that-must-not-leak".into());
+    let h = Harness::start_with(ClusterConfig::default(), cfg).await;
+    let id = unique("token");
+    h.cluster
+        .set_faults(plan(vec![rule(
+            "secrets.create",
+            Fault::Status { code: 500 },
+        )]))
+        .unwrap();
+    let r = execute(&h.backend, &h, &id, options()).await.response;
+    assert_eq!(r.error_code, Some(ErrorCode::SpawnerUnavailable));
+    let json = serde_json::to_string(&r).unwrap();
+    assert!(!json.contains("sbx-token-that-must-not-leak"), "{json}");
     h.assert_cleaned_up().await;
 }
