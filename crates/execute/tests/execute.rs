@@ -663,12 +663,13 @@ async fn pvc_cache_mode_creates_the_claims_once_per_organization() {
     h.assert_cleaned_up().await;
 }
 
-/// Neither the sandbox token nor anything else of the Secret may reach a log
-/// line or a response, even when the API echoes the request.
+/// The sandbox token must not reach a response when the Secret cannot be created.
 #[tokio::test]
 async fn the_sandbox_token_never_reaches_a_response() {
-    let mut cfg = tale_sandbox_contract::config::SpawnerConfig::default();
-    cfg.sandbox_token = Some("sbx-token-that-must-not-leak".into());
+    let cfg = tale_sandbox_contract::config::SpawnerConfig {
+        sandbox_token: Some("sbx-token-that-must-not-leak".into()),
+        ..Default::default()
+    };
     let h = Harness::start_with(ClusterConfig::default(), cfg).await;
     let id = unique("token");
     h.cluster
