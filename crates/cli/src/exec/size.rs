@@ -28,7 +28,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         }
     };
     let bytes = number * factor;
-    if !bytes.is_finite() || bytes < 0.0 || bytes > 1e15 {
+    if !bytes.is_finite() || !(0.0..=1e15).contains(&bytes) {
         return Err(format!("{text:?} is out of range"));
     }
     Ok(bytes.round() as u64)
