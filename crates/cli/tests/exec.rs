@@ -93,3 +93,36 @@ fn a_real_cluster_that_cannot_be_reached_is_an_error_not_a_hang() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("/nonexistent/kubeconfig"), "{stderr}");
 }
+
+#[test]
+fn exec_with_a_kubeconfig_runs_on_that_cluster_without_a_truth_check() {
+    use base64::Engine as _;
+    use tale_sandbox_testcluster::{ClusterConfig, OutputStep, Scenario, TestCluster};
+
+    // A "real" cluster reached only through its kubeconfig file, as a user's would be.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let cluster = runtime
+        .block_on(TestCluster::start(ClusterConfig::default()))
+        .unwrap();
+    cluster
+        .set_default_scenario(Scenario::runner_output(
+            vec![OutputStep::text("hello from a kubeconfig cluster\n")],
+            0,
+        ))
+        .unwrap();
+    let path = std::env::temp_dir().join(format!("tale-exec-{}.kubeconfig", std::process::id()));
+    cluster.write_kubeconfig(&path).unwrap();
+    let out = tale_sandbox(&["exec", "--json", "--kubeconfig", path.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&path);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}\n{stderr}", out.status);
+    let response: ExecuteResponse =
+        serde_json::from_slice(&out.stdout).expect("an ExecuteResponse");
+    assert_eq!(response.status, ExecutionStatus::Completed, "{stderr}");
+    let stdout = base64::engine::general_purpose::STANDARD
+        .decode(&response.stdout_base64)
+        .unwrap();
+    assert_eq!(stdout, b"hello from a kubeconfig cluster\n");
+    assert!(stderr.contains("verdict    completed"), "{stderr}");
+    assert_eq!(cluster.metrics().live_secrets, 0, "the Secret is deleted");
+}
