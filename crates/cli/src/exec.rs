@@ -26,7 +26,9 @@ use base64::Engine as _;
 use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser};
 use tale_sandbox_contract::config::SpawnerConfig;
 use tale_sandbox_contract::wire::{ExecuteRequest, ExecuteResponse, Phase};
-use tale_sandbox_execute::{ClientOptions, ExecuteOptions, ExecutionReport, KubernetesBackend, make_config, now_ms};
+use tale_sandbox_execute::{
+    ClientOptions, ExecuteOptions, ExecutionReport, KubernetesBackend, make_config, now_ms,
+};
 
 use progress::{Bar, Live};
 use size::{grouped, human, parse_size};
@@ -94,7 +96,9 @@ impl Default for ExecArgs {
             args: ExecArgs,
         }
         let matches = Bare::command().get_matches_from(["tale-sandbox"]);
-        Bare::from_arg_matches(&matches).expect("defaults parse").args
+        Bare::from_arg_matches(&matches)
+            .expect("defaults parse")
+            .args
     }
 }
 
@@ -109,9 +113,16 @@ impl ExecArgs {
 /// (or the execution did not complete).
 pub fn run(args: &ExecArgs) -> anyhow::Result<()> {
     check_args(args)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the tokio runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
     let ok = runtime.block_on(async {
-        if args.real_cluster() { run_real(args).await } else { embedded::run(args).await }
+        if args.real_cluster() {
+            run_real(args).await
+        } else {
+            embedded::run(args).await
+        }
     });
     runtime.shutdown_timeout(Duration::from_secs(2));
     if !ok? {
@@ -122,14 +133,22 @@ pub fn run(args: &ExecArgs) -> anyhow::Result<()> {
 
 /// The configuration: `SpawnerConfig::from_env`, then the fields of `--config`, then flags.
 fn load_config(args: &ExecArgs) -> anyhow::Result<SpawnerConfig> {
-    let mut cfg = SpawnerConfig::from_env(|name| std::env::var(name).ok()).context("invalid SANDBOX_* environment")?;
+    let mut cfg = SpawnerConfig::from_env(|name| std::env::var(name).ok())
+        .context("invalid SANDBOX_* environment")?;
     if let Some(path) = &args.config {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read --config {}", path.display()))?;
-        let patch: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("--config {} is not JSON", path.display()))?;
-        anyhow::ensure!(patch.is_object(), "--config {} must hold a JSON object of SpawnerConfig fields", path.display());
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --config {}", path.display()))?;
+        let patch: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("--config {} is not JSON", path.display()))?;
+        anyhow::ensure!(
+            patch.is_object(),
+            "--config {} must hold a JSON object of SpawnerConfig fields",
+            path.display()
+        );
         let mut value = serde_json::to_value(&cfg)?;
         merge(&mut value, patch);
-        cfg = serde_json::from_value(value).with_context(|| format!("--config {} is not a valid SpawnerConfig", path.display()))?;
+        cfg = serde_json::from_value(value)
+            .with_context(|| format!("--config {} is not a valid SpawnerConfig", path.display()))?;
     }
     if let Some(namespace) = &args.namespace {
         cfg.k8s.namespace = namespace.clone();
@@ -164,10 +183,13 @@ fn load_request(args: &ExecArgs) -> anyhow::Result<ExecuteRequest> {
         Some(path) => {
             let text = if path.as_os_str() == "-" {
                 let mut text = String::new();
-                std::io::stdin().read_to_string(&mut text).context("cannot read the request from stdin")?;
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .context("cannot read the request from stdin")?;
                 text
             } else {
-                std::fs::read_to_string(path).with_context(|| format!("cannot read --request {}", path.display()))?
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read --request {}", path.display()))?
             };
             serde_json::from_str(&text).context("the request is not JSON")?
         }
@@ -181,7 +203,9 @@ fn load_request(args: &ExecArgs) -> anyhow::Result<ExecuteRequest> {
             "reportUploadedEndpoint": "http://127.0.0.1:9/report-uploaded",
         }),
     };
-    let fields = value.as_object_mut().context("the request must be a JSON object")?;
+    let fields = value
+        .as_object_mut()
+        .context("the request must be a JSON object")?;
     if let Some(id) = &args.execution_id {
         fields.insert("executionId".into(), id.clone().into());
     }
@@ -194,15 +218,18 @@ fn load_request(args: &ExecArgs) -> anyhow::Result<ExecuteRequest> {
     if let Some(timeout) = args.timeout_ms {
         fields.insert("timeoutMs".into(), timeout.into());
     }
-    let req = ExecuteRequest::from_json(&value.to_string()).map_err(|e| anyhow::anyhow!("invalid ExecuteRequest: {e}"))?;
-    req.check_backend_acceptance().map_err(|e| anyhow::anyhow!("the request would be rejected: {e}"))?;
+    let req = ExecuteRequest::from_json(&value.to_string())
+        .map_err(|e| anyhow::anyhow!("invalid ExecuteRequest: {e}"))?;
+    req.check_backend_acceptance()
+        .map_err(|e| anyhow::anyhow!("the request would be rejected: {e}"))?;
     Ok(req)
 }
 
 /// A client from `config` (kube's retries off) that counts the runner's follow streams.
 fn counting_client(mut config: kube::Config, live: Arc<Live>) -> anyhow::Result<kube::Client> {
     config.default_retry = false;
-    let builder = kube::client::ClientBuilder::try_from(config).context("cannot build the Kubernetes client")?;
+    let builder = kube::client::ClientBuilder::try_from(config)
+        .context("cannot build the Kubernetes client")?;
     let layer = tower::util::MapRequestLayer::new(move |req: http::Request<kube::client::Body>| {
         if is_runner_follow(req.uri()) {
             live.follow_streams.fetch_add(1, Ordering::Relaxed);
@@ -256,7 +283,9 @@ async fn execute_with_progress(
     let sink = deltas.clone();
     let counter = live.clone();
     opts.on_stdout_delta = Some(Box::new(move |text: String| {
-        counter.stdout_bytes.fetch_add(text.len() as u64, Ordering::Relaxed);
+        counter
+            .stdout_bytes
+            .fetch_add(text.len() as u64, Ordering::Relaxed);
         if keep_deltas && let Ok(mut all) = sink.lock() {
             all.push_str(&text);
         }
@@ -285,8 +314,14 @@ async fn execute_with_progress(
     poll(&live);
     live.set_phase("done");
     bar.update(&live);
-    let deltas = keep_deltas.then(|| std::mem::take(&mut *deltas.lock().unwrap_or_else(|e| e.into_inner())));
-    Run { response: outcome.response, report: outcome.report, deltas, wall: started.elapsed() }
+    let deltas =
+        keep_deltas.then(|| std::mem::take(&mut *deltas.lock().unwrap_or_else(|e| e.into_inner())));
+    Run {
+        response: outcome.response,
+        report: outcome.report,
+        deltas,
+        wall: started.elapsed(),
+    }
 }
 
 /// Whether to draw the bar.
@@ -298,7 +333,11 @@ fn bar_hidden(args: &ExecArgs) -> bool {
 async fn run_real(args: &ExecArgs) -> anyhow::Result<bool> {
     let cfg = load_config(args)?;
     let req = load_request(args)?;
-    let options = ClientOptions { kubeconfig: args.kubeconfig.clone(), context: args.context.clone(), namespace: args.namespace.clone() };
+    let options = ClientOptions {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        namespace: args.namespace.clone(),
+    };
     let config = make_config(&options, |name| std::env::var(name).ok()).await?;
     let server = config.cluster_url.to_string();
     let live = Live::new("connecting");
@@ -306,14 +345,24 @@ async fn run_real(args: &ExecArgs) -> anyhow::Result<bool> {
     let backend = KubernetesBackend::from_client(cfg.clone(), client);
     backend.init().await?;
     let mut out = Output::new(args.json);
-    out.line(format!("tale-sandbox exec: execution {} in namespace {} of {server}", req.execution_id, cfg.k8s.namespace));
+    out.line(format!(
+        "tale-sandbox exec: execution {} in namespace {} of {server}",
+        req.execution_id, cfg.k8s.namespace
+    ));
     let bar = Bar::new(None, bar_hidden(args));
     let run = execute_with_progress(&backend, &cfg, req, live.clone(), &bar, false, |_| {}).await;
     bar.finish();
     out.json(&run.response)?;
     out.summary(&run, &live, &cfg);
     let completed = run.response.status == tale_sandbox_contract::wire::ExecutionStatus::Completed;
-    out.line(format!("verdict    {} (no byte-exact check on a real cluster: it has no truth endpoint)", if completed { "completed" } else { "NOT completed" }));
+    out.line(format!(
+        "verdict    {} (no byte-exact check on a real cluster: it has no truth endpoint)",
+        if completed {
+            "completed"
+        } else {
+            "NOT completed"
+        }
+    ));
     Ok(completed)
 }
 
@@ -350,9 +399,15 @@ impl Output {
     /// The readable summary of the response and the flow's report.
     pub fn summary(&mut self, run: &Run, live: &Live, cfg: &SpawnerConfig) {
         let r = &run.response;
-        let status = serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let status = serde_json::to_value(r.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
         let exit = r.exit_code.map_or("none".to_string(), |c| c.to_string());
-        let mut line = format!("response   status {status}, exit code {exit}, durationMs {}", r.duration_ms);
+        let mut line = format!(
+            "response   status {status}, exit code {exit}, durationMs {}",
+            r.duration_ms
+        );
         if let Some(code) = r.error_code {
             line.push_str(&format!(", errorCode {}", code.as_str()));
         }
@@ -370,15 +425,28 @@ impl Output {
             human(cfg.stdout_max_bytes)
         ));
         if !stdout.is_empty() {
-            self.line(format!("           first line: {}", preview(first_line(&stdout))));
-            self.line(format!("           last line:  {}", preview(last_line(&stdout))));
+            self.line(format!(
+                "           first line: {}",
+                preview(first_line(&stdout))
+            ));
+            self.line(format!(
+                "           last line:  {}",
+                preview(last_line(&stdout))
+            ));
         }
-        self.line(format!("stderr     {} bytes, truncated: {}", grouped(stderr.len() as u64), yes_no(r.truncated.stderr)));
+        self.line(format!(
+            "stderr     {} bytes, truncated: {}",
+            grouped(stderr.len() as u64),
+            yes_no(r.truncated.stderr)
+        ));
         if !stderr.is_empty() {
             self.line(format!("           {}", preview(last_line(&stderr))));
         }
         if let Some(t) = &r.timing {
-            self.line(format!("timing     stage {} ms, execute {} ms, harvest {} ms, upload {} ms", t.stage_ms, t.execute_ms, t.harvest_ms, t.upload_ms));
+            self.line(format!(
+                "timing     stage {} ms, execute {} ms, harvest {} ms, upload {} ms",
+                t.stage_ms, t.execute_ms, t.harvest_ms, t.upload_ms
+            ));
         }
         let f = &run.report.flow;
         self.line(format!(
@@ -398,8 +466,14 @@ impl Output {
                 live.follow_streams.load(Ordering::Relaxed)
             ));
         }
-        let cleanup = run.report.cleanup_ms.map_or("-".to_string(), |ms| format!("{ms} ms"));
-        self.line(format!("           wall time {:.1} s, cleanup {cleanup}", run.wall.as_secs_f64()));
+        let cleanup = run
+            .report
+            .cleanup_ms
+            .map_or("-".to_string(), |ms| format!("{ms} ms"));
+        self.line(format!(
+            "           wall time {:.1} s, cleanup {cleanup}",
+            run.wall.as_secs_f64()
+        ));
     }
 }
 
@@ -409,7 +483,9 @@ fn yes_no(b: bool) -> &'static str {
 
 /// The response's base64 field decoded (empty when it is not base64).
 pub(crate) fn decode(b64: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD.decode(b64).unwrap_or_default()
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap_or_default()
 }
 
 fn first_line(bytes: &[u8]) -> &[u8] {
@@ -423,8 +499,14 @@ fn last_line(bytes: &[u8]) -> &[u8] {
 
 /// At most 100 characters of a line, escaped.
 pub(crate) fn preview(line: &[u8]) -> String {
-    let text = String::from_utf8_lossy(line);
-    let mut out: String = text.chars().take(100).flat_map(char::escape_debug).collect();
+    let lossy = String::from_utf8_lossy(line);
+    // A slice may cut a character at either end: not worth a replacement character.
+    let text = lossy.trim_matches('\u{FFFD}');
+    let mut out: String = text
+        .chars()
+        .take(100)
+        .flat_map(char::escape_debug)
+        .collect();
     if text.chars().count() > 100 {
         out.push('…');
     }
@@ -434,7 +516,9 @@ pub(crate) fn preview(line: &[u8]) -> String {
 /// Refuses a combination that cannot work, before anything starts.
 fn check_args(args: &ExecArgs) -> anyhow::Result<()> {
     if args.real_cluster() && args.embedded.was_customized() {
-        bail!("the embedded-cluster flags (--size, --rate, --cut-stream-every, ...) do not apply to a real cluster");
+        bail!(
+            "the embedded-cluster flags (--size, --rate, --cut-stream-every, ...) do not apply to a real cluster"
+        );
     }
     Ok(())
 }
@@ -445,8 +529,13 @@ mod tests {
 
     #[test]
     fn runner_follow_requests_are_recognised() {
-        let follow: http::Uri = "/api/v1/namespaces/ns/pods/p/log?container=runner&follow=true&timestamps=true".parse().unwrap();
-        let read: http::Uri = "/api/v1/namespaces/ns/pods/p/log?container=harvest&tailLines=10".parse().unwrap();
+        let follow: http::Uri =
+            "/api/v1/namespaces/ns/pods/p/log?container=runner&follow=true&timestamps=true"
+                .parse()
+                .unwrap();
+        let read: http::Uri = "/api/v1/namespaces/ns/pods/p/log?container=harvest&tailLines=10"
+            .parse()
+            .unwrap();
         assert!(is_runner_follow(&follow));
         assert!(!is_runner_follow(&read));
     }
@@ -454,11 +543,17 @@ mod tests {
     #[test]
     fn config_files_merge_over_the_defaults() {
         let mut base = serde_json::to_value(SpawnerConfig::default()).unwrap();
-        merge(&mut base, serde_json::json!({"stdoutMaxBytes": 4096, "k8s": {"namespace": "x"}}));
+        merge(
+            &mut base,
+            serde_json::json!({"stdoutMaxBytes": 4096, "k8s": {"namespace": "x"}}),
+        );
         let cfg: SpawnerConfig = serde_json::from_value(base).unwrap();
         assert_eq!(cfg.stdout_max_bytes, 4096);
         assert_eq!(cfg.k8s.namespace, "x");
-        assert_eq!(cfg.k8s.workspace_size_limit, SpawnerConfig::default().k8s.workspace_size_limit);
+        assert_eq!(
+            cfg.k8s.workspace_size_limit,
+            SpawnerConfig::default().k8s.workspace_size_limit
+        );
     }
 
     #[test]

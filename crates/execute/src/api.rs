@@ -198,8 +198,10 @@ impl LogFollow {
 /// What the pod watcher saw.
 #[derive(Debug, Clone)]
 pub enum PodEvent {
-    /// The pod as it is now (added, modified, or listed after a re-watch).
+    /// The pod as a watch event reports it (added or modified).
     Applied(Box<Pod>),
+    /// The pod as a (re-)list found it, when the watch starts or restarts.
+    Listed(Box<Pod>),
     /// The pod was deleted, or a re-list no longer contains it.
     Deleted,
     /// The watch failed; the watcher retries by itself after a backoff.
@@ -502,7 +504,7 @@ impl KubeApi {
                     }
                     Ok(watcher::Event::InitApply(pod)) => {
                         listed_since_init = true;
-                        Some(PodEvent::Applied(Box::new(pod)))
+                        Some(PodEvent::Listed(Box::new(pod)))
                     }
                     Ok(watcher::Event::InitDone) => {
                         (!listed_since_init).then_some(PodEvent::Deleted)

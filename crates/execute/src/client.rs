@@ -80,7 +80,7 @@ pub async fn make_config(
 ) -> Result<kube::Config, ClientError> {
     let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
     let mut config = if let Some(path) = &options.kubeconfig {
-        from_kubeconfig_paths(&[path.clone()], options).await?
+        from_kubeconfig_paths(std::slice::from_ref(path), options).await?
     } else if let (Some(server), Some(token)) =
         (env("SANDBOX_K8S_SERVER"), env("SANDBOX_K8S_TOKEN"))
     {

@@ -31,7 +31,7 @@ use crate::api::{ApiError, FollowEnd, KubeApi, LogRequest, PodEvent};
 
 /// Consecutive watch errors (each followed by kube's backoff) after which the
 /// watch is given up and the flow falls back to polling the pod.
-const WATCH_ERRORS_BEFORE_GIVING_UP: u32 = 4;
+const WATCH_ERRORS_BEFORE_GIVING_UP: u32 = 3;
 
 /// Room for events between the I/O tasks and the driver loop; a full channel
 /// makes a follow stream wait, which is the backpressure we want.
@@ -262,10 +262,13 @@ impl Core {
             let mut errors = 0u32;
             while let Some(event) = stream.next().await {
                 let event = match event {
+                    // Only a live watch event proves the watch works again: a
+                    // watch that fails right after each re-list still gives up.
                     PodEvent::Applied(pod) => {
                         errors = 0;
                         Event::Pod(pod)
                     }
+                    PodEvent::Listed(pod) => Event::Pod(pod),
                     PodEvent::Deleted => Event::PodGone,
                     PodEvent::Error(e) => {
                         errors += 1;

@@ -13,12 +13,16 @@ use tale_sandbox_contract::text::{cap_text, strip_control_chars, strip_phase_mar
 use tale_sandbox_contract::wire::ExecutionStatus;
 use tale_sandbox_execute::KubernetesBackend;
 use tale_sandbox_testcluster::{
-    ClusterConfig, Fault, FaultPlan, FaultRule, OutputStep, RepeatStep, RunnerScenario, Scenario, TestCluster,
+    ClusterConfig, Fault, FaultPlan, FaultRule, OutputStep, RepeatStep, RunnerScenario, Scenario,
+    TestCluster,
 };
 
 use super::progress::{Bar, Live};
 use super::size::{grouped, human, parse_size};
-use super::{ExecArgs, Output, Run, bar_hidden, counting_client, decode, execute_with_progress, load_config, load_request, preview};
+use super::{
+    ExecArgs, Output, Run, bar_hidden, counting_client, decode, execute_with_progress, load_config,
+    load_request, preview,
+};
 
 /// The phase marker the runner prints first (stripped from the response by the contract).
 const PHASE_LINE: &str = "PHASE: running\n";
@@ -36,7 +40,12 @@ pub struct EmbeddedArgs {
     pub rate: u64,
     /// Length of each printed line in bytes, newline included (lines of 16KiB and more become
     /// partial CRI records).
-    #[arg(long, default_value_t = 100, value_name = "BYTES", help_heading = "Embedded test cluster")]
+    #[arg(
+        long,
+        default_value_t = 100,
+        value_name = "BYTES",
+        help_heading = "Embedded test cluster"
+    )]
     pub line_length: usize,
     /// Bytes per pipe write of the runner.
     #[arg(long, default_value = "64KiB", value_parser = parse_size, value_name = "SIZE", help_heading = "Embedded test cluster")]
@@ -45,7 +54,12 @@ pub struct EmbeddedArgs {
     #[arg(long, default_value = "10MiB", value_parser = parse_size, value_name = "SIZE", help_heading = "Embedded test cluster")]
     pub rotate_size: u64,
     /// `containerLogMonitorInterval`: how often the kubelet checks log sizes, in milliseconds.
-    #[arg(long, default_value_t = 100, value_name = "MS", help_heading = "Embedded test cluster")]
+    #[arg(
+        long,
+        default_value_t = 100,
+        value_name = "MS",
+        help_heading = "Embedded test cluster"
+    )]
     pub rotate_period_ms: u64,
     /// Cut every runner log stream after this many bytes (abruptly, mid-body).
     #[arg(long, value_parser = parse_size, value_name = "SIZE", help_heading = "Embedded test cluster")]
@@ -73,8 +87,14 @@ impl EmbeddedArgs {
     fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(self.line_length >= 2, "--line-length must be at least 2");
         anyhow::ensure!(self.write_size >= 1, "--write-size must be at least 1 byte");
-        anyhow::ensure!(self.rotate_size >= 1, "--rotate-size must be at least 1 byte");
-        anyhow::ensure!(self.rotate_period_ms >= 1, "--rotate-period-ms must be at least 1");
+        anyhow::ensure!(
+            self.rotate_size >= 1,
+            "--rotate-size must be at least 1 byte"
+        );
+        anyhow::ensure!(
+            self.rotate_period_ms >= 1,
+            "--rotate-period-ms must be at least 1"
+        );
         if let Some(p) = self.fail_rate {
             anyhow::ensure!((0.0..=1.0).contains(&p), "--fail-rate must be within 0..1");
         }
@@ -87,7 +107,9 @@ impl EmbeddedArgs {
     /// The fault plan of the flags.
     fn fault_plan(&self) -> anyhow::Result<FaultPlan> {
         let mut plan = match &self.faults {
-            Some(json) => serde_json::from_str::<FaultPlan>(json).context("--faults is not a fault plan")?,
+            Some(json) => {
+                serde_json::from_str::<FaultPlan>(json).context("--faults is not a fault plan")?
+            }
             None => FaultPlan::default(),
         };
         plan.seed = self.seed;
@@ -103,11 +125,20 @@ impl EmbeddedArgs {
         if let Some(after_bytes) = self.cut_stream_every {
             plan.rules.push(FaultRule {
                 container: Some("runner".to_string()),
-                ..rule("pods.log", Fault::CutBody { after_bytes, abrupt: true })
+                ..rule(
+                    "pods.log",
+                    Fault::CutBody {
+                        after_bytes,
+                        abrupt: true,
+                    },
+                )
             });
         }
         if let Some(p) = self.fail_rate.filter(|p| *p > 0.0) {
-            plan.rules.push(FaultRule { probability: Some(p), ..rule("*", Fault::Status { code: 503 }) });
+            plan.rules.push(FaultRule {
+                probability: Some(p),
+                ..rule("*", Fault::Status { code: 503 })
+            });
         }
         Ok(plan)
     }
@@ -179,8 +210,12 @@ pub async fn run(args: &ExecArgs) -> anyhow::Result<bool> {
         ..ClusterConfig::default()
     };
     cluster_config.log.keep_history = true;
-    let cluster = TestCluster::start(cluster_config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    cluster.set_scenario(&req.execution_id, e.scenario()).map_err(|e| anyhow::anyhow!("scenario: {e}"))?;
+    let cluster = TestCluster::start(cluster_config)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    cluster
+        .set_scenario(&req.execution_id, e.scenario())
+        .map_err(|e| anyhow::anyhow!("scenario: {e}"))?;
 
     let mut out = Output::new(args.json);
     out.line(format!(
@@ -189,7 +224,11 @@ pub async fn run(args: &ExecArgs) -> anyhow::Result<bool> {
         cfg.k8s.namespace,
         req.execution_id
     ));
-    let rate = if e.rate == 0 { "as fast as possible".to_string() } else { format!("at {}/s", human(e.rate)) };
+    let rate = if e.rate == 0 {
+        "as fast as possible".to_string()
+    } else {
+        format!("at {}/s", human(e.rate))
+    };
     out.line(format!(
         "runner     prints {} in lines of {} bytes {rate}; kubelet rotates its log at {} (checked every {} ms)",
         human(e.size),
@@ -199,12 +238,21 @@ pub async fn run(args: &ExecArgs) -> anyhow::Result<bool> {
     ));
     let plan = e.fault_plan()?;
     if !plan.rules.is_empty() {
-        out.line(format!("faults     {} (seed {})", serde_json::to_string(&plan.rules)?, plan.seed));
+        out.line(format!(
+            "faults     {} (seed {})",
+            serde_json::to_string(&plan.rules)?,
+            plan.seed
+        ));
     }
 
     let live = Live::new("starting");
-    let kubeconfig = kube::config::Kubeconfig::from_yaml(&cluster.kubeconfig()).context("test cluster kubeconfig")?;
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default()).await?;
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&cluster.kubeconfig())
+        .context("test cluster kubeconfig")?;
+    let config = kube::Config::from_custom_kubeconfig(
+        kubeconfig,
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await?;
     let client = counting_client(config, live.clone())?;
     let backend = KubernetesBackend::from_client(cfg.clone(), client);
     let pod = pod_name_for(&req.execution_id);
@@ -215,7 +263,8 @@ pub async fn run(args: &ExecArgs) -> anyhow::Result<bool> {
     let poll = |live: &Live| {
         let metrics = cluster.metrics();
         live.rotations.store(metrics.rotations, Ordering::Relaxed);
-        live.log_bytes.store(metrics.log_bytes_of(&pod, "runner"), Ordering::Relaxed);
+        live.log_bytes
+            .store(metrics.log_bytes_of(&pod, "runner"), Ordering::Relaxed);
     };
     let run = execute_with_progress(&backend, &cfg, req, live.clone(), &bar, true, poll).await;
     bar.finish();
@@ -223,14 +272,20 @@ pub async fn run(args: &ExecArgs) -> anyhow::Result<bool> {
     out.summary(&run, &live, &cfg);
 
     let metrics = cluster.metrics();
-    let faults: Vec<String> = metrics.faults.iter().map(|f| format!("{} {} ×{}", f.route, f.kind, f.count)).collect();
+    let faults: Vec<String> = metrics
+        .faults
+        .iter()
+        .map(|f| format!("{} {} ×{}", f.route, f.kind, f.count))
+        .collect();
     out.line(format!(
         "cluster    {} rotation(s) of the runner's log, runner log bytes served {}, faults injected: {}",
         metrics.rotations,
         human(metrics.log_bytes_of(&pod, "runner")),
         if faults.is_empty() { "none".to_string() } else { faults.join(", ") }
     ));
-    let truth = cluster.true_stream(&namespace, &pod, "runner").map_err(|e| anyhow::anyhow!("cannot read the runner's truth: {e}"))?;
+    let truth = cluster
+        .true_stream(&namespace, &pod, "runner")
+        .map_err(|e| anyhow::anyhow!("cannot read the runner's truth: {e}"))?;
     let verdict = check(&truth, &run, &cfg, metrics.rotations);
     verdict.print(&mut out);
     Ok(verdict.exact)
@@ -274,15 +329,25 @@ fn check(truth: &[u8], run: &Run, cfg: &SpawnerConfig, rotations: u64) -> Verdic
     let removed = kept.len() as i64 - expected.len() as i64;
     let mut how = Vec::new();
     if truth.len() > cap {
-        how.push(format!("kept the first {} (stdoutMaxBytes)", grouped(cap as u64)));
+        how.push(format!(
+            "kept the first {} (stdoutMaxBytes)",
+            grouped(cap as u64)
+        ));
     }
     if removed != 0 {
-        how.push(format!("{} bytes of phase markers/control characters removed by the contract's text cleaning", grouped(removed.unsigned_abs())));
+        how.push(format!(
+            "{} bytes of phase markers/control characters removed by the contract's text cleaning",
+            grouped(removed.unsigned_abs())
+        ));
     }
     lines.push(format!(
         "expected   {} bytes of stdout{}",
         grouped(expected.len() as u64),
-        if how.is_empty() { String::new() } else { format!(" ({})", how.join("; ")) }
+        if how.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", how.join("; "))
+        }
     ));
     let completed = response.status == ExecutionStatus::Completed;
     let same = stdout == expected;
@@ -310,7 +375,10 @@ fn check(truth: &[u8], run: &Run, cfg: &SpawnerConfig, rotations: u64) -> Verdic
         ));
     }
     if !flag_ok {
-        lines.push(format!("           truncated.stdout is {} but should be {}", response.truncated.stdout, expected_truncated));
+        lines.push(format!(
+            "           truncated.stdout is {} but should be {}",
+            response.truncated.stdout, expected_truncated
+        ));
     }
     let exact = completed && same && flag_ok && deltas_ok;
     let f = &run.report.flow;
