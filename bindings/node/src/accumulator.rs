@@ -10,8 +10,8 @@
 //! does not show these adjustments, so they cannot be observed from JS.)
 
 use napi::bindgen_prelude::{
-    JsObjectValue, KeyCollectionMode, KeyConversion, KeyFilter, Object, ObjectFinalize, Uint8ArraySlice,
-    Unknown,
+    JsObjectValue, KeyCollectionMode, KeyConversion, KeyFilter, Object, ObjectFinalize,
+    Uint8ArraySlice, Unknown,
 };
 use napi::{Env, JsValue, Result, ValueType};
 use napi_derive::napi;
@@ -20,8 +20,8 @@ use tale_sandbox_accumulator as core;
 use crate::guard::{Contained, Guarded};
 use crate::js_error::{options_error, plain_error, type_error};
 use tale_sandbox_binding_options::{
-    KNOWN_OPTIONS, OptionValue, chunk_not_uint8array, config_error, config_from,
-    not_an_object, unknown_option, usage_error_message,
+    KNOWN_OPTIONS, OptionValue, chunk_not_uint8array, config_error, config_from, not_an_object,
+    unknown_option, usage_error_message,
 };
 
 // Declared for the generated TypeScript types; the constructor reads the raw JS value itself so
@@ -133,7 +133,11 @@ impl StdoutAccumulator {
     /// Feeds the next chunk of the open response; returns the bytes newly accepted into stdout.
     /// Throws a `TypeError` for a non-`Uint8Array` chunk and an `Error` outside a read.
     #[napi(ts_args_type = "chunk: Uint8Array", ts_return_type = "Uint8Array")]
-    pub fn push<'env>(&mut self, env: &'env Env, chunk: Unknown<'env>) -> Result<Uint8ArraySlice<'env>> {
+    pub fn push<'env>(
+        &mut self,
+        env: &'env Env,
+        chunk: Unknown<'env>,
+    ) -> Result<Uint8ArraySlice<'env>> {
         self.changing(env, "push", |acc| {
             let chunk = borrow_chunk(env, chunk)?;
             let accepted = acc.push(&chunk).map_err(|e| plain_error(usage_error_message(&e)))?;

@@ -54,7 +54,10 @@ impl<T: Contained> Guarded<T> {
     /// Runs `call` on the value; `what` names the JS method in error messages.
     pub fn with<R>(&mut self, what: &str, call: impl FnOnce(&mut T) -> Result<R>) -> Result<R> {
         if let Some(reason) = &self.poisoned {
-            return Err(plain_error(format!("{} is unusable after an internal error: {reason}", T::OBJECT)));
+            return Err(plain_error(format!(
+                "{} is unusable after an internal error: {reason}",
+                T::OBJECT
+            )));
         }
         #[cfg(feature = "test-hooks")]
         let inject_panic = std::mem::take(&mut self.panic_on_next_call);

@@ -69,7 +69,10 @@ pub fn unknown_option(name: &str) -> OptionsError {
 ///
 /// `capBytes` must be a positive safe integer; `timestamps` must be a boolean when present and
 /// defaults to `false` (raw mode).
-pub fn config_from(cap_bytes: &OptionValue, timestamps: &OptionValue) -> Result<Config, OptionsError> {
+pub fn config_from(
+    cap_bytes: &OptionValue,
+    timestamps: &OptionValue,
+) -> Result<Config, OptionsError> {
     let cap_bytes = match *cap_bytes {
         OptionValue::Number(n) if n.fract() == 0.0 && (1.0..=MAX_SAFE_INTEGER).contains(&n) => n,
         ref other => return Err(cap_not_a_positive_safe_integer(other)),
@@ -123,7 +126,9 @@ pub const END_OUTSIDE_READ: &str =
 pub fn usage_error_message(error: &UsageError) -> String {
     match error {
         // The bindings call `try_skip` only inside `push`, to decide what to copy.
-        UsageError::PushOutsideRead | UsageError::TrySkipOutsideRead => PUSH_OUTSIDE_READ.to_owned(),
+        UsageError::PushOutsideRead | UsageError::TrySkipOutsideRead => {
+            PUSH_OUTSIDE_READ.to_owned()
+        }
         UsageError::EndOutsideRead => END_OUTSIDE_READ.to_owned(),
         // A kind added to the core later: its Rust wording, under the class name, until it is
         // given a JS message here.
@@ -168,7 +173,8 @@ mod tests {
 
     #[test]
     fn cap_and_mode_are_taken_exactly() {
-        let config = config_from(&OptionValue::Number(5_242_880.0), &OptionValue::Bool(true)).unwrap();
+        let config =
+            config_from(&OptionValue::Number(5_242_880.0), &OptionValue::Bool(true)).unwrap();
         assert_eq!(config, Config { cap_bytes: 5_242_880, mode: Mode::Timestamped });
         let config = config_from(&OptionValue::Number(1.0), &OptionValue::Missing).unwrap();
         assert_eq!(config, Config { cap_bytes: 1, mode: Mode::Raw });
@@ -179,7 +185,11 @@ mod tests {
         for bad in [0.0, -0.0, -1.0, 0.5, 1.5, f64::NAN, f64::INFINITY, MAX_SAFE_INTEGER + 1.0] {
             let error = config_from(&OptionValue::Number(bad), &OptionValue::Missing).unwrap_err();
             assert_eq!(error.kind, JsErrorKind::Type, "{bad}");
-            assert!(error.message.contains("capBytes must be a positive safe integer"), "{}", error.message);
+            assert!(
+                error.message.contains("capBytes must be a positive safe integer"),
+                "{}",
+                error.message
+            );
         }
         let error = config_from(&OptionValue::Other("string"), &OptionValue::Missing).unwrap_err();
         assert!(error.message.ends_with("got string"), "{}", error.message);
@@ -211,6 +221,10 @@ mod tests {
     fn timestamps_must_be_boolean_when_present() {
         let error = config_from(&OptionValue::Number(10.0), &OptionValue::Number(1.0)).unwrap_err();
         assert_eq!(error.kind, JsErrorKind::Type);
-        assert!(error.message.ends_with("timestamps must be a boolean when present, got number 1"), "{}", error.message);
+        assert!(
+            error.message.ends_with("timestamps must be a boolean when present, got number 1"),
+            "{}",
+            error.message
+        );
     }
 }

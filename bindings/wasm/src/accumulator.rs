@@ -16,8 +16,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use tale_sandbox_binding_options::{
-    JsErrorKind, KNOWN_OPTIONS, OptionValue, OptionsError, chunk_not_uint8array,
-    config_error, config_from, not_an_object, unknown_option, usage_error_message,
+    JsErrorKind, KNOWN_OPTIONS, OptionValue, OptionsError, chunk_not_uint8array, config_error,
+    config_from, not_an_object, unknown_option, usage_error_message,
 };
 
 /// A chunk is handed over in pieces of at most this size, each copied only if it is needed; the
@@ -72,7 +72,8 @@ impl StdoutAccumulator {
         #[wasm_bindgen(unchecked_param_type = "StdoutAccumulatorOptions")] options: JsValue,
     ) -> Result<StdoutAccumulator, JsValue> {
         let config = read_config(&options).map_err(options_error)?;
-        let inner = core::StdoutAccumulator::new(config).map_err(|e| options_error(config_error(&e)))?;
+        let inner =
+            core::StdoutAccumulator::new(config).map_err(|e| options_error(config_error(&e)))?;
         Ok(Self { inner, scratch: Vec::new() })
     }
 
@@ -106,10 +107,15 @@ impl StdoutAccumulator {
             let end = len.min(at + PIECE_BYTES);
             let asked_already = at == 0 && end == len;
             if asked_already || !self.inner.try_skip(end - at).map_err(usage)? {
-                let piece = if asked_already { chunk.clone() } else { chunk.subarray(at as u32, end as u32) };
+                let piece = if asked_already {
+                    chunk.clone()
+                } else {
+                    chunk.subarray(at as u32, end as u32)
+                };
                 self.scratch.clear();
                 self.scratch.reserve(end - at);
-                let bytes = piece.copy_to_uninit(&mut self.scratch.spare_capacity_mut()[..end - at]);
+                let bytes =
+                    piece.copy_to_uninit(&mut self.scratch.spare_capacity_mut()[..end - at]);
                 self.inner.push(bytes).map_err(usage)?;
             }
             at = end;
@@ -140,7 +146,8 @@ impl StdoutAccumulator {
     pub fn finish(&self) -> Result<JsValue, JsValue> {
         let outcome = self.inner.finish();
         let result = Object::new();
-        let set = |key: &str, value: JsValue| Reflect::set(&result, &JsValue::from_str(key), &value);
+        let set =
+            |key: &str, value: JsValue| Reflect::set(&result, &JsValue::from_str(key), &value);
         set("stdout", Uint8Array::from(outcome.stdout).into())?;
         set("text", JsValue::from_str(&outcome.text()))?;
         set("truncated", JsValue::from_bool(outcome.truncated))?;

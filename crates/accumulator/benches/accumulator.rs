@@ -112,7 +112,11 @@ fn read(acc: &mut StdoutAccumulator, body: &[u8]) -> usize {
 }
 
 fn label(bytes: usize) -> String {
-    if bytes >= MIB && bytes.is_multiple_of(MIB) { format!("{}MiB", bytes / MIB) } else { format!("{}KiB", bytes / 1024) }
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{}MiB", bytes / MIB)
+    } else {
+        format!("{}KiB", bytes / 1024)
+    }
 }
 
 fn timestamped_throughput(c: &mut Criterion) {
@@ -158,14 +162,18 @@ fn raw_throughput(c: &mut Criterion) {
     // file. Throughput counts only the new bytes (16 MiB per iteration).
     let log = workload::raw_log(16 * MIB);
     group.throughput(Throughput::Bytes(log.len() as u64));
-    group.bench_function(BenchmarkId::new("growing_snapshots/cap_32MiB", "16_polls_to_16MiB"), |b| {
-        b.iter(|| {
-            let mut acc = accumulator(32 * MIB, Mode::Raw);
-            let accepted: usize = (1..=16).map(|i| read(&mut acc, black_box(&log[..i * MIB]))).sum();
-            assert_eq!(accepted, log.len());
-            accepted
-        })
-    });
+    group.bench_function(
+        BenchmarkId::new("growing_snapshots/cap_32MiB", "16_polls_to_16MiB"),
+        |b| {
+            b.iter(|| {
+                let mut acc = accumulator(32 * MIB, Mode::Raw);
+                let accepted: usize =
+                    (1..=16).map(|i| read(&mut acc, black_box(&log[..i * MIB]))).sum();
+                assert_eq!(accepted, log.len());
+                accepted
+            })
+        },
+    );
     group.finish();
 }
 
@@ -194,7 +202,14 @@ impl Poller for TypeScriptPoller {
 /// series of polls is timed, not the rebuilds. Rebuilding rather than cloning keeps buffers
 /// grown as in a real run (a clone's buffers have no spare capacity, so the next poll would pay
 /// a reallocation that a real run pays once).
-fn bench_polls<P: Poller>(b: &mut Bencher<'_>, clock: Clock, fresh: impl Fn() -> P, file: &[u8], size: usize, new: usize) {
+fn bench_polls<P: Poller>(
+    b: &mut Bencher<'_>,
+    clock: Clock,
+    fresh: impl Fn() -> P,
+    file: &[u8],
+    size: usize,
+    new: usize,
+) {
     let window = size / 8;
     let per_reset = window.checked_div(new).map_or(u64::MAX, |polls| polls.max(1) as u64);
     let first = size - (per_reset.min(1 << 20) as usize * new);

@@ -79,7 +79,10 @@ fn measure(scenario: impl FnOnce()) -> Heap {
     let baseline = LIVE.load(Ordering::Relaxed);
     PEAK.store(baseline, Ordering::Relaxed);
     scenario();
-    Heap { peak: PEAK.load(Ordering::Relaxed) - baseline, held: LIVE.load(Ordering::Relaxed) - baseline }
+    Heap {
+        peak: PEAK.load(Ordering::Relaxed) - baseline,
+        held: LIVE.load(Ordering::Relaxed) - baseline,
+    }
 }
 
 fn report(name: &str, pushed: u64, heap: Heap) {
@@ -116,7 +119,8 @@ fn timestamped() {
     let mut body = Vec::with_capacity(64 * MIB);
     let body_capacity = body.capacity();
     let mut line = Vec::with_capacity(200);
-    let mut acc = StdoutAccumulator::new(Config { cap_bytes: CAP, mode: Mode::Timestamped }).unwrap();
+    let mut acc =
+        StdoutAccumulator::new(Config { cap_bytes: CAP, mode: Mode::Timestamped }).unwrap();
     let (mut pushed, mut delivered, mut since_reconnect) = (0u64, 0u64, 0u64);
     let heap = measure(|| {
         acc.begin_read();
@@ -143,7 +147,8 @@ fn timestamped() {
                 // delivered (seconds are ~10 MB long, so one of the last two second starts).
                 acc.abandon_read();
                 since_reconnect = 0;
-                let (_, start) = second_starts.iter().rev().find(|(at, _)| *at < delivered).unwrap();
+                let (_, start) =
+                    second_starts.iter().rev().find(|(at, _)| *at < delivered).unwrap();
                 let mut replay = start.clone();
                 body.clear();
                 acc.begin_read();
@@ -222,7 +227,10 @@ fn raw_one_read() {
 }
 
 fn main() {
-    println!("cap = {CAP} B ({} MiB); heap figures are above the heap live before each scenario", CAP / MIB);
+    println!(
+        "cap = {CAP} B ({} MiB); heap figures are above the heap live before each scenario",
+        CAP / MIB
+    );
     timestamped();
     raw_rotating();
     raw_one_read();

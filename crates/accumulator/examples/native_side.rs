@@ -62,7 +62,10 @@ fn timestamped(clock: Clock, bytes: usize, cap: usize) -> Result<f64, String> {
         let out = acc.finish();
         let expected = body.len() as u64 / 100 * 69;
         if out.gaps != 0 || out.malformed != 0 || out.total_bytes != expected {
-            return Err(format!("unexpected outcome: {} bytes (expected {expected}), {} gaps", out.total_bytes, out.gaps));
+            return Err(format!(
+                "unexpected outcome: {} bytes (expected {expected}), {} gaps",
+                out.total_bytes, out.gaps
+            ));
         }
     }
     Ok(ms)
@@ -106,7 +109,10 @@ fn poll(clock: Clock, size: usize, fresh: usize, polls: usize, cap: usize) -> Re
         }
         timed += clock.now() - start;
         if accepted != series * fresh || acc.finish().gaps != 0 {
-            return Err(format!("unexpected poll outcome: {accepted} bytes accepted, expected {}", series * fresh));
+            return Err(format!(
+                "unexpected poll outcome: {accepted} bytes accepted, expected {}",
+                series * fresh
+            ));
         }
         done += series;
     }
@@ -115,10 +121,15 @@ fn poll(clock: Clock, size: usize, fresh: usize, polls: usize, cap: usize) -> Re
 
 fn run(args: &[String]) -> Result<f64, String> {
     let number = |i: usize| -> Result<usize, String> {
-        args.get(i).ok_or("missing argument")?.parse::<usize>().map_err(|e| format!("argument {}: {e}", i + 1))
+        args.get(i)
+            .ok_or("missing argument")?
+            .parse::<usize>()
+            .map_err(|e| format!("argument {}: {e}", i + 1))
     };
     let (clock, rest) = match args {
-        [flag, value, ..] if flag == "--clock" && value == "wall" => (Clock::Wall(Instant::now()), 2),
+        [flag, value, ..] if flag == "--clock" && value == "wall" => {
+            (Clock::Wall(Instant::now()), 2)
+        }
         [flag, value, ..] if flag == "--clock" && value == "cpu" => (Clock::ProcessCpu, 2),
         _ => (Clock::Wall(Instant::now()), 0),
     };

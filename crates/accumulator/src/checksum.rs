@@ -69,14 +69,20 @@ mod tests {
 
     #[test]
     fn value_ignores_how_bytes_were_split_across_the_hashing_threshold() {
-        let bytes: Vec<u8> = (0..3 * UNHASHED_MAX as u32).map(|i| (i * 7 + i / 251) as u8).collect();
+        let bytes: Vec<u8> =
+            (0..3 * UNHASHED_MAX as u32).map(|i| (i * 7 + i / 251) as u8).collect();
         let whole = crc32fast::hash(&bytes);
         assert_eq!(sum_of(&[&bytes]), whole);
-        for split in [0, 1, UNHASHED_MAX - 1, UNHASHED_MAX, UNHASHED_MAX + 1, 2 * UNHASHED_MAX + 3] {
+        for split in [0, 1, UNHASHED_MAX - 1, UNHASHED_MAX, UNHASHED_MAX + 1, 2 * UNHASHED_MAX + 3]
+        {
             let (a, b) = bytes.split_at(split);
             assert_eq!(sum_of(&[a, b]), whole, "split at {split}");
             let third = b.len() / 3;
-            assert_eq!(sum_of(&[a, &b[..third], &b[third..]]), whole, "split at {split} and {third}");
+            assert_eq!(
+                sum_of(&[a, &b[..third], &b[third..]]),
+                whole,
+                "split at {split} and {third}"
+            );
         }
         let bytewise: Vec<&[u8]> = bytes.chunks(1).collect();
         assert_eq!(sum_of(&bytewise), whole);

@@ -198,7 +198,8 @@ impl fmt::Display for ResumePoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Kubelet record times are real dates; an out-of-range value cannot come from one, so
         // it is clamped to the epoch rather than failing.
-        let t = time::OffsetDateTime::from_unix_timestamp(self.unix_seconds).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        let t = time::OffsetDateTime::from_unix_timestamp(self.unix_seconds)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
         write!(
             f,
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
@@ -246,7 +247,13 @@ impl StdoutAccumulator {
             Mode::Raw => Engine::Raw(raw::Raw::new()),
             Mode::Timestamped => Engine::Timestamped(timestamped::Timestamped::default()),
         };
-        Ok(Self { config, sink: sink::Sink::new(config.cap_bytes), tally: Default::default(), engine, reading: false })
+        Ok(Self {
+            config,
+            sink: sink::Sink::new(config.cap_bytes),
+            tally: Default::default(),
+            engine,
+            reading: false,
+        })
     }
 
     /// The configuration this accumulator was created with.

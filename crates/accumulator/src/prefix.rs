@@ -174,7 +174,9 @@ fn parse_nine_digits(digits: &[u8; 9]) -> Option<u32> {
     // A byte below '0' wraps when '0' is subtracted, one above '9' reaches 0x80 when 0x46 is
     // added; either sets its top bit. Carries only move upwards, so the lowest bad byte is
     // always flagged correctly.
-    let flagged = (word.wrapping_add(0x4646_4646_4646_4646) | word.wrapping_sub(0x3030_3030_3030_3030)) & 0x8080_8080_8080_8080;
+    let flagged = (word.wrapping_add(0x4646_4646_4646_4646)
+        | word.wrapping_sub(0x3030_3030_3030_3030))
+        & 0x8080_8080_8080_8080;
     let last = digits[8].wrapping_sub(b'0');
     if flagged != 0 || last > 9 {
         return None;
@@ -219,10 +221,15 @@ mod tests {
 
     #[test]
     fn parses_utc_and_offset_prefixes() {
-        let Step::Complete { used, ts } = parse_all(b"2026-11-26T16:19:03.123456789Z hello") else { panic!() };
+        let Step::Complete { used, ts } = parse_all(b"2026-11-26T16:19:03.123456789Z hello") else {
+            panic!()
+        };
         assert_eq!(used, 31);
         assert_eq!(ts, 1_795_709_943_123_456_789);
-        let Step::Complete { used, ts: ts2 } = parse_all(b"2026-11-26T17:19:03.123456789+01:00 x") else { panic!() };
+        let Step::Complete { used, ts: ts2 } = parse_all(b"2026-11-26T17:19:03.123456789+01:00 x")
+        else {
+            panic!()
+        };
         assert_eq!(used, 36);
         assert_eq!(ts2, ts);
     }
@@ -255,7 +262,11 @@ mod tests {
             b"2026-02-30T16:19:03.123456789Z x",
             b"hello world, this is no timestamp at all",
         ] {
-            assert!(matches!(parse_all(bad), Step::Invalid { .. }), "{}", String::from_utf8_lossy(bad));
+            assert!(
+                matches!(parse_all(bad), Step::Invalid { .. }),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
         assert_eq!(parse_all(b"2026-11-26T16:19"), Step::Incomplete);
     }
@@ -278,7 +289,9 @@ mod tests {
     #[test]
     fn same_second_fast_path_agrees_with_the_full_parse() {
         let mut cached = PrefixParser::default();
-        let Step::Complete { .. } = cached.feed(b"2026-11-26T16:19:03.000000000Z ") else { panic!() };
+        let Step::Complete { .. } = cached.feed(b"2026-11-26T16:19:03.000000000Z ") else {
+            panic!()
+        };
         for line in [
             &b"2026-11-26T16:19:03.999999999Z x"[..],
             b"2026-11-26T16:19:03.99999999xZ x",
@@ -287,15 +300,24 @@ mod tests {
             b"2026-11-26T16:19:03.123456789+00:00 x",
             b"2026-11-26T16:19:04.123456789Z x",
         ] {
-            assert_eq!(cached.clone().feed(line), PrefixParser::default().feed(line), "{}", String::from_utf8_lossy(line));
+            assert_eq!(
+                cached.clone().feed(line),
+                PrefixParser::default().feed(line),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
         }
     }
 
     #[test]
     fn second_cache_does_not_leak_across_zones() {
         let mut p = PrefixParser::default();
-        let Step::Complete { ts: a, .. } = p.feed(b"2026-11-26T16:19:03.000000000Z ") else { panic!() };
-        let Step::Complete { ts: b, .. } = p.feed(b"2026-11-26T16:19:03.000000000+01:00 ") else { panic!() };
+        let Step::Complete { ts: a, .. } = p.feed(b"2026-11-26T16:19:03.000000000Z ") else {
+            panic!()
+        };
+        let Step::Complete { ts: b, .. } = p.feed(b"2026-11-26T16:19:03.000000000+01:00 ") else {
+            panic!()
+        };
         assert_eq!(a - b, 3_600_000_000_000);
     }
 }

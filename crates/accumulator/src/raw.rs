@@ -188,7 +188,8 @@ impl Raw {
         // A length no response can have is simply not skipped.
         let Some(end) = read.pos.checked_add(len) else { return false };
         let holding = read.hold.len() as u64 == read.pos && read.hold.len() < read.hold_limit;
-        let unseen = read.ignoring || (end <= read.verify_end && !holding && !self.print.meets(read.pos, end));
+        let unseen = read.ignoring
+            || (end <= read.verify_end && !holding && !self.print.meets(read.pos, end));
         if unseen {
             read.pos = end;
         }
@@ -248,7 +249,13 @@ impl Raw {
     /// The response is a different file than the one consumed so far. Takes the new file's
     /// first bytes from the hold and returns the response offset where taking continues
     /// within the current chunk (which starts at response offset `chunk_start`).
-    fn switch_to_new_file(&mut self, read: &mut Read, chunk_start: u64, sink: &mut Sink, tally: &mut Tally) -> u64 {
+    fn switch_to_new_file(
+        &mut self,
+        read: &mut Read,
+        chunk_start: u64,
+        sink: &mut Sink,
+        tally: &mut Tally,
+    ) -> u64 {
         tally.rotation();
         self.print = Fingerprint::new();
         self.consumed = 0;

@@ -23,7 +23,8 @@ impl Sink {
                 // Most runs print little: grow on demand instead of reserving the whole cap,
                 // geometrically as `Vec` would, but never past the cap (plain doubling would
                 // leave a full 5 MiB sink holding an 8 MiB buffer).
-                let wanted = (self.buf.capacity() * 2).max(self.buf.len() + keep).max(4096).min(self.cap);
+                let wanted =
+                    (self.buf.capacity() * 2).max(self.buf.len() + keep).max(4096).min(self.cap);
                 self.buf.reserve_exact(wanted - self.buf.len());
             }
             self.buf.extend_from_slice(&bytes[..keep]);

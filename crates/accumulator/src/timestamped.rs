@@ -86,7 +86,14 @@ struct Reading {
 
 impl Reading {
     fn new(skipping: bool) -> Self {
-        Self { lines: 0, bytes: 0, sum: GroupSum::default(), skipping, alive: true, skipped: skipping.then(Vec::new) }
+        Self {
+            lines: 0,
+            bytes: 0,
+            sum: GroupSum::default(),
+            skipping,
+            alive: true,
+            skipped: skipping.then(Vec::new),
+        }
     }
 
     /// Keeps the bytes of a skipped first line (only the continuation reading keeps them).
@@ -125,7 +132,10 @@ enum Held {
 
 /// The bytes of `held` before its first line start: the rest of the current line.
 fn rest_of_line(held: &[Held]) -> Vec<u8> {
-    held.iter().map_while(|h| if let Held::Bytes(b) = h { Some(b.as_slice()) } else { None }).collect::<Vec<_>>().concat()
+    held.iter()
+        .map_while(|h| if let Held::Bytes(b) = h { Some(b.as_slice()) } else { None })
+        .collect::<Vec<_>>()
+        .concat()
 }
 
 /// Progress of a response towards our position.
@@ -178,11 +188,17 @@ impl Timestamped {
     /// Heap bytes held: the mark's unhashed group bytes and what the open read holds.
     pub(crate) fn retained_bytes(&self) -> usize {
         let mark = self.mark.as_ref().map_or(0, |m| m.sum.retained_bytes());
-        let reading = |r: &Reading| r.sum.retained_bytes() + r.skipped.as_ref().map_or(0, Vec::capacity);
+        let reading =
+            |r: &Reading| r.sum.retained_bytes() + r.skipped.as_ref().map_or(0, Vec::capacity);
         let read = match self.read.as_ref().map(|r| &r.flow) {
-            Some(Flow::Searching { plain, continued }) => reading(plain) + continued.as_ref().map_or(0, reading),
+            Some(Flow::Searching { plain, continued }) => {
+                reading(plain) + continued.as_ref().map_or(0, reading)
+            }
             Some(Flow::Undecided { continued, held, .. }) => {
-                let bytes: usize = held.iter().map(|h| if let Held::Bytes(b) = h { b.capacity() } else { 0 }).sum();
+                let bytes: usize = held
+                    .iter()
+                    .map(|h| if let Held::Bytes(b) = h { b.capacity() } else { 0 })
+                    .sum();
                 reading(continued) + bytes + held.capacity() * std::mem::size_of::<Held>()
             }
             Some(Flow::Overlap { held, .. }) => held.capacity(),
@@ -217,7 +233,10 @@ impl Timestamped {
                 }
             }
             Some(Flow::Undecided { held, .. }) if !held.is_empty() => {
-                let possible = self.mark.as_ref().is_none_or(|m| continuation_possible(m, sink, &rest_of_line(&held)));
+                let possible = self
+                    .mark
+                    .as_ref()
+                    .is_none_or(|m| continuation_possible(m, sink, &rest_of_line(&held)));
                 if possible {
                     // Still ambiguous: our position stays, and what was seen past it may be lost.
                     tally.pending_gap = true;
@@ -347,7 +366,9 @@ impl Timestamped {
 
     /// Resolves an undecided response once one reading is ruled out.
     fn decide(&mut self, read: &mut Read, sink: &mut Sink, tally: &mut Tally) {
-        let Flow::Undecided { continued, held, held_bytes, checked_at } = &mut read.flow else { return };
+        let Flow::Undecided { continued, held, held_bytes, checked_at } = &mut read.flow else {
+            return;
+        };
         let mark = self.mark.as_ref().expect("undecided needs a mark");
         // Whether the continuation is possible can only turn from true to false as the held line
         // grows, and evaluating it costs O(line before + held). Evaluated on every push, a
@@ -355,12 +376,14 @@ impl Timestamped {
         // re-evaluated only when the held bytes have doubled: a verdict may come later (more is
         // held, then replayed), never differently.
         let continued_verdict = continued.alive.then(|| continued.verdict(mark)).flatten();
-        let decisive = !continued.alive || continued_verdict.is_some() || *held_bytes > OVERLAP_HOLD_MAX;
+        let decisive =
+            !continued.alive || continued_verdict.is_some() || *held_bytes > OVERLAP_HOLD_MAX;
         if !decisive && *held_bytes < checked_at.saturating_mul(2) {
             return;
         }
         *checked_at = *held_bytes;
-        let verdict = if !continued.alive || !continuation_possible(mark, sink, &rest_of_line(held)) {
+        let verdict = if !continued.alive || !continuation_possible(mark, sink, &rest_of_line(held))
+        {
             Some(false)
         } else {
             match continued_verdict {
@@ -446,7 +469,11 @@ impl Timestamped {
         match ours {
             Some(from) if from <= sink.len() => {
                 let line = &sink.bytes()[from..];
-                if memchr::memmem::find(line, held).is_some() { held.len() } else { overlap(line, held) }
+                if memchr::memmem::find(line, held).is_some() {
+                    held.len()
+                } else {
+                    overlap(line, held)
+                }
             }
             // Unknown or past the cap: nothing can be kept anyway, count it all as seen.
             _ => 0,
@@ -478,7 +505,9 @@ impl Timestamped {
         for reading in std::iter::once(&mut *plain).chain(continued.iter_mut()) {
             if reading.alive {
                 match reading.verdict(mark) {
-                    Some(true) if continued_implausible(reading, mark, sink) => reading.alive = false,
+                    Some(true) if continued_implausible(reading, mark, sink) => {
+                        reading.alive = false
+                    }
                     Some(true) => matched = true,
                     Some(false) => reading.alive = false,
                     None => {}
@@ -491,7 +520,12 @@ impl Timestamped {
             && continuation_possible(mark, sink, &[])
             && let Some(c) = continued.as_ref().filter(|c| c.alive && c.verdict(mark).is_none())
         {
-            read.flow = Flow::Undecided { continued: c.clone(), held: Vec::new(), held_bytes: 0, checked_at: 0 };
+            read.flow = Flow::Undecided {
+                continued: c.clone(),
+                held: Vec::new(),
+                held_bytes: 0,
+                checked_at: 0,
+            };
             return true;
         }
         if matched {
@@ -508,14 +542,28 @@ impl Timestamped {
         // what is taken now. (The plain reading counts every byte of the group, even dead.)
         tally.rotation();
         if plain.lines > 0 {
-            *mark = Mark { ts: mark.ts, lines: plain.lines, bytes: plain.bytes, sum: plain.sum.clone(), line_from: line_from(sink), group_from: None, before_from: None };
+            *mark = Mark {
+                ts: mark.ts,
+                lines: plain.lines,
+                bytes: plain.bytes,
+                sum: plain.sum.clone(),
+                line_from: line_from(sink),
+                group_from: None,
+                before_from: None,
+            };
         }
         read.flow = Flow::Live;
         false
     }
 
     /// Handles line content at the start of `bytes`; returns how many bytes were used.
-    fn content(&mut self, read: &mut Read, bytes: &[u8], sink: &mut Sink, tally: &mut Tally) -> usize {
+    fn content(
+        &mut self,
+        read: &mut Read,
+        bytes: &[u8],
+        sink: &mut Sink,
+        tally: &mut Tally,
+    ) -> usize {
         let line_len = memchr::memchr(b'\n', bytes).map_or(bytes.len(), |i| i + 1);
         let mut span = &bytes[..line_len];
         let ends_line = span.last() == Some(&b'\n');

@@ -89,7 +89,13 @@ fn zero_cap_is_rejected() {
 #[test]
 fn usage_errors_name_the_rust_call() {
     let mut acc = StdoutAccumulator::new(Config { cap_bytes: 1, mode: Mode::Raw }).unwrap();
-    assert_eq!(acc.push(b"x").unwrap_err().to_string(), "push called outside a read: call begin_read first");
+    assert_eq!(
+        acc.push(b"x").unwrap_err().to_string(),
+        "push called outside a read: call begin_read first"
+    );
     assert_eq!(acc.try_skip(1).unwrap_err(), UsageError::TrySkipOutsideRead);
-    assert_eq!(acc.end_read().unwrap_err().to_string(), "end_read called outside a read: call begin_read first");
+    assert_eq!(
+        acc.end_read().unwrap_err().to_string(),
+        "end_read called outside a read: call begin_read first"
+    );
 }

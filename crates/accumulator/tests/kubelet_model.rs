@@ -24,7 +24,8 @@ use proptest::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator, raw_checked_ranges};
 use tale_sandbox_kubelet_logs::{
-    ContainerLog, FollowCursor, FollowOptions, LogConfig, ReadOptions, SplitMode, Stream, Tag, Timestamp,
+    ContainerLog, FollowCursor, FollowOptions, LogConfig, ReadOptions, SplitMode, Stream, Tag,
+    Timestamp,
 };
 
 const T0: i64 = 1_700_000_000_000_000_000;
@@ -41,13 +42,29 @@ impl std::fmt::Debug for Bytes {
 
 #[derive(Debug, Clone)]
 enum Op {
-    Write { dt: i64, data: Bytes },
+    Write {
+        dt: i64,
+        data: Bytes,
+    },
     Rotate,
     /// A non-follow read; `cut` abandons it after that many bytes.
-    Read { since: Option<Since>, limit: Option<u64>, chunks: Vec<usize>, cut: Option<usize> },
-    FollowOpen { since: Option<Since>, keep_going: bool, lose: bool },
-    FollowPoll { chunks: Vec<usize> },
-    FollowClose { cut: bool },
+    Read {
+        since: Option<Since>,
+        limit: Option<u64>,
+        chunks: Vec<usize>,
+        cut: Option<usize>,
+    },
+    FollowOpen {
+        since: Option<Since>,
+        keep_going: bool,
+        lose: bool,
+    },
+    FollowPoll {
+        chunks: Vec<usize>,
+    },
+    FollowClose {
+        cut: bool,
+    },
 }
 
 /// Which `sinceTime` a read uses.
@@ -80,7 +97,9 @@ fn chunks() -> impl Strategy<Value = Vec<usize>> {
 }
 
 fn op(timestamped: bool) -> impl Strategy<Value = Op> {
-    let write = (prop_oneof![1 => Just(0i64), 20 => 1i64..1000, 20 => 1_000_000i64..2_000_000_000], data()).prop_map(|(dt, data)| Op::Write { dt, data: Bytes(data) });
+    let write =
+        (prop_oneof![1 => Just(0i64), 20 => 1i64..1000, 20 => 1_000_000i64..2_000_000_000], data())
+            .prop_map(|(dt, data)| Op::Write { dt, data: Bytes(data) });
     let read = (
         if timestamped { since().boxed() } else { Just(None).boxed() },
         prop_oneof![3 => Just(None), 1 => (1u64..300).prop_map(Some)],
@@ -116,17 +135,28 @@ struct Case {
 }
 
 fn case() -> impl Strategy<Value = Case> {
-    (any::<bool>(), prop_oneof![1usize..64, 64usize..4096, Just(1 << 20)], 1usize..24, any::<bool>())
+    (
+        any::<bool>(),
+        prop_oneof![1usize..64, 64usize..4096, Just(1 << 20)],
+        1usize..24,
+        any::<bool>(),
+    )
         .prop_flat_map(|(timestamped, cap, max_record, hold_tails)| {
-            let raw_limit = if timestamped { Just(None).boxed() } else { prop_oneof![Just(None), (1u64..400).prop_map(Some)].boxed() };
-            (raw_limit, prop::collection::vec(op(timestamped), 1..40)).prop_map(move |(raw_limit, ops)| Case {
-                timestamped,
-                cap,
-                max_record,
-                hold_tails,
-                raw_limit,
-                ops,
-            })
+            let raw_limit = if timestamped {
+                Just(None).boxed()
+            } else {
+                prop_oneof![Just(None), (1u64..400).prop_map(Some)].boxed()
+            };
+            (raw_limit, prop::collection::vec(op(timestamped), 1..40)).prop_map(
+                move |(raw_limit, ops)| Case {
+                    timestamped,
+                    cap,
+                    max_record,
+                    hold_tails,
+                    raw_limit,
+                    ops,
+                },
+            )
         })
 }
 
@@ -159,7 +189,12 @@ impl World {
         self.log.write(t, Stream::Stdout, data);
         self.write_times.push(t);
         let generation = self.log.generation();
-        let new: Vec<_> = self.log.current_records().skip(before).map(|r| (r.time, r.tag, r.content.len())).collect();
+        let new: Vec<_> = self
+            .log
+            .current_records()
+            .skip(before)
+            .map(|r| (r.time, r.tag, r.content.len()))
+            .collect();
         for (time, tag, len) in new {
             let (line_time, line_generation) = *self.line_start.get_or_insert((time, generation));
             let payload = len as u64 + u64::from(tag == Tag::Full);
@@ -192,16 +227,24 @@ impl World {
     /// it with a prefix. The accumulator then reports a gap rather than risk repeating bytes.
     fn ambiguous_first_line(&self, p: u64, body: &[u8]) -> bool {
         let Some((_, group_time)) = self.line_at(p) else { return false };
-        let first_time = body.get(..30).and_then(|t| std::str::from_utf8(t).ok()).and_then(|t| Timestamp::parse_rfc3339(t).ok());
+        let first_time = body
+            .get(..30)
+            .and_then(|t| std::str::from_utf8(t).ok())
+            .and_then(|t| Timestamp::parse_rfc3339(t).ok());
         if first_time != Some(group_time) || body.get(30) != Some(&b' ') {
             return false;
         }
         let rest = &body[31..];
         let first_line = rest.iter().position(|&b| b == b'\n').map_or(rest, |i| &rest[..=i]);
         let truth = self.log.true_stream().unwrap();
-        let Some(i) = self.segments.iter().position(|s| s.line_time == group_time) else { return false };
+        let Some(i) = self.segments.iter().position(|s| s.line_time == group_time) else {
+            return false;
+        };
         let group_start = if i == 0 { 0 } else { self.segments[i - 1].end as usize };
-        let before_start = truth[..group_start.saturating_sub(1)].iter().rposition(|&b| b == b'\n').map_or(0, |j| j + 1);
+        let before_start = truth[..group_start.saturating_sub(1)]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |j| j + 1);
         let before = &truth[before_start..group_start];
         if before.len() <= first_line.len() {
             return false;
@@ -209,7 +252,8 @@ impl World {
         if first_line.last() == Some(&b'\n') {
             before.ends_with(first_line)
         } else {
-            before[..before.len() - 1].windows(first_line.len().max(1)).any(|w| w == first_line) || first_line.is_empty()
+            before[..before.len() - 1].windows(first_line.len().max(1)).any(|w| w == first_line)
+                || first_line.is_empty()
         }
     }
 
@@ -230,12 +274,18 @@ impl World {
             if new.generation == old.generation {
                 return false;
             }
-            let Some(g) = self.segments[..i].iter().position(|s| s.generation == old.generation && s.line_time == new.time)
+            let Some(g) = self.segments[..i]
+                .iter()
+                .position(|s| s.generation == old.generation && s.line_time == new.time)
             else {
                 return false;
             };
-            let next_file = self.segments[i..].iter().position(|s| s.generation != new.generation).map_or(self.segments.len(), |k| i + k);
-            let (ours, theirs) = (first_line(start(g), old.end as usize), first_line(start(i), start(next_file)));
+            let next_file = self.segments[i..]
+                .iter()
+                .position(|s| s.generation != new.generation)
+                .map_or(self.segments.len(), |k| i + k);
+            let (ours, theirs) =
+                (first_line(start(g), old.end as usize), first_line(start(i), start(next_file)));
             let n = ours.len().min(theirs.len());
             ours[..n] == theirs[..n]
         })
@@ -337,9 +387,17 @@ fn agrees_on_checked_ranges(consumed: u64, old: &[u8], new: &[u8]) -> bool {
 }
 
 /// Raw mode: the accumulator's view of the current file after a read of `served`.
-fn raw_view_after(seen: Option<(u64, Vec<u8>, u64)>, served: &[u8], complete: bool, generation: u64) -> Option<(u64, Vec<u8>, u64)> {
-    let Some((consumed, old, seen_generation)) = seen else { return Some((served.len() as u64, served.to_vec(), generation)) };
-    let new_file = !agrees_on_checked_ranges(consumed, &old, served) || (complete && (served.len() as u64) < consumed);
+fn raw_view_after(
+    seen: Option<(u64, Vec<u8>, u64)>,
+    served: &[u8],
+    complete: bool,
+    generation: u64,
+) -> Option<(u64, Vec<u8>, u64)> {
+    let Some((consumed, old, seen_generation)) = seen else {
+        return Some((served.len() as u64, served.to_vec(), generation));
+    };
+    let new_file = !agrees_on_checked_ranges(consumed, &old, served)
+        || (complete && (served.len() as u64) < consumed);
     if new_file || served.len() as u64 > consumed {
         Some((served.len() as u64, served.to_vec(), generation))
     } else {
@@ -361,8 +419,13 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
         split_mode: if case.hold_tails { SplitMode::HoldUntilNewline } else { SplitMode::PerWrite },
         ..LogConfig::default()
     };
-    let mut world =
-        World { log: ContainerLog::new(log_config).unwrap(), now: T0, write_times: vec![], segments: vec![], line_start: None };
+    let mut world = World {
+        log: ContainerLog::new(log_config).unwrap(),
+        now: T0,
+        write_times: vec![],
+        segments: vec![],
+        line_start: None,
+    };
     let mode = if case.timestamped { Mode::Timestamped } else { Mode::Raw };
     let mut d = Driver::new(Config { cap_bytes: case.cap, mode });
     let mut follow: Option<FollowCursor> = None;
@@ -386,7 +449,8 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
         match world.line_at(total) {
             None => world.log.generation() == 0 && since.is_none(),
             Some((generation, line_time)) => {
-                generation == world.log.generation() && since.is_none_or(|s| s.as_unix_nanos() <= line_time.as_unix_nanos())
+                generation == world.log.generation()
+                    && since.is_none_or(|s| s.as_unix_nanos() <= line_time.as_unix_nanos())
             }
         }
     };
@@ -395,8 +459,12 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
             return None; // precondition: the first byte taken is the stream's first byte
         }
         let t = match s? {
-            Since::Resume => world.line_at(total).map(|(_, t)| t).or(world.write_times.first().copied())?,
-            Since::Write(n) => *world.write_times.iter().rev().nth(n).or(world.write_times.first())?,
+            Since::Resume => {
+                world.line_at(total).map(|(_, t)| t).or(world.write_times.first().copied())?
+            }
+            Since::Write(n) => {
+                *world.write_times.iter().rev().nth(n).or(world.write_times.first())?
+            }
         };
         Some(t.floor_to_second())
     };
@@ -405,7 +473,8 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
         let total = d.acc.finish().total_bytes;
         match op {
             Op::Write { dt, data } => {
-                group_spans_rotation |= *dt == 0 && rotated_since_write && !world.write_times.is_empty();
+                group_spans_rotation |=
+                    *dt == 0 && rotated_since_write && !world.write_times.is_empty();
                 rotated_since_write = false;
                 world.write(*dt, &data.0);
             }
@@ -424,7 +493,12 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
                 let limit = if case.timestamped { *limit } else { case.raw_limit };
                 all_continuous &= continuous(&world, total, since);
                 ambiguous |= world.ambiguous_file_start(total);
-                let body = world.log.read(&ReadOptions { timestamps: case.timestamped, since_time: since, tail_lines: None, limit_bytes: limit });
+                let body = world.log.read(&ReadOptions {
+                    timestamps: case.timestamped,
+                    since_time: since,
+                    tail_lines: None,
+                    limit_bytes: limit,
+                });
                 ambiguous |= case.timestamped && world.ambiguous_first_line(total, &body);
                 let served = match cut {
                     Some(n) if *n < body.len() => &body[..*n],
@@ -447,9 +521,16 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
                 let since = since_time(&world, total, *since);
                 all_continuous &= continuous(&world, total, since);
                 ambiguous |= world.ambiguous_file_start(total);
-                let options = FollowOptions { continue_after_rotation: *keep_going, lose_unread_on_rotation: *lose };
+                let options = FollowOptions {
+                    continue_after_rotation: *keep_going,
+                    lose_unread_on_rotation: *lose,
+                };
                 follow_first = Some(total);
-                follow = Some(FollowCursor::new(&world.log, ReadOptions { timestamps: true, since_time: since, ..Default::default() }, options));
+                follow = Some(FollowCursor::new(
+                    &world.log,
+                    ReadOptions { timestamps: true, since_time: since, ..Default::default() },
+                    options,
+                ));
                 d.begin();
             }
             Op::FollowPoll { chunks } => {
@@ -505,23 +586,42 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
     // byte-by-byte run is checked for the properties below in every case.
     let bytewise = d.skipper.finish();
     if !group_spans_rotation {
-        prop_assert_eq!(&d.skipper_delivered, &d.delivered, "byte-by-byte pushes (with try_skip) changed the bytes");
-        prop_assert_eq!(bytewise.clone(), out.clone(), "byte-by-byte pushes (with try_skip) changed the outcome");
+        prop_assert_eq!(
+            &d.skipper_delivered,
+            &d.delivered,
+            "byte-by-byte pushes (with try_skip) changed the bytes"
+        );
+        prop_assert_eq!(
+            bytewise.clone(),
+            out.clone(),
+            "byte-by-byte pushes (with try_skip) changed the outcome"
+        );
     }
     for (out, delivered) in [(&out, &d.delivered), (&bytewise, &d.skipper_delivered)] {
-        let exact = &truth[..(case.cap as u64).min(out.total_bytes).min(truth.len() as u64) as usize];
+        let exact =
+            &truth[..(case.cap as u64).min(out.total_bytes).min(truth.len() as u64) as usize];
         prop_assert_eq!(&delivered[..], out.stdout);
         prop_assert!(out.stdout.len() <= case.cap);
         // truncated == (gaps > 0 || totalBytes > capBytes)
         prop_assert_eq!(out.truncated, out.gaps > 0 || out.total_bytes > case.cap as u64);
         // Nothing wrong.
-        prop_assert!(is_in_order_subsequence(out.stdout, truth), "stdout is not made of in-order pieces of the stream");
+        prop_assert!(
+            is_in_order_subsequence(out.stdout, truth),
+            "stdout is not made of in-order pieces of the stream"
+        );
         if out.gaps == 0 && !blind {
-            prop_assert_eq!(out.stdout, exact, "no gap reported, yet stdout is not the exact prefix");
+            prop_assert_eq!(
+                out.stdout,
+                exact,
+                "no gap reported, yet stdout is not the exact prefix"
+            );
         }
         // Nothing silent.
         if out.stdout != exact && !blind {
-            prop_assert!(out.gaps >= 1 && out.truncated, "stdout differs from the stream but no loss was reported");
+            prop_assert!(
+                out.gaps >= 1 && out.truncated,
+                "stdout differs from the stream but no loss was reported"
+            );
         }
     }
     // No false alarm.
@@ -544,10 +644,15 @@ fn cases_from_env() -> u32 {
 
 #[test]
 fn accumulator_matches_the_kubelet_model() {
-    let config = ProptestConfig { cases: cases_from_env(), failure_persistence: None, ..ProptestConfig::default() };
+    let config = ProptestConfig {
+        cases: cases_from_env(),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
     proptest!(config, |(case in case())| { run(&case)?; });
     let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    let (cases, raw, raw_blind, ts_blind) = (load(&CASES), load(&RAW_CASES), load(&RAW_BLIND), load(&TS_BLIND));
+    let (cases, raw, raw_blind, ts_blind) =
+        (load(&CASES), load(&RAW_CASES), load(&RAW_BLIND), load(&TS_BLIND));
     let (cont, gaps, spanning) = (load(&ALL_CONTINUOUS), load(&WITH_GAPS), load(&SPANNING_GROUPS));
     println!(
         "kubelet model: {cases} cases ({raw} raw), {gaps} with gaps, {cont} timestamped all-continuous, \
@@ -555,8 +660,18 @@ fn accumulator_matches_the_kubelet_model() {
     );
     // The exclusions must stay rare, or the properties would be checked on too little.
     assert!(raw_blind * 10 <= raw, "too many raw blind-spot cases: {raw_blind} of {raw}");
-    assert!(ts_blind * 8 <= cases - raw, "too many timestamped blind-spot cases: {ts_blind} of {}", cases - raw);
-    assert!(cont * 10 >= cases, "too few all-continuous cases to test 'no false alarm': {cont} of {cases}");
+    assert!(
+        ts_blind * 8 <= cases - raw,
+        "too many timestamped blind-spot cases: {ts_blind} of {}",
+        cases - raw
+    );
+    assert!(
+        cont * 10 >= cases,
+        "too few all-continuous cases to test 'no false alarm': {cont} of {cases}"
+    );
     assert!(gaps * 20 >= cases, "too few cases with gaps: {gaps} of {cases}");
-    assert!(spanning * 5 <= cases - raw, "too many timestamped cases with a group spanning a rotation: {spanning}");
+    assert!(
+        spanning * 5 <= cases - raw,
+        "too many timestamped cases with a group spanning a rotation: {spanning}"
+    );
 }

@@ -3,11 +3,7 @@
 use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
 
 fn acc(cap: usize, mode: Mode) -> StdoutAccumulator {
-    StdoutAccumulator::new(Config {
-        cap_bytes: cap,
-        mode,
-    })
-    .unwrap()
+    StdoutAccumulator::new(Config { cap_bytes: cap, mode }).unwrap()
 }
 
 #[test]
@@ -30,8 +26,7 @@ fn none_before_any_line_and_in_raw_mode() {
 fn floor_of_the_last_line_taken_in_utc() {
     let mut a = acc(8, Mode::Timestamped);
     a.begin_read();
-    a.push(b"2024-05-01T10:20:30.999999999Z one\n2024-05-01T12:20:31.000000001+02:00 tw")
-        .unwrap();
+    a.push(b"2024-05-01T10:20:30.999999999Z one\n2024-05-01T12:20:31.000000001+02:00 tw").unwrap();
     // The unfinished last line counts, and a line past the cap still moves the point.
     let point = a.resume_since().unwrap();
     assert_eq!(point.since_time(), "2024-05-01T10:20:31Z");
@@ -46,13 +41,9 @@ fn a_resume_from_the_point_continues_exactly() {
     a.begin_read();
     a.push(b"2024-05-01T10:20:29.000000000Z a\n2024-05-01T10:20:30.100000000Z b\n2024-05-01T10:20:30.2").unwrap();
     a.abandon_read();
-    assert_eq!(
-        a.resume_since().unwrap().since_time(),
-        "2024-05-01T10:20:30Z"
-    );
+    assert_eq!(a.resume_since().unwrap().since_time(), "2024-05-01T10:20:30Z");
     a.begin_read();
-    a.push(b"2024-05-01T10:20:30.100000000Z b\n2024-05-01T10:20:30.200000000Z c\n")
-        .unwrap();
+    a.push(b"2024-05-01T10:20:30.100000000Z b\n2024-05-01T10:20:30.200000000Z c\n").unwrap();
     a.end_read().unwrap();
     let out = a.finish();
     assert_eq!(out.stdout, b"a\nb\nc\n");

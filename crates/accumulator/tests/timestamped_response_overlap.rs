@@ -10,7 +10,8 @@ fn p(s: u32, n: u32) -> String {
 }
 
 fn run(reads: &[String]) -> (Vec<u8>, u64) {
-    let mut acc = StdoutAccumulator::new(Config { cap_bytes: 100, mode: Mode::Timestamped }).unwrap();
+    let mut acc =
+        StdoutAccumulator::new(Config { cap_bytes: 100, mode: Mode::Timestamped }).unwrap();
     for body in reads {
         acc.begin_read();
         acc.push(body.as_bytes()).unwrap();
@@ -24,7 +25,10 @@ fn run(reads: &[String]) -> (Vec<u8>, u64) {
 /// continuation reading must not win (it silently dropped "first new line\nok\n").
 #[test]
 fn continuation_reading_needs_a_line_before_the_group() {
-    let (stdout, gaps) = run(&[format!("{}ok\n", p(1, 5)), format!("{a}first new line\n{a}ok\n{a}second\n", a = p(1, 5))]);
+    let (stdout, gaps) = run(&[
+        format!("{}ok\n", p(1, 5)),
+        format!("{a}first new line\n{a}ok\n{a}second\n", a = p(1, 5)),
+    ]);
     let exact = stdout == b"ok\nfirst new line\nok\nsecond\n";
     assert!(exact || gaps > 0, "silent wrong output: {:?}", String::from_utf8_lossy(&stdout));
 }
@@ -33,7 +37,11 @@ fn continuation_reading_needs_a_line_before_the_group() {
 fn continuation_reading_needs_a_line_before_the_group_empty_lines() {
     let t = p(1, 5);
     let (stdout, gaps) = run(&[format!("{t}\n"), format!("{t}a\n{t}\n{t}b")]);
-    assert!(stdout == b"\na\n\nb" || gaps > 0, "silent wrong output: {:?}", String::from_utf8_lossy(&stdout));
+    assert!(
+        stdout == b"\na\n\nb" || gaps > 0,
+        "silent wrong output: {:?}",
+        String::from_utf8_lossy(&stdout)
+    );
 }
 
 /// Line content shaped like a kubelet prefix at the start of a `sinceTime` response (the tail
@@ -41,7 +49,10 @@ fn continuation_reading_needs_a_line_before_the_group_empty_lines() {
 #[test]
 fn prefix_shaped_content_in_a_leading_tail_does_not_repeat_bytes() {
     let forged = "2099-01-01T00:00:00.000000000Z zzz\n";
-    let (stdout, _) = run(&[format!("{}AAAA{forged}{}B\n", p(1, 0), p(2, 700_000_000)), format!("{forged}{}B\n", p(2, 700_000_000))]);
+    let (stdout, _) = run(&[
+        format!("{}AAAA{forged}{}B\n", p(1, 0), p(2, 700_000_000)),
+        format!("{forged}{}B\n", p(2, 700_000_000)),
+    ]);
     assert_eq!(String::from_utf8_lossy(&stdout), format!("AAAA{forged}B\n"));
 }
 
@@ -57,7 +68,8 @@ fn an_undecided_response_fed_byte_by_byte_ends_as_one_fed_whole() {
         format!("{t}{group}\n{t}{group}\n{}tail\n", p(3, 0), t = p(2, 0)),
     ];
     let feed = |chunk: usize| {
-        let mut acc = StdoutAccumulator::new(Config { cap_bytes: 1 << 20, mode: Mode::Timestamped }).unwrap();
+        let mut acc =
+            StdoutAccumulator::new(Config { cap_bytes: 1 << 20, mode: Mode::Timestamped }).unwrap();
         let mut delivered = Vec::new();
         for body in &reads {
             delivered.extend_from_slice(acc.begin_read());
@@ -89,7 +101,8 @@ fn an_undecided_response_fed_byte_by_byte_ends_as_one_fed_whole() {
 fn a_group_taken_as_another_file_becomes_the_mark_also_at_a_line_start() {
     let (t0, t1) = (p(0, 0), p(0, 1));
     let gen2 = format!("{t1}\n{t1}#10000\n{t1}a");
-    let mut acc = StdoutAccumulator::new(Config { cap_bytes: 1200, mode: Mode::Timestamped }).unwrap();
+    let mut acc =
+        StdoutAccumulator::new(Config { cap_bytes: 1200, mode: Mode::Timestamped }).unwrap();
     for body in [format!("{t0}a"), format!("{t1}\n{t1}a"), gen2.clone(), gen2] {
         acc.begin_read();
         acc.push(body.as_bytes()).unwrap();
@@ -100,7 +113,12 @@ fn a_group_taken_as_another_file_becomes_the_mark_also_at_a_line_start() {
     let mut rest = &truth[..];
     for &b in out.stdout {
         let at = rest.iter().position(|&t| t == b);
-        assert!(at.is_some(), "{:?} is not made of in-order pieces of {:?}", String::from_utf8_lossy(out.stdout), String::from_utf8_lossy(truth));
+        assert!(
+            at.is_some(),
+            "{:?} is not made of in-order pieces of {:?}",
+            String::from_utf8_lossy(out.stdout),
+            String::from_utf8_lossy(truth)
+        );
         rest = &rest[at.unwrap() + 1..];
     }
     assert!(out.gaps > 0);

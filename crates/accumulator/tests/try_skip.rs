@@ -98,14 +98,19 @@ fn run(cap: usize, ops: &[Op]) -> Result<(), TestCaseError> {
 
 #[test]
 fn skipping_what_is_not_needed_changes_nothing() {
-    let config = ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() };
+    let config =
+        ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() };
     proptest!(config, |(cap in prop_oneof![1usize..5000, 100_000usize..400_000, Just(1 << 20)], ops in prop::collection::vec(op(), 1..30))| {
         run(cap, &ops)?;
     });
-    let (skipped, offered) = (SKIPPED_BYTES.load(Ordering::Relaxed), OFFERED_BYTES.load(Ordering::Relaxed));
+    let (skipped, offered) =
+        (SKIPPED_BYTES.load(Ordering::Relaxed), OFFERED_BYTES.load(Ordering::Relaxed));
     println!("try_skip: {skipped} of {offered} offered bytes skipped");
     // The point of the test is lost if nothing is ever skipped.
-    assert!(skipped * 10 >= offered, "too few bytes skipped to test try_skip: {skipped} of {offered}");
+    assert!(
+        skipped * 10 >= offered,
+        "too few bytes skipped to test try_skip: {skipped} of {offered}"
+    );
 }
 
 #[test]
@@ -163,9 +168,11 @@ fn a_re_served_file_is_skipped_outside_its_checked_windows() {
 fn a_rotation_detected_deep_in_a_response_keeps_less_with_small_chunks_but_says_so() {
     let old: Vec<u8> = (0..200_000).map(|i| byte(1, i)).collect();
     // The new file agrees with the old one on the head and the samples up to 128 KiB.
-    let new: Vec<u8> = (0..200_000).map(|i| if i < 150_000 { byte(1, i) } else { byte(2, i) }).collect();
+    let new: Vec<u8> =
+        (0..200_000).map(|i| if i < 150_000 { byte(1, i) } else { byte(2, i) }).collect();
     let run = |chunk: usize, polls_of_new: usize| {
-        let mut acc = StdoutAccumulator::new(Config { cap_bytes: 1 << 20, mode: Mode::Raw }).unwrap();
+        let mut acc =
+            StdoutAccumulator::new(Config { cap_bytes: 1 << 20, mode: Mode::Raw }).unwrap();
         acc.begin_read();
         acc.push(&old).unwrap();
         acc.end_read().unwrap();

@@ -28,16 +28,46 @@ fn run(v: &Vector) -> Result<(), String> {
         if ok { Ok(()) } else { Err(format!("{what}: got {got}, want {want}")) }
     };
     let want_stdout = &e.stdout[..];
-    check("stdout", out.stdout == want_stdout, format!("{:?}", out.stdout.escape_ascii().to_string()), format!("{:?}", want_stdout.escape_ascii().to_string()))?;
-    check("delivered", delivered == want_stdout, format!("{:?}", delivered.escape_ascii().to_string()), "stdout".into())?;
+    check(
+        "stdout",
+        out.stdout == want_stdout,
+        format!("{:?}", out.stdout.escape_ascii().to_string()),
+        format!("{:?}", want_stdout.escape_ascii().to_string()),
+    )?;
+    check(
+        "delivered",
+        delivered == want_stdout,
+        format!("{:?}", delivered.escape_ascii().to_string()),
+        "stdout".into(),
+    )?;
     if let Some(text) = &e.text {
         check("text", out.text() == *text, format!("{:?}", out.text()), format!("{text:?}"))?;
     }
-    check("truncated", out.truncated == e.truncated, out.truncated.to_string(), e.truncated.to_string())?;
-    check("totalBytes", out.total_bytes == e.total_bytes, out.total_bytes.to_string(), e.total_bytes.to_string())?;
-    check("rotations", out.rotations == e.rotations, out.rotations.to_string(), e.rotations.to_string())?;
+    check(
+        "truncated",
+        out.truncated == e.truncated,
+        out.truncated.to_string(),
+        e.truncated.to_string(),
+    )?;
+    check(
+        "totalBytes",
+        out.total_bytes == e.total_bytes,
+        out.total_bytes.to_string(),
+        e.total_bytes.to_string(),
+    )?;
+    check(
+        "rotations",
+        out.rotations == e.rotations,
+        out.rotations.to_string(),
+        e.rotations.to_string(),
+    )?;
     check("gaps", out.gaps == e.gaps, out.gaps.to_string(), e.gaps.to_string())?;
-    check("malformed", out.malformed == e.malformed, out.malformed.to_string(), e.malformed.to_string())?;
+    check(
+        "malformed",
+        out.malformed == e.malformed,
+        out.malformed.to_string(),
+        e.malformed.to_string(),
+    )?;
     check("finish twice", acc.finish() == out, "different".into(), "same".into())
 }
 
@@ -58,6 +88,12 @@ fn all_shared_vectors_pass() {
             failures.push(format!("{}: {why}", v.name));
         }
     }
-    assert!(failures.is_empty(), "{} of {} vectors failed:\n{}", failures.len(), paths.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors failed:\n{}",
+        failures.len(),
+        paths.len(),
+        failures.join("\n")
+    );
     println!("{} vectors passed", paths.len());
 }

@@ -3,7 +3,9 @@
 use clap::Args;
 use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
 use tale_sandbox_baseline::TypeScriptPoller;
-use tale_sandbox_kubelet_logs::{ContainerLog, FollowCursor, FollowOptions, LogConfig, ReadOptions, Stream, Timestamp};
+use tale_sandbox_kubelet_logs::{
+    ContainerLog, FollowCursor, FollowOptions, LogConfig, ReadOptions, Stream, Timestamp,
+};
 
 const MIB: u64 = 1024 * 1024;
 const TICK_MS: u64 = 10;
@@ -48,13 +50,21 @@ struct Row {
 
 /// Runs the simulation and prints the comparison.
 pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.cap_mib > 0 && args.rotate_mib > 0 && args.poll_ms > 0 && args.monitor_ms > 0, "all sizes and periods must be positive");
+    anyhow::ensure!(
+        args.cap_mib > 0 && args.rotate_mib > 0 && args.poll_ms > 0 && args.monitor_ms > 0,
+        "all sizes and periods must be positive"
+    );
     let cap = (args.cap_mib * MIB) as usize;
     let mut log = ContainerLog::new(LogConfig::default())?;
     let mut ts_poller = TypeScriptPoller::new(cap);
     let mut raw = StdoutAccumulator::new(Config { cap_bytes: cap, mode: Mode::Raw })?;
-    let mut follow_acc = StdoutAccumulator::new(Config { cap_bytes: cap, mode: Mode::Timestamped })?;
-    let mut follow = FollowCursor::new(&log, ReadOptions { timestamps: true, ..Default::default() }, FollowOptions::default());
+    let mut follow_acc =
+        StdoutAccumulator::new(Config { cap_bytes: cap, mode: Mode::Timestamped })?;
+    let mut follow = FollowCursor::new(
+        &log,
+        ReadOptions { timestamps: true, ..Default::default() },
+        FollowOptions::default(),
+    );
     follow_acc.begin_read();
     let poll_limit = ReadOptions { limit_bytes: Some(cap as u64 + 1), ..Default::default() };
     let bytes_per_tick = (args.rate_mb * 1_000_000 * TICK_MS / 1000) as usize;
@@ -98,9 +108,17 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         args.monitor_ms
     );
     if truth.len() > cap {
-        println!("  stdoutMaxBytes = {} MiB, so the right answer is the first {} bytes, truncated.\n", args.cap_mib, expected.len());
+        println!(
+            "  stdoutMaxBytes = {} MiB, so the right answer is the first {} bytes, truncated.\n",
+            args.cap_mib,
+            expected.len()
+        );
     } else {
-        println!("  stdoutMaxBytes = {} MiB, so the right answer is all {} bytes, not truncated.\n", args.cap_mib, expected.len());
+        println!(
+            "  stdoutMaxBytes = {} MiB, so the right answer is all {} bytes, not truncated.\n",
+            args.cap_mib,
+            expected.len()
+        );
     }
     let raw_out = raw.finish();
     let follow_out = follow_acc.finish();
@@ -126,7 +144,14 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     ];
     println!("  {:<32} {:>12}  {:<40} truncated", "reader", "stdout bytes", "verdict");
     for row in &rows {
-        println!("  {:<32} {:>12}  {:<40} {:<9} {}", row.name, row.stdout.len(), verdict(&row.stdout, expected, truth, row.truncated), row.truncated, row.detail);
+        println!(
+            "  {:<32} {:>12}  {:<40} {:<9} {}",
+            row.name,
+            row.stdout.len(),
+            verdict(&row.stdout, expected, truth, row.truncated),
+            row.truncated,
+            row.detail
+        );
     }
     Ok(())
 }

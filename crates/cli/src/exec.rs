@@ -96,9 +96,7 @@ impl Default for ExecArgs {
             args: ExecArgs,
         }
         let matches = Bare::command().get_matches_from(["tale-sandbox"]);
-        Bare::from_arg_matches(&matches)
-            .expect("defaults parse")
-            .args
+        Bare::from_arg_matches(&matches).expect("defaults parse").args
     }
 }
 
@@ -118,11 +116,7 @@ pub fn run(args: &ExecArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the tokio runtime")?;
     let ok = runtime.block_on(async {
-        if args.real_cluster() {
-            run_real(args).await
-        } else {
-            embedded::run(args).await
-        }
+        if args.real_cluster() { run_real(args).await } else { embedded::run(args).await }
     });
     runtime.shutdown_timeout(Duration::from_secs(2));
     if !ok? {
@@ -203,9 +197,7 @@ fn load_request(args: &ExecArgs) -> anyhow::Result<ExecuteRequest> {
             "reportUploadedEndpoint": "http://127.0.0.1:9/report-uploaded",
         }),
     };
-    let fields = value
-        .as_object_mut()
-        .context("the request must be a JSON object")?;
+    let fields = value.as_object_mut().context("the request must be a JSON object")?;
     if let Some(id) = &args.execution_id {
         fields.insert("executionId".into(), id.clone().into());
     }
@@ -283,9 +275,7 @@ async fn execute_with_progress(
     let sink = deltas.clone();
     let counter = live.clone();
     opts.on_stdout_delta = Some(Box::new(move |text: String| {
-        counter
-            .stdout_bytes
-            .fetch_add(text.len() as u64, Ordering::Relaxed);
+        counter.stdout_bytes.fetch_add(text.len() as u64, Ordering::Relaxed);
         if keep_deltas && let Ok(mut all) = sink.lock() {
             all.push_str(&text);
         }
@@ -316,12 +306,7 @@ async fn execute_with_progress(
     bar.update(&live);
     let deltas =
         keep_deltas.then(|| std::mem::take(&mut *deltas.lock().unwrap_or_else(|e| e.into_inner())));
-    Run {
-        response: outcome.response,
-        report: outcome.report,
-        deltas,
-        wall: started.elapsed(),
-    }
+    Run { response: outcome.response, report: outcome.report, deltas, wall: started.elapsed() }
 }
 
 /// Whether to draw the bar.
@@ -357,11 +342,7 @@ async fn run_real(args: &ExecArgs) -> anyhow::Result<bool> {
     let completed = run.response.status == tale_sandbox_contract::wire::ExecutionStatus::Completed;
     out.line(format!(
         "verdict    {} (no byte-exact check on a real cluster: it has no truth endpoint)",
-        if completed {
-            "completed"
-        } else {
-            "NOT completed"
-        }
+        if completed { "completed" } else { "NOT completed" }
     ));
     Ok(completed)
 }
@@ -404,10 +385,8 @@ impl Output {
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
         let exit = r.exit_code.map_or("none".to_string(), |c| c.to_string());
-        let mut line = format!(
-            "response   status {status}, exit code {exit}, durationMs {}",
-            r.duration_ms
-        );
+        let mut line =
+            format!("response   status {status}, exit code {exit}, durationMs {}", r.duration_ms);
         if let Some(code) = r.error_code {
             line.push_str(&format!(", errorCode {}", code.as_str()));
         }
@@ -425,14 +404,8 @@ impl Output {
             human(cfg.stdout_max_bytes)
         ));
         if !stdout.is_empty() {
-            self.line(format!(
-                "           first line: {}",
-                preview(first_line(&stdout))
-            ));
-            self.line(format!(
-                "           last line:  {}",
-                preview(last_line(&stdout))
-            ));
+            self.line(format!("           first line: {}", preview(first_line(&stdout))));
+            self.line(format!("           last line:  {}", preview(last_line(&stdout))));
         }
         self.line(format!(
             "stderr     {} bytes, truncated: {}",
@@ -466,10 +439,7 @@ impl Output {
                 live.follow_streams.load(Ordering::Relaxed)
             ));
         }
-        let cleanup = run
-            .report
-            .cleanup_ms
-            .map_or("-".to_string(), |ms| format!("{ms} ms"));
+        let cleanup = run.report.cleanup_ms.map_or("-".to_string(), |ms| format!("{ms} ms"));
         self.line(format!(
             "           wall time {:.1} s, cleanup {cleanup}",
             run.wall.as_secs_f64()
@@ -483,9 +453,7 @@ fn yes_no(b: bool) -> &'static str {
 
 /// The response's base64 field decoded (empty when it is not base64).
 pub(crate) fn decode(b64: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .unwrap_or_default()
+    base64::engine::general_purpose::STANDARD.decode(b64).unwrap_or_default()
 }
 
 fn first_line(bytes: &[u8]) -> &[u8] {
@@ -502,11 +470,7 @@ pub(crate) fn preview(line: &[u8]) -> String {
     let lossy = String::from_utf8_lossy(line);
     // A slice may cut a character at either end: not worth a replacement character.
     let text = lossy.trim_matches('\u{FFFD}');
-    let mut out: String = text
-        .chars()
-        .take(100)
-        .flat_map(char::escape_debug)
-        .collect();
+    let mut out: String = text.chars().take(100).flat_map(char::escape_debug).collect();
     if text.chars().count() > 100 {
         out.push('…');
     }
@@ -533,9 +497,8 @@ mod tests {
             "/api/v1/namespaces/ns/pods/p/log?container=runner&follow=true&timestamps=true"
                 .parse()
                 .unwrap();
-        let read: http::Uri = "/api/v1/namespaces/ns/pods/p/log?container=harvest&tailLines=10"
-            .parse()
-            .unwrap();
+        let read: http::Uri =
+            "/api/v1/namespaces/ns/pods/p/log?container=harvest&tailLines=10".parse().unwrap();
         assert!(is_runner_follow(&follow));
         assert!(!is_runner_follow(&read));
     }
@@ -543,17 +506,11 @@ mod tests {
     #[test]
     fn config_files_merge_over_the_defaults() {
         let mut base = serde_json::to_value(SpawnerConfig::default()).unwrap();
-        merge(
-            &mut base,
-            serde_json::json!({"stdoutMaxBytes": 4096, "k8s": {"namespace": "x"}}),
-        );
+        merge(&mut base, serde_json::json!({"stdoutMaxBytes": 4096, "k8s": {"namespace": "x"}}));
         let cfg: SpawnerConfig = serde_json::from_value(base).unwrap();
         assert_eq!(cfg.stdout_max_bytes, 4096);
         assert_eq!(cfg.k8s.namespace, "x");
-        assert_eq!(
-            cfg.k8s.workspace_size_limit,
-            SpawnerConfig::default().k8s.workspace_size_limit
-        );
+        assert_eq!(cfg.k8s.workspace_size_limit, SpawnerConfig::default().k8s.workspace_size_limit);
     }
 
     #[test]

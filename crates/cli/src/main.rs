@@ -17,7 +17,11 @@ mod replay;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "tale-sandbox", version, about = "Rotation-safe stdout for sandboxed Kubernetes executions")]
+#[command(
+    name = "tale-sandbox",
+    version,
+    about = "Rotation-safe stdout for sandboxed Kubernetes executions"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

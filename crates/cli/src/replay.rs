@@ -17,7 +17,8 @@ pub struct ReplayArgs {
 
 /// Replays the vector and prints the results.
 pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.vector).with_context(|| format!("reading {}", args.vector.display()))?;
+    let text = std::fs::read_to_string(&args.vector)
+        .with_context(|| format!("reading {}", args.vector.display()))?;
     let v = Vector::parse(&text).context("not a vector file")?;
     let mut acc = StdoutAccumulator::new(v.config())?;
     let mut ts = TypeScriptPoller::new(v.cap_bytes);
@@ -38,7 +39,10 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     let out = acc.finish();
     println!("{}: {}\n", v.name, v.description);
     println!("accumulator: stdout {:?}", out.text());
-    println!("             truncated {}, totalBytes {}, rotations {}, gaps {}, malformed {}", out.truncated, out.total_bytes, out.rotations, out.gaps, out.malformed);
+    println!(
+        "             truncated {}, totalBytes {}, rotations {}, gaps {}, malformed {}",
+        out.truncated, out.total_bytes, out.rotations, out.gaps, out.malformed
+    );
     if v.mode == Mode::Raw {
         println!("TypeScript:  stdout {:?}", ts.text());
         println!("             truncated {}", ts.truncated());

@@ -6,16 +6,8 @@ use std::process::Command;
 use tale_sandbox_contract::wire::{ExecuteResponse, ExecutionStatus};
 
 /// A run small enough for a debug build: 2 MiB through a 256 KiB log checked every 50 ms.
-const SMALL: &[&str] = &[
-    "--size",
-    "2MiB",
-    "--rate",
-    "8MB",
-    "--rotate-size",
-    "256KiB",
-    "--rotate-period-ms",
-    "50",
-];
+const SMALL: &[&str] =
+    &["--size", "2MiB", "--rate", "8MB", "--rotate-size", "256KiB", "--rotate-period-ms", "50"];
 
 fn tale_sandbox(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_tale-sandbox"))
@@ -32,15 +24,8 @@ fn exec_on_the_embedded_cluster_is_byte_exact_across_rotations() {
     let out = tale_sandbox(&args);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "exit {:?}\n{stdout}\n{stderr}",
-        out.status
-    );
-    assert!(
-        stdout.contains("verdict    BYTE-EXACT"),
-        "{stdout}\n{stderr}"
-    );
+    assert!(out.status.success(), "exit {:?}\n{stdout}\n{stderr}", out.status);
+    assert!(stdout.contains("verdict    BYTE-EXACT"), "{stdout}\n{stderr}");
     assert!(stdout.contains("all 2,097,152 bytes equal"), "{stdout}");
     let rotations: u64 = stdout
         .lines()
@@ -57,25 +42,13 @@ fn exec_json_prints_exactly_the_response_and_survives_cut_streams() {
     // whole second (`sinceTime`), so a stream cut more often than that never gets further, and a
     // stream cut while the log rotates past unread bytes loses them (the kubelet serves only the
     // current file); the flow then reports truncation, and the verdict says NOT BYTE-EXACT.
-    let args = [
-        "exec",
-        "--json",
-        "--cut-stream-every",
-        "1MiB",
-        "--size",
-        "1536KiB",
-        "--rate",
-        "500KB",
-    ];
+    let args =
+        ["exec", "--json", "--cut-stream-every", "1MiB", "--size", "1536KiB", "--rate", "500KB"];
     let out = tale_sandbox(&args);
     let stdout = String::from_utf8(out.stdout).expect("UTF-8 JSON");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "exit {:?}\n{stderr}", out.status);
-    assert_eq!(
-        stdout.lines().count(),
-        1,
-        "one JSON line on stdout: {stdout}"
-    );
+    assert_eq!(stdout.lines().count(), 1, "one JSON line on stdout: {stdout}");
     let response: ExecuteResponse = serde_json::from_str(&stdout).expect("an ExecuteResponse");
     assert_eq!(response.status, ExecutionStatus::Completed, "{stderr}");
     assert_eq!(response.exit_code, Some(0));
@@ -101,9 +74,7 @@ fn exec_with_a_kubeconfig_runs_on_that_cluster_without_a_truth_check() {
 
     // A "real" cluster reached only through its kubeconfig file, as a user's would be.
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let cluster = runtime
-        .block_on(TestCluster::start(ClusterConfig::default()))
-        .unwrap();
+    let cluster = runtime.block_on(TestCluster::start(ClusterConfig::default())).unwrap();
     cluster
         .set_default_scenario(Scenario::runner_output(
             vec![OutputStep::text("hello from a kubeconfig cluster\n")],
@@ -119,9 +90,7 @@ fn exec_with_a_kubeconfig_runs_on_that_cluster_without_a_truth_check() {
     let response: ExecuteResponse =
         serde_json::from_slice(&out.stdout).expect("an ExecuteResponse");
     assert_eq!(response.status, ExecutionStatus::Completed, "{stderr}");
-    let stdout = base64::engine::general_purpose::STANDARD
-        .decode(&response.stdout_base64)
-        .unwrap();
+    let stdout = base64::engine::general_purpose::STANDARD.decode(&response.stdout_base64).unwrap();
     assert_eq!(stdout, b"hello from a kubeconfig cluster\n");
     assert!(stderr.contains("verdict    completed"), "{stderr}");
     assert_eq!(cluster.metrics().live_secrets, 0, "the Secret is deleted");

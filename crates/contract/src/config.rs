@@ -237,30 +237,17 @@ pub fn num_env(
     if text.is_empty() {
         return Ok(fallback);
     }
-    let value = js_number(text).ok_or_else(|| ConfigError::NotANumber {
-        name,
-        value: raw.into(),
-    })?;
+    let value =
+        js_number(text).ok_or_else(|| ConfigError::NotANumber { name, value: raw.into() })?;
     if value.fract() != 0.0 {
-        return Err(ConfigError::NotAnInteger {
-            name,
-            value: text.into(),
-        });
+        return Err(ConfigError::NotAnInteger { name, value: text.into() });
     }
     if value < min as f64 {
-        return Err(ConfigError::TooSmall {
-            name,
-            min,
-            value: text.into(),
-        });
+        return Err(ConfigError::TooSmall { name, min, value: text.into() });
     }
     let max = max.unwrap_or(MAX_SAFE_INTEGER).min(MAX_SAFE_INTEGER);
     if value > max as f64 {
-        return Err(ConfigError::TooLarge {
-            name,
-            max,
-            value: text.into(),
-        });
+        return Err(ConfigError::TooLarge { name, max, value: text.into() });
     }
     Ok(value as u64)
 }
@@ -268,14 +255,7 @@ pub fn num_env(
 /// JavaScript `Number(text)` for an already-trimmed, non-empty string;
 /// `None` when the result would be `NaN` or infinite.
 pub(crate) fn js_number(text: &str) -> Option<f64> {
-    for (prefix, radix) in [
-        ("0x", 16),
-        ("0X", 16),
-        ("0o", 8),
-        ("0O", 8),
-        ("0b", 2),
-        ("0B", 2),
-    ] {
+    for (prefix, radix) in [("0x", 16), ("0X", 16), ("0o", 8), ("0O", 8), ("0b", 2), ("0B", 2)] {
         if let Some(digits) = text.strip_prefix(prefix) {
             return u64::from_str_radix(digits, radix).ok().map(|v| v as f64);
         }
@@ -404,8 +384,6 @@ impl SpawnerConfig {
         if requested.is_nan() {
             return requested;
         }
-        requested
-            .max(crate::constants::MIN_TIMEOUT_MS as f64)
-            .min(self.max_timeout_ms as f64)
+        requested.max(crate::constants::MIN_TIMEOUT_MS as f64).min(self.max_timeout_ms as f64)
     }
 }

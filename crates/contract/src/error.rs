@@ -8,10 +8,7 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PodSpecError {
     /// `k8s-pod-spec: <name> value rejected by safety regex: <JSON value>`.
-    #[error(
-        "k8s-pod-spec: {field} value rejected by safety regex: {}",
-        json_quote(value)
-    )]
+    #[error("k8s-pod-spec: {field} value rejected by safety regex: {}", json_quote(value))]
     UnsafeValue {
         /// The input field (`executionId`, `organizationId`, `entryPath`).
         field: &'static str,

@@ -109,13 +109,8 @@ fn positive_number(value: Option<&JsValue>) -> Option<f64> {
 pub fn parse_exec_spec(raw: &str) -> Result<ExecSpec, ExecSpecError> {
     let value = js_json::parse(raw).map_err(|e| ExecSpecError::NotJson(e.to_string()))?;
     let is_object = |v: &&JsValue| matches!(v, JsValue::Object(_));
-    let obj = Some(&value)
-        .filter(is_object)
-        .ok_or(ExecSpecError::NotAnObject)?;
-    let req_value = obj
-        .get("req")
-        .filter(is_object)
-        .ok_or(ExecSpecError::MissingReq)?;
+    let obj = Some(&value).filter(is_object).ok_or(ExecSpecError::NotAnObject)?;
+    let req_value = obj.get("req").filter(is_object).ok_or(ExecSpecError::MissingReq)?;
     if !matches!(req_value.get("executionId"), Some(JsValue::String(_))) {
         return Err(ExecSpecError::MissingExecutionId);
     }
@@ -123,10 +118,7 @@ pub fn parse_exec_spec(raw: &str) -> Result<ExecSpec, ExecSpecError> {
         RequestError::Malformed(reason) => ExecSpecError::InvalidReq(reason),
         other => ExecSpecError::InvalidReq(other.to_string()),
     })?;
-    let caps = obj
-        .get("caps")
-        .filter(is_object)
-        .ok_or(ExecSpecError::MissingCaps)?;
+    let caps = obj.get("caps").filter(is_object).ok_or(ExecSpecError::MissingCaps)?;
     let cap = |key: &'static str| positive_int(caps.get(key)).ok_or(ExecSpecError::InvalidCap(key));
     let caps = ExecCaps {
         stdout_max_bytes: cap("stdoutMaxBytes")?,
@@ -140,10 +132,5 @@ pub fn parse_exec_spec(raw: &str) -> Result<ExecSpec, ExecSpecError> {
         Some(JsValue::String(s)) => Some(s.as_str().to_string()),
         _ => return Err(ExecSpecError::InvalidToken),
     };
-    Ok(ExecSpec {
-        req,
-        sandbox_token,
-        caps,
-        timeout_ms,
-    })
+    Ok(ExecSpec { req, sandbox_token, caps, timeout_ms })
 }

@@ -60,10 +60,7 @@ impl JsString {
 
 impl From<&str> for JsString {
     fn from(text: &str) -> Self {
-        JsString {
-            text: text.to_string(),
-            utf16: None,
-        }
+        JsString { text: text.to_string(), utf16: None }
     }
 }
 
@@ -88,10 +85,9 @@ impl JsValue {
     /// The value of `key` when `self` is an object.
     pub fn get(&self, key: &str) -> Option<&JsValue> {
         match self {
-            JsValue::Object(entries) => entries
-                .iter()
-                .find(|(k, _)| k.utf16.is_none() && k.text == key)
-                .map(|(_, v)| v),
+            JsValue::Object(entries) => {
+                entries.iter().find(|(k, _)| k.utf16.is_none() && k.text == key).map(|(_, v)| v)
+            }
             _ => None,
         }
     }
@@ -136,12 +132,7 @@ impl std::error::Error for JsonSyntaxError {}
 /// `JSON.parse(text)`: the grammar of ECMA-404 (whitespace is space, tab,
 /// `\n`, `\r`), with the value rules of the module documentation.
 pub fn parse(text: &str) -> Result<JsValue, JsonSyntaxError> {
-    let mut parser = Parser {
-        bytes: text.as_bytes(),
-        text,
-        pos: 0,
-        depth: 0,
-    };
+    let mut parser = Parser { bytes: text.as_bytes(), text, pos: 0, depth: 0 };
     let value = parser.value()?;
     parser.skip_whitespace();
     if parser.pos != parser.bytes.len() {
@@ -159,10 +150,7 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn error(&self, message: &'static str) -> JsonSyntaxError {
-        JsonSyntaxError {
-            position: self.pos,
-            message,
-        }
+        JsonSyntaxError { position: self.pos, message }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -349,10 +337,7 @@ impl Parser<'_> {
                 None => return Err(self.error("unterminated string")),
                 Some(b'"') => {
                     self.pos += 1;
-                    return Ok(JsString {
-                        text,
-                        utf16: utf16.map(Vec::into_boxed_slice),
-                    });
+                    return Ok(JsString { text, utf16: utf16.map(Vec::into_boxed_slice) });
                 }
                 Some(b'\\') => {}
                 Some(_) => return Err(self.error("control character in string")),
@@ -449,15 +434,10 @@ pub fn format_number(value: f64) -> String {
     }
     // `{:e}` prints the shortest digits that round-trip, e.g. `1.5e0`.
     let scientific = format!("{:e}", value.abs());
-    let (mantissa, exponent) = scientific
-        .split_once('e')
-        .expect("LowerExp output has an exponent");
+    let (mantissa, exponent) = scientific.split_once('e').expect("LowerExp output has an exponent");
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
     let k = digits.len() as i32;
-    let n = exponent
-        .parse::<i32>()
-        .expect("LowerExp exponent is an integer")
-        + 1;
+    let n = exponent.parse::<i32>().expect("LowerExp exponent is an integer") + 1;
     let mut out = String::new();
     if value < 0.0 {
         out.push('-');
@@ -796,10 +776,7 @@ mod tests {
     #[test]
     fn lone_surrogates_survive_a_round_trip_and_read_as_replacement() {
         let v = parse(r#"["\ud83d","\ud83d\ude00","a\udc00b","\uD83D\u0041"]"#).unwrap();
-        assert_eq!(
-            v.to_json(),
-            "[\"\\ud83d\",\"😀\",\"a\\udc00b\",\"\\ud83dA\"]"
-        );
+        assert_eq!(v.to_json(), "[\"\\ud83d\",\"😀\",\"a\\udc00b\",\"\\ud83dA\"]");
         let texts: Vec<String> = from_value(&v).unwrap();
         assert_eq!(texts, ["\u{FFFD}", "😀", "a\u{FFFD}b", "\u{FFFD}A"]);
     }
@@ -835,9 +812,6 @@ mod tests {
     #[test]
     fn stringify_escapes_like_javascript() {
         let v = parse(r#""\u0001\b\f\n\r\t\"\\\/\u2028é\u007f""#).unwrap();
-        assert_eq!(
-            v.to_json(),
-            "\"\\u0001\\b\\f\\n\\r\\t\\\"\\\\/\u{2028}é\u{7f}\""
-        );
+        assert_eq!(v.to_json(), "\"\\u0001\\b\\f\\n\\r\\t\\\"\\\\/\u{2028}é\u{7f}\"");
     }
 }

@@ -61,14 +61,8 @@ pub fn pod_annotations(
     started_at_ms: i64,
 ) -> BTreeMap<String, String> {
     BTreeMap::from([
-        (
-            ANNOTATION_EXECUTION_ID.to_string(),
-            execution_id.to_string(),
-        ),
-        (
-            ANNOTATION_ORGANIZATION_ID.to_string(),
-            organization_id.to_string(),
-        ),
+        (ANNOTATION_EXECUTION_ID.to_string(), execution_id.to_string()),
+        (ANNOTATION_ORGANIZATION_ID.to_string(), organization_id.to_string()),
         (ANNOTATION_STARTED_AT.to_string(), started_at_ms.to_string()),
     ])
 }
@@ -76,10 +70,7 @@ pub fn pod_annotations(
 /// Annotations of the exec Secret (raw execution id + `String(startedAtMs)`).
 pub fn secret_annotations(execution_id: &str, started_at_ms: i64) -> BTreeMap<String, String> {
     BTreeMap::from([
-        (
-            ANNOTATION_EXECUTION_ID.to_string(),
-            execution_id.to_string(),
-        ),
+        (ANNOTATION_EXECUTION_ID.to_string(), execution_id.to_string()),
         (ANNOTATION_STARTED_AT.to_string(), started_at_ms.to_string()),
     ])
 }
@@ -136,9 +127,7 @@ pub fn is_safe_entry_path(value: &str, variant: ContractVariant) -> bool {
 /// entry once upper-cased: whether a user env var may reach the runner.
 pub fn is_allowed_user_env_name(name: &str) -> bool {
     let mut chars = name.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
     first_ok && rest_ok && !BASELINE_ENV_NAMES.contains(&name.to_ascii_uppercase().as_str())
 }

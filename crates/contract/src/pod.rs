@@ -110,35 +110,21 @@ pub fn runner_wrapper(variant: ContractVariant) -> String {
     if variant.has_ulimit() {
         lines.push(RUNNER_ULIMIT_LINE.to_string());
     }
-    lines.push(format!(
-        "/entrypoint.sh \"$0\" \"$1\" \"$2\" \"$3\" 2>{}",
-        variant.stderr_path()
-    ));
+    lines.push(format!("/entrypoint.sh \"$0\" \"$1\" \"$2\" \"$3\" 2>{}", variant.stderr_path()));
     lines.push(format!("echo $? > {}", variant.exit_code_path()));
     lines.join("\n")
 }
 
 fn env(name: &str, value: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value: Some(value.into()),
-        ..Default::default()
-    }
+    EnvVar { name: name.into(), value: Some(value.into()), ..Default::default() }
 }
 
 fn mount(name: &str, path: &str) -> VolumeMount {
-    VolumeMount {
-        name: name.into(),
-        mount_path: path.into(),
-        ..Default::default()
-    }
+    VolumeMount { name: name.into(), mount_path: path.into(), ..Default::default() }
 }
 
 fn quantities(pairs: &[(&str, &str)]) -> BTreeMap<String, Quantity> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), Quantity(v.to_string())))
-        .collect()
+    pairs.iter().map(|(k, v)| (k.to_string(), Quantity(v.to_string()))).collect()
 }
 
 fn empty_dir(name: &str, medium: Option<&str>, size_limit: Option<&str>) -> Volume {
@@ -154,10 +140,7 @@ fn empty_dir(name: &str, medium: Option<&str>, size_limit: Option<&str>) -> Volu
 }
 
 fn runtime_default_seccomp() -> SeccompProfile {
-    SeccompProfile {
-        type_: "RuntimeDefault".into(),
-        ..Default::default()
-    }
+    SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }
 }
 
 /// `hardenedSecurityContext`: identical on all three containers.
@@ -168,10 +151,7 @@ fn hardened_security_context() -> SecurityContext {
         run_as_non_root: Some(true),
         read_only_root_filesystem: Some(true),
         allow_privilege_escalation: Some(false),
-        capabilities: Some(Capabilities {
-            drop: Some(vec!["ALL".into()]),
-            ..Default::default()
-        }),
+        capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), ..Default::default() }),
         seccomp_profile: Some(runtime_default_seccomp()),
         ..Default::default()
     }
@@ -181,10 +161,7 @@ fn helper_container(name: &str, entry: &str, cfg: &SpawnerConfig) -> Container {
     let variant = cfg.variant;
     let mut mounts = vec![
         mount("workspace", variant.workspace_mount()),
-        VolumeMount {
-            read_only: Some(true),
-            ..mount("exec-spec", EXEC_SPEC_MOUNT_DIR)
-        },
+        VolumeMount { read_only: Some(true), ..mount("exec-spec", EXEC_SPEC_MOUNT_DIR) },
         mount("helper-tmp", "/helper-tmp"),
     ];
     if variant.has_attest_volume() {
@@ -196,10 +173,7 @@ fn helper_container(name: &str, entry: &str, cfg: &SpawnerConfig) -> Container {
         image_pull_policy: Some("IfNotPresent".into()),
         command: Some(vec!["bun".into(), entry.into()]),
         working_dir: Some("/app".into()),
-        env: Some(vec![
-            env("HOME", "/helper-tmp"),
-            env("TMPDIR", "/helper-tmp"),
-        ]),
+        env: Some(vec![env("HOME", "/helper-tmp"), env("TMPDIR", "/helper-tmp")]),
         resources: Some(ResourceRequirements {
             requests: Some(quantities(&[("cpu", "100m"), ("memory", "256Mi")])),
             limits: Some(quantities(&[("cpu", "1"), ("memory", "1Gi")])),

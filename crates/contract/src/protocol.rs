@@ -32,9 +32,7 @@ fn parse_marker_line<T: DeserializeOwned>(
     };
     let error = |reason: String| ProtocolError { marker, reason };
     let value = js_json::parse(js_trim(payload)).map_err(|e| error(e.to_string()))?;
-    js_json::from_value(&value)
-        .map(Some)
-        .map_err(|e| error(e.to_string()))
+    js_json::from_value(&value).map(Some).map_err(|e| error(e.to_string()))
 }
 
 /// `parseResultLine(logs)` (k8s-protocol.ts): the harvest result from the

@@ -44,14 +44,8 @@ fn annotation<'a>(meta: &'a ObjectMeta, key: &str) -> Option<&'a str> {
 /// `Number(annotations['tale.dev/started-at'] ?? '0')` as JavaScript
 /// evaluates it (an empty or blank value is 0; garbage is NaN → `None`).
 fn started_at(meta: &ObjectMeta) -> Option<f64> {
-    let raw = annotation(meta, ANNOTATION_STARTED_AT)
-        .unwrap_or("0")
-        .trim();
-    if raw.is_empty() {
-        Some(0.0)
-    } else {
-        js_number(raw)
-    }
+    let raw = annotation(meta, ANNOTATION_STARTED_AT).unwrap_or("0").trim();
+    if raw.is_empty() { Some(0.0) } else { js_number(raw) }
 }
 
 /// The stale rule shared by pods and secrets: a finite, positive start before `cutoff`.
@@ -74,12 +68,8 @@ fn is_live(meta: &ObjectMeta, opts: &SweepOptions<'_>) -> bool {
 
 fn all_statuses(pod: &Pod) -> impl Iterator<Item = &ContainerStatus> {
     let status = pod.status.as_ref();
-    let init = status
-        .and_then(|s| s.init_container_statuses.as_deref())
-        .unwrap_or_default();
-    let main = status
-        .and_then(|s| s.container_statuses.as_deref())
-        .unwrap_or_default();
+    let init = status.and_then(|s| s.init_container_statuses.as_deref()).unwrap_or_default();
+    let main = status.and_then(|s| s.container_statuses.as_deref()).unwrap_or_default();
     init.iter().chain(main.iter())
 }
 
@@ -116,9 +106,7 @@ pub fn should_reap_pod(
     if let Some(latest) = terminal_finish {
         return now_ms - latest > TERMINAL_REAP_GRACE_MS;
     }
-    let cutoff = opts
-        .stale_before_ms
-        .min(stale_lifetime_cutoff_ms(cfg, now_ms));
+    let cutoff = opts.stale_before_ms.min(stale_lifetime_cutoff_ms(cfg, now_ms));
     started_before(&pod.metadata, cutoff)
 }
 
@@ -134,9 +122,7 @@ pub fn should_reap_secret(
     if is_live(&secret.metadata, opts) {
         return false;
     }
-    let cutoff = opts
-        .stale_before_ms
-        .min(stale_lifetime_cutoff_ms(cfg, now_ms));
+    let cutoff = opts.stale_before_ms.min(stale_lifetime_cutoff_ms(cfg, now_ms));
     started_before(&secret.metadata, cutoff)
 }
 
@@ -203,21 +189,13 @@ fn waiting_start_failure(status: &ContainerStatus) -> Option<&str> {
 /// failure, stage cannot start, runner started, runner cannot start, pod Failed.
 pub fn classify_startup(pod: &Pod) -> StartupState {
     let status = pod.status.as_ref();
-    if let Some(stage) = status_named(
-        status.and_then(|s| s.init_container_statuses.as_ref()),
-        STAGE_CONTAINER,
-    ) {
-        let failed = stage
-            .state
-            .as_ref()
-            .and_then(|s| s.terminated.as_ref())
-            .filter(|t| t.exit_code != 0);
+    if let Some(stage) =
+        status_named(status.and_then(|s| s.init_container_statuses.as_ref()), STAGE_CONTAINER)
+    {
+        let failed =
+            stage.state.as_ref().and_then(|s| s.terminated.as_ref()).filter(|t| t.exit_code != 0);
         if let Some(term) = failed {
-            let reason = term
-                .reason
-                .as_deref()
-                .map(|r| format!(": {r}"))
-                .unwrap_or_default();
+            let reason = term.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
             return StartupState::PreStageFailed(format!(
                 "pre-stage failed (exit {}){reason}",
                 term.exit_code
@@ -227,7 +205,8 @@ pub fn classify_startup(pod: &Pod) -> StartupState {
             return StartupState::Failed(format!("stage cannot start: {reason}"));
         }
     }
-    if let Some(runner) = status_named(status.and_then(|s| s.container_statuses.as_ref()), RUNNER_CONTAINER)
+    if let Some(runner) =
+        status_named(status.and_then(|s| s.container_statuses.as_ref()), RUNNER_CONTAINER)
     {
         let state = runner.state.as_ref();
         if state.is_some_and(|s| s.running.is_some() || s.terminated.is_some()) {
@@ -238,9 +217,7 @@ pub fn classify_startup(pod: &Pod) -> StartupState {
         }
     }
     if phase(pod) == Some("Failed") {
-        let reason = status
-            .and_then(|s| s.reason.as_deref())
-            .unwrap_or("unknown");
+        let reason = status.and_then(|s| s.reason.as_deref()).unwrap_or("unknown");
         let message = status.and_then(|s| s.message.as_deref()).unwrap_or("");
         let text = format!("pod failed before runner start: {reason} {message}");
         return StartupState::Failed(text.trim().to_string());
@@ -267,9 +244,7 @@ pub fn staging_failed_message(message: &str, stage_log_tail: Option<&str>) -> St
 /// Main loop step 4 (§1.7): the harvest container terminated or the pod is terminal.
 pub fn harvest_done(pod: &Pod) -> bool {
     let harvest_terminated = status_named(
-        pod.status
-            .as_ref()
-            .and_then(|s| s.container_statuses.as_ref()),
+        pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()),
         HARVEST_CONTAINER,
     )
     .is_some_and(|s| s.state.as_ref().is_some_and(|st| st.terminated.is_some()));
@@ -280,14 +255,10 @@ pub fn harvest_done(pod: &Pod) -> bool {
 /// exit code (a surviving wrapper always exits 0).
 pub fn runner_abnormal_exit(pod: &Pod) -> Option<RunnerKilled> {
     let runner = status_named(
-        pod.status
-            .as_ref()
-            .and_then(|s| s.container_statuses.as_ref()),
+        pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()),
         RUNNER_CONTAINER,
     )?;
     let term = runner.state.as_ref()?.terminated.as_ref()?;
-    (term.exit_code != 0).then(|| RunnerKilled {
-        exit_code: term.exit_code,
-        reason: term.reason.clone(),
-    })
+    (term.exit_code != 0)
+        .then(|| RunnerKilled { exit_code: term.exit_code, reason: term.reason.clone() })
 }

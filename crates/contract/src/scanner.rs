@@ -85,10 +85,7 @@ pub struct StreamScanner {
 impl StreamScanner {
     /// A scanner with the given options.
     pub fn new(options: ScannerOptions) -> Self {
-        let options = ScannerOptions {
-            max_line_bytes: options.max_line_bytes.max(64),
-            ..options
-        };
+        let options = ScannerOptions { max_line_bytes: options.max_line_bytes.max(64), ..options };
         StreamScanner {
             options,
             pending: Vec::new(),
@@ -166,11 +163,7 @@ impl StreamScanner {
     fn complete_line(&mut self, line: &str, events: &mut Vec<ScanEvent>) {
         let was_partial = std::mem::replace(&mut self.line_is_partial, false);
         // The tail of a line that was partly delivered is never a marker.
-        let phase = if was_partial {
-            None
-        } else {
-            phase_of_line(line)
-        };
+        let phase = if was_partial { None } else { phase_of_line(line) };
         if let Some(phase) = phase {
             self.phase(phase, events);
             return;
@@ -193,11 +186,7 @@ impl StreamScanner {
         }
         let remaining = self.options.stdout_max_bytes.saturating_sub(self.delivered);
         let fits = (text.len() as u64) <= remaining;
-        let end = if fits {
-            text.len()
-        } else {
-            floor_char_boundary(text, remaining as usize)
-        };
+        let end = if fits { text.len() } else { floor_char_boundary(text, remaining as usize) };
         if !fits {
             self.exhausted = true;
         }

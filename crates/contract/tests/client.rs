@@ -33,17 +33,10 @@ fn non_retryable_statuses_fail_after_one_call() {
 fn status_less_errors_are_tried_three_times_without_trailing_sleep() {
     let (calls, slept, ok) = run(&[Err(None), Err(None), Err(None), Ok(())]);
     assert_eq!((calls, ok), (3, false));
-    assert_eq!(
-        slept,
-        200 + 400,
-        "no sleep after the last attempt; total < 1 s"
-    );
+    assert_eq!(slept, 200 + 400, "no sleep after the last attempt; total < 1 s");
 }
 
 #[test]
 fn retryable_503_succeeds_on_third_call() {
-    assert_eq!(
-        run(&[Err(Some(503)), Err(Some(503)), Ok(())]),
-        (3, 600, true)
-    );
+    assert_eq!(run(&[Err(Some(503)), Err(Some(503)), Ok(())]), (3, 600, true));
 }

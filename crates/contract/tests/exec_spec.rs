@@ -14,16 +14,9 @@ use tale_sandbox_contract::secret::*;
 fn secret_name_shape() {
     let name = secret_name_for(EXEC_ID);
     assert_eq!(name, secret_name_for(EXEC_ID));
-    let hash = name
-        .strip_prefix("tale-sbx-")
-        .unwrap()
-        .strip_suffix("-spec")
-        .unwrap();
+    let hash = name.strip_prefix("tale-sbx-").unwrap().strip_suffix("-spec").unwrap();
     assert!(
-        hash.len() == 16
-            && hash
-                .chars()
-                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
     );
     assert!(name.len() <= 63);
 }
@@ -41,37 +34,24 @@ fn exec_spec_carries_req_token_caps_timeout() {
     no_token.sandbox_token = None;
     let spec = build_exec_spec(&no_token, &fixture_request(), 45_000.0);
     let json: Value = serde_json::to_value(&spec).unwrap();
-    assert_eq!(
-        json["sandboxToken"],
-        Value::Null,
-        "null token is written as null, not omitted"
-    );
+    assert_eq!(json["sandboxToken"], Value::Null, "null token is written as null, not omitted");
 }
 
 #[test]
 fn secret_object() {
     let cfg = fixture_config(ContractVariant::UserAttestUlimit);
     let secret = build_exec_secret(&cfg, &fixture_request(), 45_000.0, NOW);
-    assert_eq!(
-        secret.metadata.name.as_deref(),
-        Some(secret_name_for(EXEC_ID).as_str())
-    );
+    assert_eq!(secret.metadata.name.as_deref(), Some(secret_name_for(EXEC_ID).as_str()));
     assert_eq!(secret.metadata.namespace.as_deref(), Some("tale-sandbox"));
     assert_eq!(secret.type_.as_deref(), Some("Opaque"));
     let ann = secret.metadata.annotations.as_ref().unwrap();
     assert_eq!(ann["tale.dev/execution-id"], EXEC_ID);
     assert_eq!(ann["tale.dev/started-at"], "1700000000000");
-    assert_eq!(
-        secret.metadata.labels.as_ref().unwrap()["tale.sandbox"],
-        "1"
-    );
+    assert_eq!(secret.metadata.labels.as_ref().unwrap()["tale.sandbox"], "1");
     let raw = &secret.string_data.as_ref().unwrap()["spec.json"];
     let parsed = parse_exec_spec(raw).unwrap();
     assert_eq!(parsed, build_exec_spec(&cfg, &fixture_request(), 45_000.0));
-    assert!(
-        secret.data.is_none(),
-        "stringData only; the apiserver encodes"
-    );
+    assert!(secret.data.is_none(), "stringData only; the apiserver encodes");
 }
 
 fn valid() -> Value {
@@ -97,60 +77,32 @@ fn parse_round_trip_and_null_token() {
 
 #[test]
 fn parse_rejections_name_the_field() {
-    assert!(
-        parse_exec_spec("nope")
-            .unwrap_err()
-            .to_string()
-            .contains("not valid JSON")
-    );
-    assert_eq!(
-        parse_exec_spec("[1]").unwrap_err(),
-        ExecSpecError::NotAnObject
-    );
+    assert!(parse_exec_spec("nope").unwrap_err().to_string().contains("not valid JSON"));
+    assert_eq!(parse_exec_spec("[1]").unwrap_err(), ExecSpecError::NotAnObject);
     let mut v = valid();
     v.as_object_mut().unwrap().remove("req");
     assert!(parse(&v).unwrap_err().to_string().contains("`req`"));
     let mut v = valid();
     v["req"].as_object_mut().unwrap().remove("executionId");
-    assert!(
-        parse(&v)
-            .unwrap_err()
-            .to_string()
-            .contains("req.executionId")
-    );
+    assert!(parse(&v).unwrap_err().to_string().contains("req.executionId"));
     let mut v = valid();
     v.as_object_mut().unwrap().remove("caps");
     assert!(parse(&v).unwrap_err().to_string().contains("`caps`"));
     for bad in [Value::Null, json!(-1), json!("soon"), json!(0)] {
         let mut v = valid();
         v["timeoutMs"] = bad.clone();
-        assert_eq!(
-            parse(&v).unwrap_err(),
-            ExecSpecError::InvalidTimeout,
-            "{bad}"
-        );
+        assert_eq!(parse(&v).unwrap_err(), ExecSpecError::InvalidTimeout, "{bad}");
     }
     let mut v = valid();
     v.as_object_mut().unwrap().remove("timeoutMs");
     assert!(parse(&v).unwrap_err().to_string().contains("timeoutMs"));
-    for field in [
-        "stdoutMaxBytes",
-        "stderrMaxBytes",
-        "outputFileMaxBytes",
-        "outputTotalMaxBytes",
-    ] {
+    for field in ["stdoutMaxBytes", "stderrMaxBytes", "outputFileMaxBytes", "outputTotalMaxBytes"] {
         let mut v = valid();
         v["caps"].as_object_mut().unwrap().remove(field);
-        assert!(
-            parse(&v).unwrap_err().to_string().contains(field),
-            "{field} missing"
-        );
+        assert!(parse(&v).unwrap_err().to_string().contains(field), "{field} missing");
         let mut v = valid();
         v["caps"][field] = json!(0);
-        assert!(
-            parse(&v).unwrap_err().to_string().contains(field),
-            "{field} zero"
-        );
+        assert!(parse(&v).unwrap_err().to_string().contains(field), "{field} zero");
     }
     let mut v = valid();
     v.as_object_mut().unwrap().remove("sandboxToken");

@@ -16,9 +16,7 @@ use tale_sandbox_contract::secret::{build_exec_secret, parse_exec_spec};
 use tale_sandbox_contract::wire::*;
 
 fn golden_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/golden/contract")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/contract").join(name)
 }
 
 fn golden(name: &str) -> Value {
@@ -50,11 +48,7 @@ fn pod_default_variant_matches_golden() {
 fn pod_user_variant_matches_golden() {
     let cfg = fixture_config(ContractVariant::User);
     let pod = build_sandbox_pod(&cfg, &pod_input()).unwrap();
-    assert_json_eq(
-        &serde_json::to_value(&pod).unwrap(),
-        &golden("pod-user.json"),
-        "/user pod",
-    );
+    assert_json_eq(&serde_json::to_value(&pod).unwrap(), &golden("pod-user.json"), "/user pod");
 }
 
 #[test]
@@ -80,28 +74,16 @@ fn pod_pvc_mode_matches_golden() {
         npm: pvc_name_for(&cfg.cache_volume_prefix.npm, ORG_ID),
     });
     let pod = build_sandbox_pod(&cfg, &input).unwrap();
-    assert_json_eq(
-        &serde_json::to_value(&pod).unwrap(),
-        &golden("pod-pvc.json"),
-        "pvc pod",
-    );
+    assert_json_eq(&serde_json::to_value(&pod).unwrap(), &golden("pod-pvc.json"), "pvc pod");
 }
 
 fn secret_request() -> ExecuteRequest {
     let mut req = fixture_request();
-    req.files = Some(vec![WorkspaceFile {
-        path: "main.py".into(),
-        url: "http://files/main.py".into(),
-    }]);
+    req.files =
+        Some(vec![WorkspaceFile { path: "main.py".into(), url: "http://files/main.py".into() }]);
     req.timeout_ms = Some(45_000.0);
-    req.output_upload_slots = vec![UploadSlot {
-        url: "http://slot/0".into(),
-    }];
-    req.env = Some(
-        [("FOO".to_string(), "bar".to_string())]
-            .into_iter()
-            .collect(),
-    );
+    req.output_upload_slots = vec![UploadSlot { url: "http://slot/0".into() }];
+    req.env = Some([("FOO".to_string(), "bar".to_string())].into_iter().collect());
     req
 }
 
@@ -115,14 +97,8 @@ fn secret_matches_golden_including_spec_json_bytes() {
     assert_json_eq(&serde_json::to_value(&secret).unwrap(), &expected, "secret");
     // The string itself (not only its parse) must match: key order of spec.json.
     let actual_spec = &secret.string_data.as_ref().unwrap()["spec.json"];
-    assert_eq!(
-        actual_spec,
-        expected["stringData"]["spec.json"].as_str().unwrap()
-    );
-    assert_eq!(
-        serde_json::from_str::<Value>(actual_spec).unwrap(),
-        golden("exec-spec.json")
-    );
+    assert_eq!(actual_spec, expected["stringData"]["spec.json"].as_str().unwrap());
+    assert_eq!(serde_json::from_str::<Value>(actual_spec).unwrap(), golden("exec-spec.json"));
 }
 
 #[test]
@@ -130,10 +106,7 @@ fn golden_spec_json_is_accepted_by_parse_exec_spec() {
     let text = std::fs::read_to_string(golden_path("exec-spec.json")).unwrap();
     let spec = parse_exec_spec(&text).unwrap();
     // `secret_request` edits a parsed request, so only the typed fields compare.
-    let typed = |req: ExecuteRequest| ExecuteRequest {
-        received: None,
-        ..req
-    };
+    let typed = |req: ExecuteRequest| ExecuteRequest { received: None, ..req };
     assert_eq!(typed(spec.req), typed(secret_request()));
     assert_eq!(spec.timeout_ms, 45_000.0);
     assert_eq!(spec.sandbox_token.as_deref(), Some("test"));
@@ -160,17 +133,8 @@ fn parts() -> ResponseParts {
             exit_code: Some(0.0),
             duration_ms: 5.0,
         }]),
-        upload_stats: UploadStats {
-            attempted: 1,
-            succeeded: 1,
-            failures: vec![],
-        },
-        timing: Timing {
-            stage_ms: 1.0,
-            execute_ms: 2.0,
-            harvest_ms: 3.0,
-            upload_ms: 4.0,
-        },
+        upload_stats: UploadStats { attempted: 1, succeeded: 1, failures: vec![] },
+        timing: Timing { stage_ms: 1.0, execute_ms: 2.0, harvest_ms: 3.0, upload_ms: 4.0 },
         prior_stage: Some(PriorStage::default()),
     }
 }
@@ -179,19 +143,10 @@ fn parts() -> ResponseParts {
 fn every_constructor_matches_golden_bytes() {
     let text = std::fs::read_to_string(golden_path("responses.txt")).unwrap();
     let user = ContractVariant::User;
-    let upload_failed = HarvestFlags {
-        upload_failed: true,
-        ..Default::default()
-    };
-    let read_failed = HarvestFlags {
-        read_failed: true,
-        ..Default::default()
-    };
+    let upload_failed = HarvestFlags { upload_failed: true, ..Default::default() };
+    let read_failed = HarvestFlags { read_failed: true, ..Default::default() };
     let mut seen = 0;
-    for line in text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-    {
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
         let (name, expected) = line.split_once(' ').unwrap();
         let actual = match name {
             "cancelled" => build_cancelled(parts()),
@@ -215,27 +170,14 @@ fn every_constructor_matches_golden_bytes() {
             "runner-killed-no-reason" => build_runner_killed(parts(), 143, None),
             "infra-failure" => build_infra_failure(parts(), "k8s API unreachable"),
             "make-error" => make_error(ErrorCode::SpawnerUnavailable, "invalid language", 0),
-            "completed-without-steps" => build_completed(
-                ResponseParts {
-                    steps: None,
-                    prior_stage: None,
-                    ..parts()
-                },
-                None,
-            ),
+            "completed-without-steps" => {
+                build_completed(ResponseParts { steps: None, prior_stage: None, ..parts() }, None)
+            }
             other => panic!("golden row {other} has no constructor in this test"),
         };
-        assert_eq!(
-            serde_json::to_string(&actual).unwrap(),
-            expected,
-            "response {name}"
-        );
+        assert_eq!(serde_json::to_string(&actual).unwrap(), expected, "response {name}");
         // And the JSON reads back into the same value.
-        assert_eq!(
-            serde_json::from_str::<ExecuteResponse>(expected).unwrap(),
-            actual,
-            "{name}"
-        );
+        assert_eq!(serde_json::from_str::<ExecuteResponse>(expected).unwrap(), actual, "{name}");
         seen += 1;
     }
     assert_eq!(seen, 16, "every golden row was checked");
@@ -248,29 +190,18 @@ fn cache_pvc_matches_golden_and_omits_storage_class_when_unset() {
     cfg.k8s.cache_storage_class = Some("fast-rwx".into());
     let stores = cache_stores_for(&cfg, ORG_ID);
     let pvc = build_cache_pvc(&cfg, &stores.pip);
-    assert_json_eq(
-        &serde_json::to_value(&pvc).unwrap(),
-        &golden("pvc.json"),
-        "cache pvc",
-    );
+    assert_json_eq(&serde_json::to_value(&pvc).unwrap(), &golden("pvc.json"), "cache pvc");
     cfg.k8s.cache_storage_class = None;
     let json = serde_json::to_value(build_cache_pvc(&cfg, &stores.npm)).unwrap();
     assert!(json["spec"].get("storageClassName").is_none());
-    assert_eq!(
-        json["metadata"]["name"],
-        "tale-sandbox-npm-cache-485789cc4c764d82"
-    );
+    assert_eq!(json["metadata"]["name"], "tale-sandbox-npm-cache-485789cc4c764d82");
 }
 
 #[test]
 fn assembled_responses_match_golden_bytes() {
     use tale_sandbox_contract::protocol::parse_result_line;
     let cfg = fixture_config(ContractVariant::UserAttestUlimit);
-    let base = || AssembleInput {
-        started_at_ms: NOW,
-        now_ms: NOW + 1_000,
-        ..Default::default()
-    };
+    let base = || AssembleInput { started_at_ms: NOW, now_ms: NOW + 1_000, ..Default::default() };
     let clean = parse_result_line(
         r#"__TALE_RESULT__ {"exitCode":0,"stderr":"","stderrTruncated":false,"outputFiles":[],"truncatedFiles":0,"uploadStats":{"attempted":0,"succeeded":0,"failures":[]},"quotaExhausted":false,"uploadFailed":false,"reportFailed":false,"readFailed":false,"stageMs":10,"harvestMs":10,"uploadMs":5}"#,
     )
@@ -282,10 +213,7 @@ fn assembled_responses_match_golden_bytes() {
     let lenient = parse_result_line(LENIENT_LINE).unwrap();
     let text = std::fs::read_to_string(golden_path("assembled.txt")).unwrap();
     let mut seen = 0;
-    for line in text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-    {
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
         let (name, expected) = line.split_once(' ').unwrap();
         let (input, options) = match name {
             "t1-rotation-clean" => (
@@ -304,9 +232,7 @@ fn assembled_responses_match_golden_bytes() {
                     harvest: clean.clone(),
                     ..base()
                 },
-                AssembleOptions {
-                    execute_ms: ExecuteMsRule::Compatible,
-                },
+                AssembleOptions { execute_ms: ExecuteMsRule::Compatible },
             ),
             "upload-failed-with-steps" => (
                 AssembleInput {
@@ -339,11 +265,7 @@ fn assembled_responses_match_golden_bytes() {
             other => panic!("golden row {other} has no input in this test"),
         };
         let actual = assemble(&cfg, input, options);
-        assert_eq!(
-            serde_json::to_string(&actual).unwrap(),
-            expected,
-            "assembled {name}"
-        );
+        assert_eq!(serde_json::to_string(&actual).unwrap(), expected, "assembled {name}");
         seen += 1;
     }
     assert_eq!(seen, 5);
@@ -362,13 +284,9 @@ fn secret_carries_the_request_verbatim() {
     let timeout = cfg.clamp_timeout_ms(req.timeout_ms);
     let secret = build_exec_secret(&cfg, &req, timeout, NOW);
     let expected = std::fs::read_to_string(golden_path("spec-verbatim.json")).unwrap();
-    assert_eq!(
-        secret.string_data.as_ref().unwrap()["spec.json"],
-        expected.trim_end()
-    );
+    assert_eq!(secret.string_data.as_ref().unwrap()["spec.json"], expected.trim_end());
     // The in-pod reader accepts it and sees the same request.
     let spec = parse_exec_spec(expected.trim_end()).unwrap();
     assert_eq!(spec.req, req);
     assert_eq!(spec.to_json(), expected.trim_end());
 }
-

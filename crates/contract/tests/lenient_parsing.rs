@@ -50,10 +50,7 @@ fn lone_surrogate_in_stderr_becomes_replacement_bytes_in_stderr_base64() {
     assert_eq!(r.status, ExecutionStatus::Completed);
     assert_eq!(r.error_code, None);
     // Buffer.from('warn \ud83d!', 'utf8'): the lone surrogate is EF BF BD.
-    assert_eq!(
-        BASE64.decode(&r.stderr_base64).unwrap(),
-        b"warn \xEF\xBF\xBD!"
-    );
+    assert_eq!(BASE64.decode(&r.stderr_base64).unwrap(), b"warn \xEF\xBF\xBD!");
 }
 
 #[test]
@@ -63,11 +60,7 @@ fn lone_low_surrogate_and_broken_pair_read_as_replacement() {
     let r = assembled(h, None);
     assert_eq!(
         (r.status, r.exit_code, r.error_code),
-        (
-            ExecutionStatus::Failed,
-            Some(1),
-            Some(ErrorCode::RuntimeError)
-        )
+        (ExecutionStatus::Failed, Some(1), Some(ErrorCode::RuntimeError))
     );
 }
 
@@ -89,13 +82,7 @@ fn started_line_with_lone_surrogate_elsewhere_still_parses() {
     )
     .unwrap()
     .unwrap();
-    assert_eq!(
-        started,
-        StartedInfo {
-            exit_code: 3,
-            timed_out: false
-        }
-    );
+    assert_eq!(started, StartedInfo { exit_code: 3, timed_out: false });
 }
 
 // --- numbers the TypeScript passes through ---------------------------------
@@ -153,9 +140,7 @@ fn infinite_harvest_time_serializes_as_null_like_json_stringify() {
             harvest: Some(h),
             ..Default::default()
         },
-        AssembleOptions {
-            execute_ms: ExecuteMsRule::Compatible,
-        },
+        AssembleOptions { execute_ms: ExecuteMsRule::Compatible },
     );
     assert_eq!(
         serde_json::to_string(&r.timing).unwrap(),
@@ -170,13 +155,7 @@ fn null_in_every_defaulted_field_reads_as_absent() {
     let h = result(
         r#"{"exitCode":0,"fatal":null,"stderr":null,"stderrTruncated":null,"outputFiles":null,"truncatedFiles":null,"uploadStats":null,"quotaExhausted":null,"uploadFailed":null,"reportFailed":null,"readFailed":null,"stageMs":null,"harvestMs":null,"uploadMs":null,"executeMs":null,"steps":null,"priorStage":null}"#,
     );
-    assert_eq!(
-        h,
-        HarvestResult {
-            exit_code: 0,
-            ..Default::default()
-        }
-    );
+    assert_eq!(h, HarvestResult { exit_code: 0, ..Default::default() });
     // `h.steps ?? synthesizeStepResults(req.steps)`.
     let r = assembled(h, Some(vec!["a.py".into()]));
     assert_eq!(r.status, ExecutionStatus::Completed);
@@ -187,19 +166,10 @@ fn null_in_every_defaulted_field_reads_as_absent() {
 fn flags_read_for_truthiness_take_any_json_value() {
     let code =
         |flags: &str| assembled(result(&format!(r#"{{"exitCode":0,{flags}}}"#)), None).error_code;
-    assert_eq!(
-        code(r#""readFailed":1"#),
-        Some(ErrorCode::HarvestReadFailed)
-    );
-    assert_eq!(
-        code(r#""quotaExhausted":"yes""#),
-        Some(ErrorCode::UploadQuotaExceeded)
-    );
+    assert_eq!(code(r#""readFailed":1"#), Some(ErrorCode::HarvestReadFailed));
+    assert_eq!(code(r#""quotaExhausted":"yes""#), Some(ErrorCode::UploadQuotaExceeded));
     assert_eq!(code(r#""uploadFailed":{}"#), Some(ErrorCode::UploadFailed));
-    assert_eq!(
-        code(r#""uploadFailed":0,"reportFailed":"","readFailed":false"#),
-        None
-    );
+    assert_eq!(code(r#""uploadFailed":0,"reportFailed":"","readFailed":false"#), None);
     // `fatal: 0` is falsy: the exit code is real.
     let h = result(r#"{"fatal":0,"exitCode":2}"#);
     assert!(!h.fatal);
@@ -221,10 +191,7 @@ fn result_lines_without_a_usable_exit_code_or_text_are_still_rejected() {
         r#"{"exitCode":0,} "#,
         r#"{"exitCode":0,"stderr":"\x"}"#,
     ] {
-        assert!(
-            parse_result_line(&format!("__TALE_RESULT__ {payload}")).is_err(),
-            "{payload}"
-        );
+        assert!(parse_result_line(&format!("__TALE_RESULT__ {payload}")).is_err(), "{payload}");
     }
 }
 
@@ -256,10 +223,7 @@ fn fractional_timeout_reaches_spec_json_as_javascript_writes_it() {
     let spec = build_exec_spec(&cfg, &req, cfg.clamp_timeout_ms(req.timeout_ms));
     let json = spec.to_json();
     assert!(json.ends_with(r#""timeoutMs":1500.5}"#), "{json}");
-    assert!(
-        json.contains(r#""timeoutMs":1500.5},"sandboxToken""#),
-        "req keeps it too: {json}"
-    );
+    assert!(json.contains(r#""timeoutMs":1500.5},"sandboxToken""#), "req keeps it too: {json}");
     let back = parse_exec_spec(&json).unwrap();
     assert_eq!(back.timeout_ms, 1_500.5);
     assert_eq!(back.to_json(), json);
@@ -293,10 +257,7 @@ fn duplicate_request_keys_keep_the_last_value_at_the_first_position() {
         r#"{"executionId":"x","organizationId":"o1","language":"ruby","language":"python","entryPath":"m.py","outputUploadSlots":[],"outputUrlEndpoint":"a","reportUploadedEndpoint":"b","executionId":"e1"}"#,
     )
     .unwrap();
-    assert_eq!(
-        (req.execution_id.as_str(), req.language),
-        ("e1", Language::Python)
-    );
+    assert_eq!((req.execution_id.as_str(), req.language), ("e1", Language::Python));
     assert_eq!(
         req.verbatim().to_json(),
         r#"{"executionId":"e1","organizationId":"o1","language":"python","entryPath":"m.py","outputUploadSlots":[],"outputUrlEndpoint":"a","reportUploadedEndpoint":"b"}"#
@@ -310,10 +271,7 @@ fn edited_typed_fields_win_over_the_received_body() {
     req.entry_path = Some("other.py".into());
     let json = req.verbatim().to_json();
     assert!(json.contains(r#""entryPath":"other.py""#), "{json}");
-    assert!(
-        json.contains(r#""future":{"a":1}"#),
-        "top-level extras stay"
-    );
+    assert!(json.contains(r#""future":{"a":1}"#), "top-level extras stay");
 }
 
 #[test]
@@ -324,10 +282,7 @@ fn request_input_the_typescript_cannot_use_is_still_rejected() {
         r#","files":[{"path":1,"url":"u"}]"#,
         r#","env":{"A":1}"#,
     ] {
-        assert!(
-            matches!(request(extra), Err(RequestError::Malformed(_))),
-            "{extra}"
-        );
+        assert!(matches!(request(extra), Err(RequestError::Malformed(_))), "{extra}");
     }
     assert!(matches!(
         ExecuteRequest::from_json(r#"{"executionId":"e1",}"#),

@@ -38,17 +38,11 @@ fn mounts(c: &Container) -> Vec<(String, String, Option<bool>)> {
 }
 
 fn env_names(c: &Container) -> Vec<String> {
-    c.env
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .map(|e| e.name.clone())
-        .collect()
+    c.env.as_deref().unwrap_or_default().iter().map(|e| e.name.clone()).collect()
 }
 
 fn is_lower_hex(s: &str) -> bool {
-    s.chars()
-        .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    s.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
 }
 
 #[test]
@@ -56,18 +50,10 @@ fn pod_name_is_deterministic_dns_safe_and_prefixed() {
     let a = pod_name_for(EXEC_ID);
     assert_eq!(a, pod_name_for(EXEC_ID));
     assert!(a.starts_with("tale-sbx-") && a.len() <= 63);
-    assert!(
-        a.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    );
+    assert!(a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
     // sha1("k74m9zr5b8jcgvx2pqfwsdyhntq3l1a0") starts with 68e46bf12cb2eecd (computed with Python hashlib).
     assert_eq!(a, "tale-sbx-68e46bf12cb2eecd");
-    for ugly in [
-        "UPPER_case__id",
-        "a",
-        &"x".repeat(64),
-        "ünïcode id with spaces",
-    ] {
+    for ugly in ["UPPER_case__id", "a", &"x".repeat(64), "ünïcode id with spaces"] {
         let name = pod_name_for(ugly);
         let hash = name.strip_prefix("tale-sbx-").unwrap();
         assert!(hash.len() == 16 && is_lower_hex(hash), "{name}");
@@ -109,10 +95,7 @@ fn pod_hardening() {
     assert_eq!(spec.termination_grace_period_seconds, Some(0));
     let psc = spec.security_context.as_ref().unwrap();
     assert_eq!(psc.fs_group, Some(65534));
-    assert_eq!(
-        psc.seccomp_profile.as_ref().unwrap().type_,
-        "RuntimeDefault"
-    );
+    assert_eq!(psc.seccomp_profile.as_ref().unwrap().type_, "RuntimeDefault");
     for name in ["stage", "runner", "harvest"] {
         let sc = container(&pod, name).security_context.as_ref().unwrap();
         assert_eq!(
@@ -137,13 +120,8 @@ fn pod_hardening() {
 fn container_shape() {
     let pod = default_pod();
     let spec = pod.spec.as_ref().unwrap();
-    let init: Vec<_> = spec
-        .init_containers
-        .as_deref()
-        .unwrap()
-        .iter()
-        .map(|c| c.name.as_str())
-        .collect();
+    let init: Vec<_> =
+        spec.init_containers.as_deref().unwrap().iter().map(|c| c.name.as_str()).collect();
     let main: Vec<_> = spec.containers.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(init, ["stage"]);
     assert_eq!(main, ["runner", "harvest"]);
@@ -163,18 +141,10 @@ fn runner_command_args_resources() {
     assert!(wrapper.contains("echo $? > /user/.runtime/tale/exit-code"));
     assert!(!wrapper.contains(".staged") && !wrapper.contains("exec /entrypoint.sh"));
     assert!(wrapper.contains("ulimit -u 128 -f 204800 -t 600 -c 0"));
-    assert_eq!(
-        wrapper.lines().last(),
-        Some("echo $? > /user/.runtime/tale/exit-code")
-    );
+    assert_eq!(wrapper.lines().last(), Some("echo $? > /user/.runtime/tale/exit-code"));
     assert_eq!(
         runner.args.as_deref().unwrap(),
-        [
-            "python",
-            "/user/code/packages.json",
-            "/user/code/options.json",
-            "main.py"
-        ]
+        ["python", "/user/code/packages.json", "/user/code/options.json", "main.py"]
     );
     let res = runner.resources.as_ref().unwrap();
     for map in [res.requests.as_ref().unwrap(), res.limits.as_ref().unwrap()] {
@@ -189,23 +159,12 @@ fn runner_env_proxy_no_cache_no_token_and_filtered_user_env() {
     let runner = container(&pod, "runner");
     assert_eq!(
         env_names(runner),
-        [
-            "HTTPS_PROXY",
-            "HTTP_PROXY",
-            "NO_PROXY",
-            "HOME",
-            "FOO",
-            "MY_VAR"
-        ]
+        ["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "HOME", "FOO", "MY_VAR"]
     );
     let env = runner.env.as_deref().unwrap();
     assert_eq!(env[0].value.as_deref(), Some("http://sandbox-egress:3128"));
     assert_eq!(env[2].value.as_deref(), Some("127.0.0.1,localhost"));
-    assert!(
-        !env_names(runner)
-            .iter()
-            .any(|n| n == "SANDBOX_TOKEN" || n.contains("CACHE"))
-    );
+    assert!(!env_names(runner).iter().any(|n| n == "SANDBOX_TOKEN" || n.contains("CACHE")));
 }
 
 #[test]
@@ -213,18 +172,9 @@ fn secret_only_in_helpers_and_attest_not_in_runner() {
     let pod = default_pod();
     for helper in ["stage", "harvest"] {
         let m = mounts(container(&pod, helper));
-        assert!(
-            m.contains(&("exec-spec".into(), "/tale".into(), Some(true))),
-            "{helper}"
-        );
-        assert!(
-            m.contains(&("attest".into(), "/attest".into(), None)),
-            "{helper}"
-        );
-        assert!(
-            m.contains(&("workspace".into(), "/user".into(), None)),
-            "{helper}"
-        );
+        assert!(m.contains(&("exec-spec".into(), "/tale".into(), Some(true))), "{helper}");
+        assert!(m.contains(&("attest".into(), "/attest".into(), None)), "{helper}");
+        assert!(m.contains(&("workspace".into(), "/user".into(), None)), "{helper}");
         let c = container(&pod, helper);
         assert_eq!(c.image.as_deref(), Some("tale-sandbox:test"));
         assert_eq!(c.command.as_deref().unwrap()[0], "bun");
@@ -239,21 +189,10 @@ fn secret_only_in_helpers_and_attest_not_in_runner() {
         "/app/src/backend/kubernetes/k8s-harvest.ts"
     );
     let runner = mounts(container(&pod, "runner"));
-    assert!(
-        runner
-            .iter()
-            .all(|(name, _, _)| name != "exec-spec" && name != "attest")
-    );
+    assert!(runner.iter().all(|(name, _, _)| name != "exec-spec" && name != "attest"));
     assert!(runner.contains(&("workspace".into(), "/user".into(), None)));
-    assert!(
-        !ContractVariant::UserAttestUlimit
-            .prestage_path()
-            .starts_with("/user/")
-    );
-    assert_eq!(
-        ContractVariant::UserAttestUlimit.prestage_path(),
-        "/attest/prestage.json"
-    );
+    assert!(!ContractVariant::UserAttestUlimit.prestage_path().starts_with("/user/"));
+    assert_eq!(ContractVariant::UserAttestUlimit.prestage_path(), "/attest/prestage.json");
 }
 
 #[test]
@@ -263,22 +202,10 @@ fn workspace_size_limit_and_runtime_class() {
     let pod = build_sandbox_pod(&cfg, &pod_input()).unwrap();
     let spec = pod.spec.as_ref().unwrap();
     let ws = &spec.volumes.as_deref().unwrap()[0];
-    assert_eq!(
-        ws.empty_dir
-            .as_ref()
-            .unwrap()
-            .size_limit
-            .as_ref()
-            .unwrap()
-            .0,
-        "10Gi"
-    );
+    assert_eq!(ws.empty_dir.as_ref().unwrap().size_limit.as_ref().unwrap().0, "10Gi");
     assert!(spec.runtime_class_name.is_none());
     let json = serde_json::to_value(&pod).unwrap();
-    assert!(
-        json["spec"].get("runtimeClassName").is_none(),
-        "key omitted for runc"
-    );
+    assert!(json["spec"].get("runtimeClassName").is_none(), "key omitted for runc");
     for class in ["gvisor", "sysbox-runc"] {
         cfg.k8s.runtime_class_name = Some(class.into());
         let pod = build_sandbox_pod(&cfg, &pod_input()).unwrap();
@@ -291,10 +218,7 @@ fn pvc_mode_mounts_claims_and_sets_cache_env() {
     let mut cfg = fixture_config(ContractVariant::UserAttestUlimit);
     cfg.k8s.cache_mode = CacheMode::Pvc;
     let mut input = pod_input();
-    input.cache = Some(CacheStores {
-        pip: "pip-claim".into(),
-        npm: "npm-claim".into(),
-    });
+    input.cache = Some(CacheStores { pip: "pip-claim".into(), npm: "npm-claim".into() });
     let pod = build_sandbox_pod(&cfg, &input).unwrap();
     let runner = container(&pod, "runner");
     let names = env_names(runner);
@@ -313,27 +237,15 @@ fn rejects_unsafe_inputs_naming_the_field() {
     let cfg = fixture_config(ContractVariant::UserAttestUlimit);
     type Mutation = Box<dyn Fn(&mut SandboxPodInput)>;
     let cases: [(&str, Mutation); 3] = [
-        (
-            "executionId",
-            Box::new(|i| i.execution_id = "bad;id".into()),
-        ),
-        (
-            "organizationId",
-            Box::new(|i| i.organization_id = "org 456".into()),
-        ),
-        (
-            "entryPath",
-            Box::new(|i| i.entry_path = "../escape.py".into()),
-        ),
+        ("executionId", Box::new(|i| i.execution_id = "bad;id".into())),
+        ("organizationId", Box::new(|i| i.organization_id = "org 456".into())),
+        ("entryPath", Box::new(|i| i.entry_path = "../escape.py".into())),
     ];
     for (field, mutate) in cases {
         let mut input = pod_input();
         mutate(&mut input);
         let err = build_sandbox_pod(&cfg, &input).unwrap_err();
-        assert!(
-            matches!(&err, PodSpecError::UnsafeValue { field: f, .. } if *f == field),
-            "{err}"
-        );
+        assert!(matches!(&err, PodSpecError::UnsafeValue { field: f, .. } if *f == field), "{err}");
         assert!(err.to_string().contains(field), "{err}");
     }
     let mut input = pod_input();
@@ -393,14 +305,8 @@ fn entry_path_rule_equals_the_lookahead_regex() {
     for p in bad_user {
         assert!(!is_safe_entry_path(p, user), "{p:?} should fail");
     }
-    assert!(is_safe_entry_path(
-        &format!("/user/code/{}", "a".repeat(256)),
-        user
-    ));
-    assert!(!is_safe_entry_path(
-        &format!("/user/code/{}", "a".repeat(257)),
-        user
-    ));
+    assert!(is_safe_entry_path(&format!("/user/code/{}", "a".repeat(256)), user));
+    assert!(!is_safe_entry_path(&format!("/user/code/{}", "a".repeat(257)), user));
     assert!(is_safe_entry_path("/workspace/code/main.py", ws));
     assert!(is_safe_entry_path("/workspace/.tale/runner.js", ws));
     assert!(!is_safe_entry_path("/user/code/main.py", ws));
@@ -417,16 +323,7 @@ fn id_and_env_name_checks() {
         !is_safe_execution_id("") && !is_safe_execution_id("a b") && !is_safe_execution_id("é")
     );
     assert!(is_allowed_user_env_name("FOO") && is_allowed_user_env_name("_x1"));
-    for bad in [
-        "",
-        "1A",
-        "A-B",
-        "home",
-        "Path",
-        "http_proxy",
-        "TMPDIR",
-        "uv_cache_dir",
-    ] {
+    for bad in ["", "1A", "A-B", "home", "Path", "http_proxy", "TMPDIR", "uv_cache_dir"] {
         assert!(!is_allowed_user_env_name(bad), "{bad}");
     }
 }
@@ -440,10 +337,7 @@ fn workspace_variant_paths() {
         wrapper,
         "mkdir -p /workspace/.tale\n/entrypoint.sh \"$0\" \"$1\" \"$2\" \"$3\" 2>/workspace/.tale/stderr.log\necho $? > /workspace/.tale/exit-code"
     );
-    assert_eq!(
-        runner.args.as_deref().unwrap()[1],
-        "/workspace/code/packages.json"
-    );
+    assert_eq!(runner.args.as_deref().unwrap()[1], "/workspace/code/packages.json");
     assert_eq!(
         env_names(runner),
         ["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "HOME"],
@@ -456,10 +350,7 @@ fn entry_path_from_request() {
     use tale_sandbox_contract::error::RequestError;
     use tale_sandbox_contract::wire::ExecuteRequest;
     let mut req = fixture_request();
-    assert_eq!(
-        req.runner_entry_path(ContractVariant::User).unwrap(),
-        "main.py"
-    );
+    assert_eq!(req.runner_entry_path(ContractVariant::User).unwrap(), "main.py");
     req.steps = Some(vec!["a.py".into()]);
     assert_eq!(
         req.runner_entry_path(ContractVariant::User).unwrap(),
@@ -471,8 +362,7 @@ fn entry_path_from_request() {
     );
     req.language = Language::Node;
     assert_eq!(
-        req.runner_entry_path(ContractVariant::UserAttestUlimit)
-            .unwrap(),
+        req.runner_entry_path(ContractVariant::UserAttestUlimit).unwrap(),
         "/user/.runtime/tale/runner.js"
     );
     req.language = Language::Polyglot;
@@ -481,22 +371,12 @@ fn entry_path_from_request() {
         "/user/.runtime/tale/runner.py"
     );
     // The generated wrapper paths pass the entry-path safety check of their era.
-    for v in [
-        ContractVariant::Workspace,
-        ContractVariant::User,
-        ContractVariant::UserAttestUlimit,
-    ] {
+    for v in [ContractVariant::Workspace, ContractVariant::User, ContractVariant::UserAttestUlimit]
+    {
         assert!(is_safe_entry_path(&req.runner_entry_path(v).unwrap(), v));
     }
-    let neither = ExecuteRequest {
-        steps: None,
-        entry_path: None,
-        ..fixture_request()
-    };
-    assert_eq!(
-        neither.runner_entry_path(ContractVariant::User),
-        Err(RequestError::MissingEntry)
-    );
+    let neither = ExecuteRequest { steps: None, entry_path: None, ..fixture_request() };
+    assert_eq!(neither.runner_entry_path(ContractVariant::User), Err(RequestError::MissingEntry));
 }
 
 #[test]

@@ -194,9 +194,7 @@ fn entry_candidate() -> impl Strategy<Value = String> {
         "./",
     ]);
     let body = prop::collection::vec(
-        prop::sample::select(vec![
-            "a", "Z", "9", "_", "-", ".", "/", "..", " ", ";", "é", "\n",
-        ]),
+        prop::sample::select(vec!["a", "Z", "9", "_", "-", ".", "/", "..", " ", ";", "é", "\n"]),
         0..12,
     )
     .prop_map(|p| p.concat());

@@ -61,36 +61,20 @@ fn full_result_round_trips_on_one_line() {
     let line = format_result_line(&full_result());
     assert!(line.starts_with("__TALE_RESULT__ "));
     assert!(!line.contains('\n'), "newlines inside stderr are escaped");
-    assert_eq!(
-        parse_result_line(&format!("{line}\n")).unwrap(),
-        Some(full_result())
-    );
+    assert_eq!(parse_result_line(&format!("{line}\n")).unwrap(), Some(full_result()));
 }
 
 #[test]
 fn result_found_among_other_lines() {
-    let logs = format!(
-        "noise\n{}\nmore noise\n",
-        format_result_line(&full_result())
-    );
+    let logs = format!("noise\n{}\nmore noise\n", format_result_line(&full_result()));
     assert_eq!(parse_result_line(&logs).unwrap().unwrap().exit_code, 3);
 }
 
 #[test]
 fn last_result_line_wins() {
-    let first = HarvestResult {
-        exit_code: 1,
-        ..Default::default()
-    };
-    let second = HarvestResult {
-        exit_code: 2,
-        ..Default::default()
-    };
-    let logs = format!(
-        "{}\n{}\n",
-        format_result_line(&first),
-        format_result_line(&second)
-    );
+    let first = HarvestResult { exit_code: 1, ..Default::default() };
+    let second = HarvestResult { exit_code: 2, ..Default::default() };
+    let logs = format!("{}\n{}\n", format_result_line(&first), format_result_line(&second));
     assert_eq!(parse_result_line(&logs).unwrap().unwrap().exit_code, 2);
 }
 
@@ -111,52 +95,29 @@ fn malformed_result_is_an_error_not_a_result() {
 
 #[test]
 fn large_stderr_round_trips() {
-    let result = HarvestResult {
-        stderr: "x".repeat(200_000),
-        ..Default::default()
-    };
-    let parsed = parse_result_line(&format_result_line(&result))
-        .unwrap()
-        .unwrap();
+    let result = HarvestResult { stderr: "x".repeat(200_000), ..Default::default() };
+    let parsed = parse_result_line(&format_result_line(&result)).unwrap().unwrap();
     assert_eq!(parsed.stderr.len(), 200_000);
 }
 
 #[test]
 fn started_line_round_trips() {
-    let info = StartedInfo {
-        exit_code: 7,
-        timed_out: false,
-    };
+    let info = StartedInfo { exit_code: 7, timed_out: false };
     let line = format_started_line(&info);
-    assert_eq!(
-        line,
-        r#"__TALE_HARVEST_STARTED__ {"exitCode":7,"timedOut":false}"#
-    );
-    assert_eq!(
-        parse_started_line(&format!("{line}\n")).unwrap(),
-        Some(info)
-    );
+    assert_eq!(line, r#"__TALE_HARVEST_STARTED__ {"exitCode":7,"timedOut":false}"#);
+    assert_eq!(parse_started_line(&format!("{line}\n")).unwrap(), Some(info));
 }
 
 #[test]
 fn started_and_result_in_one_log_are_both_found() {
     let logs = format!(
         "{}\nsome noise\n{}\n",
-        format_started_line(&StartedInfo {
-            exit_code: 4,
-            timed_out: true
-        }),
-        format_result_line(&HarvestResult {
-            exit_code: 4,
-            ..Default::default()
-        })
+        format_started_line(&StartedInfo { exit_code: 4, timed_out: true }),
+        format_result_line(&HarvestResult { exit_code: 4, ..Default::default() })
     );
     assert_eq!(
         parse_started_line(&logs).unwrap(),
-        Some(StartedInfo {
-            exit_code: 4,
-            timed_out: true
-        })
+        Some(StartedInfo { exit_code: 4, timed_out: true })
     );
     assert_eq!(parse_result_line(&logs).unwrap().unwrap().exit_code, 4);
 }
@@ -173,10 +134,7 @@ fn marker_in_mid_line_does_not_count() {
         parse_started_line(r#"echoed __TALE_HARVEST_STARTED__ {"exitCode":9}"#).unwrap(),
         None
     );
-    assert_eq!(
-        parse_result_line(r#"x __TALE_RESULT__ {"exitCode":9}"#).unwrap(),
-        None
-    );
+    assert_eq!(parse_result_line(r#"x __TALE_RESULT__ {"exitCode":9}"#).unwrap(), None);
 }
 
 #[test]
@@ -185,11 +143,7 @@ fn fatal_fallback_line_parses_as_placeholder() {
     let line = r#"__TALE_RESULT__ {"fatal":true,"exitCode":1,"stderr":"","stderrTruncated":false,"outputFiles":[],"truncatedFiles":0,"uploadStats":{"attempted":0,"succeeded":0,"failures":[]},"quotaExhausted":false,"uploadFailed":false,"reportFailed":false,"readFailed":true,"stageMs":0,"harvestMs":0,"uploadMs":0}"#;
     let parsed = parse_result_line(line).unwrap().unwrap();
     assert_eq!(parsed, HarvestResult::fatal_fallback());
-    assert_eq!(
-        format_result_line(&parsed),
-        line,
-        "fatal key first, optional keys omitted"
-    );
+    assert_eq!(format_result_line(&parsed), line, "fatal key first, optional keys omitted");
 }
 
 #[test]
@@ -197,20 +151,13 @@ fn trailing_carriage_return_and_bom_are_trimmed_like_js() {
     let parsed = parse_started_line(
         "__TALE_HARVEST_STARTED__ \u{feff}{\"exitCode\":0,\"timedOut\":false}\r\n",
     );
-    assert_eq!(
-        parsed.unwrap(),
-        Some(StartedInfo {
-            exit_code: 0,
-            timed_out: false
-        })
-    );
+    assert_eq!(parsed.unwrap(), Some(StartedInfo { exit_code: 0, timed_out: false }));
 }
 
 #[test]
 fn integral_floats_are_accepted_but_fractional_exit_codes_rejected() {
-    let ok = parse_result_line(r#"__TALE_RESULT__ {"exitCode":2.0,"stageMs":10.0}"#)
-        .unwrap()
-        .unwrap();
+    let ok =
+        parse_result_line(r#"__TALE_RESULT__ {"exitCode":2.0,"stageMs":10.0}"#).unwrap().unwrap();
     assert_eq!((ok.exit_code, ok.stage_ms), (2, 10.0));
     assert!(parse_result_line(r#"__TALE_RESULT__ {"exitCode":2.5}"#).is_err());
     assert!(parse_result_line(r#"__TALE_RESULT__ {"stderr":"no exit code"}"#).is_err());
@@ -239,15 +186,9 @@ fn unknown_skip_reason_and_missing_http_status_do_not_lose_the_result() {
     let line = r#"__TALE_RESULT__ {"exitCode":0,"uploadStats":{"attempted":1,"succeeded":0,"failures":[{"slotIndex":-1,"fileName":"(slot-request)"}]},"priorStage":{"staged":[],"skipped":[{"name":"a","reason":"brand_new_reason","detail":"d"}]}}"#;
     let parsed = parse_result_line(line).unwrap().unwrap();
     let failure = &parsed.upload_stats.failures[0];
-    assert_eq!(
-        (failure.http_status, failure.error_snippet.as_deref()),
-        (None, None)
-    );
+    assert_eq!((failure.http_status, failure.error_snippet.as_deref()), (None, None));
     let reason = &parsed.prior_stage.as_ref().unwrap().skipped[0].reason;
-    assert_eq!(
-        reason,
-        &PriorStageSkipReason::Other("brand_new_reason".into())
-    );
+    assert_eq!(reason, &PriorStageSkipReason::Other("brand_new_reason".into()));
     let again = format_result_line(&parsed);
     assert!(again.contains(r#""reason":"brand_new_reason""#) && !again.contains("httpStatus"));
     assert_eq!(

@@ -13,9 +13,7 @@ use tale_sandbox_contract::reap::*;
 const LIFETIME: i64 = 180_000 + 300_000 + 120_000 + 60_000;
 
 fn iso(ms: i64) -> String {
-    k8s_openapi::jiff::Timestamp::from_millisecond(ms)
-        .unwrap()
-        .to_string()
+    k8s_openapi::jiff::Timestamp::from_millisecond(ms).unwrap().to_string()
 }
 
 fn pod(id: &str, phase: &str, started_at: Option<i64>, finished_at: Option<i64>) -> Pod {
@@ -50,72 +48,40 @@ fn cfg() -> tale_sandbox_contract::config::SpawnerConfig {
 
 fn reap_pod(p: &Pod, live: &[&str]) -> bool {
     let is_live = |id: &str| live.contains(&id);
-    let opts = SweepOptions {
-        stale_before_ms: NOW - 600_000,
-        is_live: &is_live,
-    };
+    let opts = SweepOptions { stale_before_ms: NOW - 600_000, is_live: &is_live };
     should_reap_pod(p, &opts, &cfg(), NOW)
 }
 
 fn reap_secret(s: &Secret, live: &[&str]) -> bool {
     let is_live = |id: &str| live.contains(&id);
-    let opts = SweepOptions {
-        stale_before_ms: NOW - 600_000,
-        is_live: &is_live,
-    };
+    let opts = SweepOptions { stale_before_ms: NOW - 600_000, is_live: &is_live };
     should_reap_secret(s, &opts, &cfg(), NOW)
 }
 
 #[test]
 fn case1_live_id_is_never_reaped() {
-    let p = pod(
-        "e1",
-        "Succeeded",
-        Some(NOW - 3_600_000),
-        Some(NOW - 600_000),
-    );
+    let p = pod("e1", "Succeeded", Some(NOW - 3_600_000), Some(NOW - 600_000));
     assert!(!reap_pod(&p, &["e1"]));
 }
 
 #[test]
 fn case2_3_terminal_grace() {
-    assert!(!reap_pod(
-        &pod("e1", "Succeeded", Some(NOW - 3_600_000), Some(NOW - 5_000)),
-        &[]
-    ));
-    assert!(reap_pod(
-        &pod("e1", "Succeeded", Some(NOW), Some(NOW - 65_000)),
-        &[]
-    ));
+    assert!(!reap_pod(&pod("e1", "Succeeded", Some(NOW - 3_600_000), Some(NOW - 5_000)), &[]));
+    assert!(reap_pod(&pod("e1", "Succeeded", Some(NOW), Some(NOW - 65_000)), &[]));
     // Strictly greater than the grace.
-    assert!(!reap_pod(
-        &pod("e1", "Failed", None, Some(NOW - 60_000)),
-        &[]
-    ));
+    assert!(!reap_pod(&pod("e1", "Failed", None, Some(NOW - 60_000)), &[]));
 }
 
 #[test]
 fn case4_failed_without_finished_at_falls_back_to_stale_rule() {
-    assert!(!reap_pod(
-        &pod("e1", "Failed", Some(NOW - 60_000), None),
-        &[]
-    ));
-    assert!(reap_pod(
-        &pod("e1", "Failed", Some(NOW - LIFETIME - 60_000), None),
-        &[]
-    ));
+    assert!(!reap_pod(&pod("e1", "Failed", Some(NOW - 60_000), None), &[]));
+    assert!(reap_pod(&pod("e1", "Failed", Some(NOW - LIFETIME - 60_000), None), &[]));
 }
 
 #[test]
 fn case5_running_lifetime_clamp_wins() {
-    assert!(!reap_pod(
-        &pod("e1", "Running", Some(NOW - 2 * 300_000 - 30_000), None),
-        &[]
-    ));
-    assert!(reap_pod(
-        &pod("e1", "Running", Some(NOW - LIFETIME - 60_000), None),
-        &[]
-    ));
+    assert!(!reap_pod(&pod("e1", "Running", Some(NOW - 2 * 300_000 - 30_000), None), &[]));
+    assert!(reap_pod(&pod("e1", "Running", Some(NOW - LIFETIME - 60_000), None), &[]));
 }
 
 #[test]
@@ -130,14 +96,8 @@ fn case7_lifetime_cutoff() {
 
 #[test]
 fn case8_10_secrets() {
-    assert!(!reap_secret(
-        &secret("e1", Some(NOW - LIFETIME - 1)),
-        &["e1"]
-    ));
-    assert!(reap_secret(
-        &secret("e1", Some(NOW - LIFETIME - 60_000)),
-        &[]
-    ));
+    assert!(!reap_secret(&secret("e1", Some(NOW - LIFETIME - 1)), &["e1"]));
+    assert!(reap_secret(&secret("e1", Some(NOW - LIFETIME - 60_000)), &[]));
     assert!(!reap_secret(&secret("e1", Some(NOW - 60_000)), &[]));
     assert!(!reap_secret(&secret("e1", None), &[]));
 }
@@ -153,11 +113,7 @@ fn started_at_is_read_like_javascript_number() {
         ("Infinity", false),
     ] {
         let mut p = pod("e1", "Running", None, None);
-        p.metadata
-            .annotations
-            .as_mut()
-            .unwrap()
-            .insert("tale.dev/started-at".into(), raw.into());
+        p.metadata.annotations.as_mut().unwrap().insert("tale.dev/started-at".into(), raw.into());
         assert_eq!(reap_pod(&p, &[]), reaped, "{raw:?}");
     }
 }
@@ -165,39 +121,18 @@ fn started_at_is_read_like_javascript_number() {
 #[test]
 fn finished_at_parsing() {
     assert_eq!(parse_k8s_timestamp_ms("2023-11-14T22:13:20Z"), Some(NOW));
-    assert_eq!(
-        parse_k8s_timestamp_ms("2023-11-14T22:13:20.5Z"),
-        Some(NOW + 500)
-    );
+    assert_eq!(parse_k8s_timestamp_ms("2023-11-14T22:13:20.5Z"), Some(NOW + 500));
     assert_eq!(parse_k8s_timestamp_ms("not a time"), None);
-    assert_eq!(
-        latest_finished_at_ms(&pod("e", "Succeeded", None, Some(NOW - 7))),
-        Some(NOW - 7)
-    );
+    assert_eq!(latest_finished_at_ms(&pod("e", "Succeeded", None, Some(NOW - 7))), Some(NOW - 7));
 }
 
 #[test]
 fn duplicate_dispatch_check() {
-    assert!(is_live_duplicate(
-        &pod("e", "Running", Some(NOW - 5_000), None),
-        &cfg(),
-        NOW
-    ));
-    assert!(!is_live_duplicate(
-        &pod("e", "Succeeded", Some(NOW - 5_000), None),
-        &cfg(),
-        NOW
-    ));
-    assert!(!is_live_duplicate(
-        &pod("e", "Running", Some(NOW - LIFETIME - 1), None),
-        &cfg(),
-        NOW
-    ));
+    assert!(is_live_duplicate(&pod("e", "Running", Some(NOW - 5_000), None), &cfg(), NOW));
+    assert!(!is_live_duplicate(&pod("e", "Succeeded", Some(NOW - 5_000), None), &cfg(), NOW));
+    assert!(!is_live_duplicate(&pod("e", "Running", Some(NOW - LIFETIME - 1), None), &cfg(), NOW));
     let msg = duplicate_execution_message("tale-sbx-x");
-    assert_eq!(
-        msg,
-        "executionId already has a live pod (tale-sbx-x) \u{2014} duplicate dispatch"
-    );
+    assert_eq!(msg, "executionId already has a live pod (tale-sbx-x) \u{2014} duplicate dispatch");
     assert!(msg.contains("duplicate"));
     assert!(pod_conflict_message("e1").contains("another replica"));
 }
@@ -226,10 +161,7 @@ fn startup_classification() {
         ),
         "spawner staging failed: pre-stage failed (exit 1): Error: workspace file fetch failed for main.py: HTTP 403"
     );
-    assert_eq!(
-        staging_failed_message("m", Some("  ")),
-        "spawner staging failed: m"
-    );
+    assert_eq!(staging_failed_message("m", Some("  ")), "spawner staging failed: m");
 
     let stage_ok = status_pod(
         json!({"initContainerStatuses": [cs("stage", json!({"terminated": {"exitCode": 0}}))]}),
@@ -274,18 +206,12 @@ fn startup_classification() {
         classify_startup(&failed_bare),
         StartupState::Failed("pod failed before runner start: unknown".into())
     );
-    assert_eq!(
-        startup_timeout_message(),
-        "pod did not start the runner within 180000ms"
-    );
+    assert_eq!(startup_timeout_message(), "pod did not start the runner within 180000ms");
 }
 
 #[test]
 fn w15_create_container_config_error_is_a_start_failure() {
-    assert!(
-        !matches_image_err_re("CreateContainerConfigError"),
-        "the TypeScript regex misses it"
-    );
+    assert!(!matches_image_err_re("CreateContainerConfigError"), "the TypeScript regex misses it");
     assert!(is_start_failure_reason("CreateContainerConfigError"));
     for r in [
         "ImagePullBackOff",

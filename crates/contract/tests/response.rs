@@ -33,17 +33,8 @@ fn parts() -> ResponseParts {
             exit_code: Some(0.0),
             duration_ms: 1.0,
         }]),
-        upload_stats: UploadStats {
-            attempted: 1,
-            succeeded: 1,
-            failures: vec![],
-        },
-        timing: Timing {
-            stage_ms: 1.0,
-            execute_ms: 2.0,
-            harvest_ms: 3.0,
-            upload_ms: 4.0,
-        },
+        upload_stats: UploadStats { attempted: 1, succeeded: 1, failures: vec![] },
+        timing: Timing { stage_ms: 1.0, execute_ms: 2.0, harvest_ms: 3.0, upload_ms: 4.0 },
         prior_stage: Some(PriorStage::default()),
     }
 }
@@ -57,10 +48,7 @@ fn all_constructors_carry_identical_base_fields() {
         build_completed(
             parts(),
             classify_harvest_error(
-                HarvestFlags {
-                    upload_failed: true,
-                    ..Default::default()
-                },
+                HarvestFlags { upload_failed: true, ..Default::default() },
                 user,
             ),
         ),
@@ -74,14 +62,7 @@ fn all_constructors_carry_identical_base_fields() {
         assert_eq!(r.stdout_base64, b64("hello"));
         assert_eq!(r.stderr_base64, b64("oops"));
         assert_eq!(r.duration_ms, 1234);
-        assert_eq!(
-            r.truncated,
-            Truncated {
-                stdout: false,
-                stderr: true,
-                files: 2
-            }
-        );
+        assert_eq!(r.truncated, Truncated { stdout: false, stderr: true, files: 2 });
         assert_eq!(r.output_files, parts().output_files);
         assert_eq!(r.steps, parts().steps);
         assert_eq!(r.upload_stats, Some(parts().upload_stats));
@@ -92,14 +73,7 @@ fn all_constructors_carry_identical_base_fields() {
 
 #[test]
 fn steps_and_prior_stage_keys_absent_when_not_given() {
-    let r = build_completed(
-        ResponseParts {
-            steps: None,
-            prior_stage: None,
-            ..parts()
-        },
-        None,
-    );
+    let r = build_completed(ResponseParts { steps: None, prior_stage: None, ..parts() }, None);
     let v = serde_json::to_value(&r).unwrap();
     assert!(v.get("steps").is_none());
     assert!(v.get("priorStage").is_none());
@@ -123,30 +97,19 @@ fn outcome_constructors() {
     let up = build_completed(
         parts(),
         classify_harvest_error(
-            HarvestFlags {
-                upload_failed: true,
-                ..Default::default()
-            },
+            HarvestFlags { upload_failed: true, ..Default::default() },
             ContractVariant::User,
         ),
     );
     assert_eq!(
         (up.status, up.exit_code, up.error_code),
-        (
-            ExecutionStatus::Failed,
-            Some(0),
-            Some(ErrorCode::UploadFailed)
-        )
+        (ExecutionStatus::Failed, Some(0), Some(ErrorCode::UploadFailed))
     );
 
     let rt = build_runtime_failure(parts(), 3, "", None);
     assert_eq!(
         (rt.status, rt.exit_code, rt.error_code),
-        (
-            ExecutionStatus::Failed,
-            Some(3),
-            Some(ErrorCode::RuntimeError)
-        )
+        (ExecutionStatus::Failed, Some(3), Some(ErrorCode::RuntimeError))
     );
 
     let bs = build_timeout_backstop(parts(), Some("harvest container never reported"));
@@ -154,43 +117,23 @@ fn outcome_constructors() {
         (bs.status, bs.exit_code, bs.error_code),
         (ExecutionStatus::Failed, Some(124), Some(ErrorCode::Timeout))
     );
-    assert!(
-        bs.error_message
-            .unwrap()
-            .contains("Wall-clock timeout exceeded")
-    );
+    assert!(bs.error_message.unwrap().contains("Wall-clock timeout exceeded"));
 
     let hm = build_harvest_missing(parts(), None, ContractVariant::User);
     assert_eq!(
         (hm.status, hm.exit_code, hm.error_code),
-        (
-            ExecutionStatus::Failed,
-            None,
-            Some(ErrorCode::HarvestReadFailed)
-        )
+        (ExecutionStatus::Failed, None, Some(ErrorCode::HarvestReadFailed))
     );
-    assert_eq!(
-        build_harvest_missing(parts(), Some(0), ContractVariant::User).exit_code,
-        Some(0)
-    );
+    assert_eq!(build_harvest_missing(parts(), Some(0), ContractVariant::User).exit_code, Some(0));
 
     let oom = build_runner_killed(parts(), 9, Some("OOMKilled"));
-    assert_eq!(
-        (oom.exit_code, oom.error_code),
-        (Some(137), Some(ErrorCode::Oom))
-    );
+    assert_eq!((oom.exit_code, oom.error_code), (Some(137), Some(ErrorCode::Oom)));
     let err = build_runner_killed(parts(), 2, Some("Error"));
-    assert_eq!(
-        (err.exit_code, err.error_code),
-        (Some(2), Some(ErrorCode::RuntimeError))
-    );
+    assert_eq!((err.exit_code, err.error_code), (Some(2), Some(ErrorCode::RuntimeError)));
     assert!(err.error_message.unwrap().contains("Error"));
 
     let infra = build_infra_failure(parts(), "boom");
-    assert_eq!(
-        (infra.exit_code, infra.error_code),
-        (None, Some(ErrorCode::SpawnerUnavailable))
-    );
+    assert_eq!((infra.exit_code, infra.error_code), (None, Some(ErrorCode::SpawnerUnavailable)));
 }
 
 #[test]
@@ -203,44 +146,19 @@ fn classify_harvest_error_priority() {
         report_failed: true,
         read_failed: true,
     };
-    assert_eq!(
-        classify_harvest_error(all, v).unwrap().code,
-        ErrorCode::UploadQuotaExceeded
-    );
-    let no_quota = HarvestFlags {
-        quota_exhausted: false,
-        ..all
-    };
-    assert_eq!(
-        classify_harvest_error(no_quota, v).unwrap().code,
-        ErrorCode::UploadFailed
-    );
-    let report_read = HarvestFlags {
-        report_failed: true,
-        read_failed: true,
-        ..Default::default()
-    };
-    assert_eq!(
-        classify_harvest_error(report_read, v).unwrap().code,
-        ErrorCode::UploadReportFailed
-    );
-    let read = classify_harvest_error(
-        HarvestFlags {
-            read_failed: true,
-            ..Default::default()
-        },
-        v,
-    )
-    .unwrap();
+    assert_eq!(classify_harvest_error(all, v).unwrap().code, ErrorCode::UploadQuotaExceeded);
+    let no_quota = HarvestFlags { quota_exhausted: false, ..all };
+    assert_eq!(classify_harvest_error(no_quota, v).unwrap().code, ErrorCode::UploadFailed);
+    let report_read = HarvestFlags { report_failed: true, read_failed: true, ..Default::default() };
+    assert_eq!(classify_harvest_error(report_read, v).unwrap().code, ErrorCode::UploadReportFailed);
+    let read = classify_harvest_error(HarvestFlags { read_failed: true, ..Default::default() }, v)
+        .unwrap();
     assert_eq!(
         (read.code, read.message.as_str()),
         (ErrorCode::HarvestReadFailed, "Couldn't read /user/output")
     );
     let ws = classify_harvest_error(
-        HarvestFlags {
-            read_failed: true,
-            ..Default::default()
-        },
+        HarvestFlags { read_failed: true, ..Default::default() },
         ContractVariant::Workspace,
     );
     assert_eq!(ws.unwrap().message, "Couldn't read /workspace/output");
@@ -279,10 +197,7 @@ fn decode(b: &str) -> String {
 fn success_strips_markers_and_controls() {
     let r = assemble(
         &cfg(),
-        AssembleInput {
-            harvest: Some(harvest(0)),
-            ..input()
-        },
+        AssembleInput { harvest: Some(harvest(0)), ..input() },
         AssembleOptions::default(),
     );
     assert_eq!(r.status, ExecutionStatus::Completed);
@@ -306,10 +221,7 @@ fn abort_wins_over_everything_and_keeps_harvested_outputs() {
         AssembleInput {
             aborted: true,
             harvest: Some(h),
-            runner_killed: Some(RunnerKilled {
-                exit_code: 137,
-                reason: Some("OOMKilled".into()),
-            }),
+            runner_killed: Some(RunnerKilled { exit_code: 137, reason: Some("OOMKilled".into()) }),
             ..input()
         },
         AssembleOptions::default(),
@@ -331,11 +243,7 @@ fn cancel_in_steps_mode_without_result_synthesizes_skipped_steps() {
     );
     let steps = r.steps.unwrap();
     assert_eq!(steps.len(), 2);
-    assert!(
-        steps
-            .iter()
-            .all(|s| s.status == StepStatus::Skipped && s.exit_code.is_none())
-    );
+    assert!(steps.iter().all(|s| s.status == StepStatus::Skipped && s.exit_code.is_none()));
 }
 
 #[test]
@@ -343,30 +251,18 @@ fn runner_killed_before_missing_harvest() {
     let r = assemble(
         &cfg(),
         AssembleInput {
-            runner_killed: Some(RunnerKilled {
-                exit_code: 137,
-                reason: Some("OOMKilled".into()),
-            }),
+            runner_killed: Some(RunnerKilled { exit_code: 137, reason: Some("OOMKilled".into()) }),
             ..input()
         },
         AssembleOptions::default(),
     );
-    assert_eq!(
-        (r.exit_code, r.error_code),
-        (Some(137), Some(ErrorCode::Oom))
-    );
+    assert_eq!((r.exit_code, r.error_code), (Some(137), Some(ErrorCode::Oom)));
 }
 
 #[test]
 fn missing_harvest_paths() {
-    let backstop = assemble(
-        &cfg(),
-        AssembleInput {
-            backstop: true,
-            ..input()
-        },
-        AssembleOptions::default(),
-    );
+    let backstop =
+        assemble(&cfg(), AssembleInput { backstop: true, ..input() }, AssembleOptions::default());
     assert_eq!(
         backstop.error_message.as_deref(),
         Some("Wall-clock timeout exceeded (harvest container never reported)")
@@ -375,13 +271,7 @@ fn missing_harvest_paths() {
 
     let recovered = assemble(
         &cfg(),
-        AssembleInput {
-            started: Some(StartedInfo {
-                exit_code: 3,
-                timed_out: false,
-            }),
-            ..input()
-        },
+        AssembleInput { started: Some(StartedInfo { exit_code: 3, timed_out: false }), ..input() },
         AssembleOptions::default(),
     );
     assert_eq!(
@@ -391,37 +281,20 @@ fn missing_harvest_paths() {
 
     let zero = assemble(
         &cfg(),
-        AssembleInput {
-            started: Some(StartedInfo {
-                exit_code: 0,
-                timed_out: false,
-            }),
-            ..input()
-        },
+        AssembleInput { started: Some(StartedInfo { exit_code: 0, timed_out: false }), ..input() },
         AssembleOptions::default(),
     );
-    assert_eq!(
-        (zero.exit_code, zero.error_code),
-        (Some(0), Some(ErrorCode::HarvestReadFailed))
-    );
+    assert_eq!((zero.exit_code, zero.error_code), (Some(0), Some(ErrorCode::HarvestReadFailed)));
 
     let none = assemble(&cfg(), input(), AssembleOptions::default());
-    assert_eq!(
-        (none.exit_code, none.error_code),
-        (None, Some(ErrorCode::HarvestReadFailed))
-    );
+    assert_eq!((none.exit_code, none.error_code), (None, Some(ErrorCode::HarvestReadFailed)));
     assert_eq!(
         none.error_message.as_deref(),
         Some("Couldn't read /user/output (no harvest result line)")
     );
     assert_eq!(
         none.timing.unwrap(),
-        Timing {
-            stage_ms: 0.0,
-            execute_ms: 5_000.0,
-            harvest_ms: 0.0,
-            upload_ms: 0.0
-        }
+        Timing { stage_ms: 0.0, execute_ms: 5_000.0, harvest_ms: 0.0, upload_ms: 0.0 }
     );
 }
 
@@ -431,36 +304,21 @@ fn fatal_placeholder_takes_started_exit_code_or_counts_as_missing() {
         &cfg(),
         AssembleInput {
             harvest: Some(HarvestResult::fatal_fallback()),
-            started: Some(StartedInfo {
-                exit_code: 0,
-                timed_out: false,
-            }),
+            started: Some(StartedInfo { exit_code: 0, timed_out: false }),
             ..input()
         },
         AssembleOptions::default(),
     );
     // exit 0 with readFailed → completed path with HARVEST_READ_FAILED.
-    assert_eq!(
-        (with_started.status, with_started.exit_code),
-        (ExecutionStatus::Failed, Some(0))
-    );
-    assert_eq!(
-        with_started.error_message.as_deref(),
-        Some("Couldn't read /user/output")
-    );
+    assert_eq!((with_started.status, with_started.exit_code), (ExecutionStatus::Failed, Some(0)));
+    assert_eq!(with_started.error_message.as_deref(), Some("Couldn't read /user/output"));
 
     let without = assemble(
         &cfg(),
-        AssembleInput {
-            harvest: Some(HarvestResult::fatal_fallback()),
-            ..input()
-        },
+        AssembleInput { harvest: Some(HarvestResult::fatal_fallback()), ..input() },
         AssembleOptions::default(),
     );
-    assert_eq!(
-        without.exit_code, None,
-        "placeholder exit 1 is never reported"
-    );
+    assert_eq!(without.exit_code, None, "placeholder exit 1 is never reported");
     assert_eq!(
         without.error_message.as_deref(),
         Some("Couldn't read /user/output (no harvest result line)")
@@ -471,21 +329,12 @@ fn fatal_placeholder_takes_started_exit_code_or_counts_as_missing() {
 fn non_zero_exit_classifies_with_capped_stderr_without_oom_hint() {
     let mut h = harvest(137);
     h.stderr = "bash: line 1: Killed\n".into();
-    let r = assemble(
-        &cfg(),
-        AssembleInput {
-            harvest: Some(h),
-            ..input()
-        },
-        AssembleOptions::default(),
-    );
+    let r =
+        assemble(&cfg(), AssembleInput { harvest: Some(h), ..input() }, AssembleOptions::default());
     assert_eq!(r.error_code, Some(ErrorCode::Oom));
     let r = assemble(
         &cfg(),
-        AssembleInput {
-            harvest: Some(harvest(137)),
-            ..input()
-        },
+        AssembleInput { harvest: Some(harvest(137)), ..input() },
         AssembleOptions::default(),
     );
     assert_eq!(r.error_code, Some(ErrorCode::Timeout));
@@ -495,14 +344,8 @@ fn non_zero_exit_classifies_with_capped_stderr_without_oom_hint() {
 fn harvest_error_flags_only_apply_on_exit_zero() {
     let mut h = harvest(2);
     h.upload_failed = true;
-    let r = assemble(
-        &cfg(),
-        AssembleInput {
-            harvest: Some(h),
-            ..input()
-        },
-        AssembleOptions::default(),
-    );
+    let r =
+        assemble(&cfg(), AssembleInput { harvest: Some(h), ..input() }, AssembleOptions::default());
     assert_eq!(r.error_code, Some(ErrorCode::RuntimeError));
 }
 
@@ -512,11 +355,7 @@ fn truncation_flags_combine_stream_and_cap() {
     c.stdout_max_bytes = 4;
     let r = assemble(
         &c,
-        AssembleInput {
-            stdout: "AAAAAA".into(),
-            harvest: Some(harvest(0)),
-            ..input()
-        },
+        AssembleInput { stdout: "AAAAAA".into(), harvest: Some(harvest(0)), ..input() },
         AssembleOptions::default(),
     );
     assert_eq!(decode(&r.stdout_base64), "AAAA");
@@ -534,14 +373,8 @@ fn truncation_flags_combine_stream_and_cap() {
     assert!(r.truncated.stdout);
     let mut h = harvest(0);
     h.stderr_truncated = true;
-    let r = assemble(
-        &cfg(),
-        AssembleInput {
-            harvest: Some(h),
-            ..input()
-        },
-        AssembleOptions::default(),
-    );
+    let r =
+        assemble(&cfg(), AssembleInput { harvest: Some(h), ..input() }, AssembleOptions::default());
     assert!(r.truncated.stderr);
 }
 
@@ -549,13 +382,8 @@ fn truncation_flags_combine_stream_and_cap() {
 fn w14_execute_ms_rules() {
     let r = assemble(
         &cfg(),
-        AssembleInput {
-            harvest: Some(harvest(0)),
-            ..input()
-        },
-        AssembleOptions {
-            execute_ms: ExecuteMsRule::Compatible,
-        },
+        AssembleInput { harvest: Some(harvest(0)), ..input() },
+        AssembleOptions { execute_ms: ExecuteMsRule::Compatible },
     );
     assert_eq!(
         r.timing.unwrap(),
@@ -568,42 +396,19 @@ fn w14_execute_ms_rules() {
     );
     let r = assemble(
         &cfg(),
-        AssembleInput {
-            harvest: Some(harvest(0)),
-            ..input()
-        },
+        AssembleInput { harvest: Some(harvest(0)), ..input() },
         AssembleOptions::default(),
     );
-    assert_eq!(
-        r.timing.unwrap().execute_ms,
-        5_000.0 - 300.0,
-        "upload time is inside harvest time"
-    );
+    assert_eq!(r.timing.unwrap().execute_ms, 5_000.0 - 300.0, "upload time is inside harvest time");
     let mut h = harvest(0);
     h.execute_ms = Some(1_234.0);
-    let r = assemble(
-        &cfg(),
-        AssembleInput {
-            harvest: Some(h),
-            ..input()
-        },
-        AssembleOptions::default(),
-    );
-    assert_eq!(
-        r.timing.unwrap().execute_ms,
-        1_234.0,
-        "the harvest's measurement wins"
-    );
+    let r =
+        assemble(&cfg(), AssembleInput { harvest: Some(h), ..input() }, AssembleOptions::default());
+    assert_eq!(r.timing.unwrap().execute_ms, 1_234.0, "the harvest's measurement wins");
     let mut h = harvest(0);
     h.harvest_ms = 9_000.0;
-    let r = assemble(
-        &cfg(),
-        AssembleInput {
-            harvest: Some(h),
-            ..input()
-        },
-        AssembleOptions::default(),
-    );
+    let r =
+        assemble(&cfg(), AssembleInput { harvest: Some(h), ..input() }, AssembleOptions::default());
     assert_eq!(r.timing.unwrap().execute_ms, 0.0, "never negative");
 }
 
@@ -613,26 +418,14 @@ fn w18_cut_artefact_at_end_of_truncated_stderr_is_dropped() {
     let mut h = harvest(1);
     h.stderr = "ab\u{FFFD}".into();
     h.stderr_truncated = true;
-    let r = assemble(
-        &cfg(),
-        AssembleInput {
-            harvest: Some(h),
-            ..input()
-        },
-        AssembleOptions::default(),
-    );
+    let r =
+        assemble(&cfg(), AssembleInput { harvest: Some(h), ..input() }, AssembleOptions::default());
     assert_eq!(decode(&r.stderr_base64), "ab");
     // A U+FFFD the user really printed (no truncation) is kept.
     let mut h = harvest(1);
     h.stderr = "ab\u{FFFD}".into();
-    let r = assemble(
-        &cfg(),
-        AssembleInput {
-            harvest: Some(h),
-            ..input()
-        },
-        AssembleOptions::default(),
-    );
+    let r =
+        assemble(&cfg(), AssembleInput { harvest: Some(h), ..input() }, AssembleOptions::default());
     assert_eq!(decode(&r.stderr_base64), "ab\u{FFFD}");
 }
 
@@ -645,11 +438,7 @@ fn w10_exactly_at_cap_is_not_truncated() {
     c.stdout_max_bytes = 4;
     let r = assemble(
         &c,
-        AssembleInput {
-            stdout: "AAAA".into(),
-            harvest: Some(harvest(0)),
-            ..input()
-        },
+        AssembleInput { stdout: "AAAA".into(), harvest: Some(harvest(0)), ..input() },
         AssembleOptions::default(),
     );
     assert!(!r.truncated.stdout);
@@ -670,60 +459,38 @@ fn outcome_table_rows() {
     let rows: Vec<(&str, ExecuteResponse, Row)> = vec![
         (
             "success",
-            a(AssembleInput {
-                harvest: Some(harvest(0)),
-                ..input()
-            }),
+            a(AssembleInput { harvest: Some(harvest(0)), ..input() }),
             (Completed, None, Some(0)),
         ),
         (
             "harvest hiccup",
-            a(AssembleInput {
-                harvest: Some(quota),
-                ..input()
-            }),
+            a(AssembleInput { harvest: Some(quota), ..input() }),
             (Failed, Some(UploadQuotaExceeded), Some(0)),
         ),
         (
             "user non-zero exit",
-            a(AssembleInput {
-                harvest: Some(harvest(3)),
-                ..input()
-            }),
+            a(AssembleInput { harvest: Some(harvest(3)), ..input() }),
             (Failed, Some(RuntimeError), Some(3)),
         ),
         (
             "user timeout",
-            a(AssembleInput {
-                harvest: Some(harvest(124)),
-                ..input()
-            }),
+            a(AssembleInput { harvest: Some(harvest(124)), ..input() }),
             (Failed, Some(Timeout), Some(124)),
         ),
         (
             "backstop",
-            a(AssembleInput {
-                backstop: true,
-                ..input()
-            }),
+            a(AssembleInput { backstop: true, ..input() }),
             (Failed, Some(Timeout), Some(124)),
         ),
         (
             "result lost, recoverable 0",
             a(AssembleInput {
-                started: Some(StartedInfo {
-                    exit_code: 0,
-                    timed_out: false,
-                }),
+                started: Some(StartedInfo { exit_code: 0, timed_out: false }),
                 ..input()
             }),
             (Failed, Some(HarvestReadFailed), Some(0)),
         ),
-        (
-            "result lost",
-            a(input()),
-            (Failed, Some(HarvestReadFailed), None),
-        ),
+        ("result lost", a(input()), (Failed, Some(HarvestReadFailed), None)),
         (
             "runner OOM-killed",
             a(AssembleInput {
@@ -738,20 +505,14 @@ fn outcome_table_rows() {
         (
             "runner killed otherwise",
             a(AssembleInput {
-                runner_killed: Some(RunnerKilled {
-                    exit_code: 143,
-                    reason: Some("Error".into()),
-                }),
+                runner_killed: Some(RunnerKilled { exit_code: 143, reason: Some("Error".into()) }),
                 ..input()
             }),
             (Failed, Some(RuntimeError), Some(143)),
         ),
         (
             "exit 137 with Killed in stderr",
-            a(AssembleInput {
-                harvest: Some(killed_stderr),
-                ..input()
-            }),
+            a(AssembleInput { harvest: Some(killed_stderr), ..input() }),
             (Failed, Some(Oom), Some(137)),
         ),
         (
@@ -761,10 +522,7 @@ fn outcome_table_rows() {
         ),
         (
             "caller cancel",
-            a(AssembleInput {
-                aborted: true,
-                ..input()
-            }),
+            a(AssembleInput { aborted: true, ..input() }),
             (CancelledStatus, Some(Cancelled), None),
         ),
     ];

@@ -21,11 +21,7 @@ fn markers_fire_phases_and_lines_become_deltas_with_newline() {
     let mut s = StreamScanner::new(ScannerOptions::new(1 << 20));
     let events = feed_all(
         &mut s,
-        &[
-            b"PHASE: installing\nCollecting x\nPHA",
-            b"SE: running\nhello\nwor",
-            b"ld",
-        ],
+        &[b"PHASE: installing\nCollecting x\nPHA", b"SE: running\nhello\nwor", b"ld"],
     );
     assert_eq!(
         events,
@@ -59,14 +55,7 @@ fn utf8_split_across_chunks_and_invalid_bytes() {
     let euro = "€".as_bytes();
     let mut s = StreamScanner::new(ScannerOptions::new(100));
     let events = feed_all(&mut s, &[&euro[..1], &euro[1..], b"\n\xff\xfeok\n\xf0\x9f"]);
-    assert_eq!(
-        events,
-        [
-            delta("€\n"),
-            delta("\u{FFFD}\u{FFFD}ok\n"),
-            delta("\u{FFFD}")
-        ]
-    );
+    assert_eq!(events, [delta("€\n"), delta("\u{FFFD}\u{FFFD}ok\n"), delta("\u{FFFD}")]);
 }
 
 #[test]
@@ -75,11 +64,7 @@ fn w8_budget_counts_bytes_and_never_overshoots() {
     let mut s = StreamScanner::new(ScannerOptions::new(25));
     let events = feed_all(
         &mut s,
-        &[
-            b"PHASE: installing\n",
-            "日本語\n日本語\n日本語\n".as_bytes(),
-            b"PHASE: running\nx",
-        ],
+        &[b"PHASE: installing\n", "日本語\n日本語\n日本語\n".as_bytes(), b"PHASE: running\nx"],
     );
     assert_eq!(
         events,
@@ -103,10 +88,7 @@ fn w8_residual_line_is_under_the_budget() {
 
 #[test]
 fn w9_newline_free_output_is_streamed_in_pieces_without_fake_newlines() {
-    let opts = ScannerOptions {
-        max_line_bytes: 64,
-        ..ScannerOptions::new(1 << 20)
-    };
+    let opts = ScannerOptions { max_line_bytes: 64, ..ScannerOptions::new(1 << 20) };
     let mut s = StreamScanner::new(opts);
     let mut text = String::new();
     let mut events = Vec::new();
@@ -123,24 +105,14 @@ fn w9_newline_free_output_is_streamed_in_pieces_without_fake_newlines() {
             ScanEvent::Phase(_) => panic!("no phases here"),
         })
         .collect();
-    assert_eq!(
-        joined,
-        format!("{text}!\nnext\n"),
-        "deltas concatenate to the stream"
-    );
+    assert_eq!(joined, format!("{text}!\nnext\n"), "deltas concatenate to the stream");
     assert_eq!(joined.matches('\n').count(), 2, "no artificial line breaks");
-    assert!(
-        events.len() > 50,
-        "delivered as it arrives, not held until the newline"
-    );
+    assert!(events.len() > 50, "delivered as it arrives, not held until the newline");
 }
 
 #[test]
 fn w9_tail_of_a_long_line_is_not_a_marker() {
-    let opts = ScannerOptions {
-        max_line_bytes: 64,
-        ..ScannerOptions::new(1 << 20)
-    };
+    let opts = ScannerOptions { max_line_bytes: 64, ..ScannerOptions::new(1 << 20) };
     let mut s = StreamScanner::new(opts);
     let mut events = s.push(&[b'q'; 100]);
     events.extend(s.push(b"PHASE: running\n"));
@@ -150,22 +122,10 @@ fn w9_tail_of_a_long_line_is_not_a_marker() {
 
 #[test]
 fn emit_flags() {
-    let phases_only = ScannerOptions {
-        emit_deltas: false,
-        ..ScannerOptions::new(100)
-    };
+    let phases_only = ScannerOptions { emit_deltas: false, ..ScannerOptions::new(100) };
     let mut s = StreamScanner::new(phases_only);
-    assert_eq!(
-        feed_all(&mut s, &[b"a\nPHASE: running\nb"]),
-        [ScanEvent::Phase(Phase::Running)]
-    );
-    let deltas_only = ScannerOptions {
-        emit_phases: false,
-        ..ScannerOptions::new(100)
-    };
+    assert_eq!(feed_all(&mut s, &[b"a\nPHASE: running\nb"]), [ScanEvent::Phase(Phase::Running)]);
+    let deltas_only = ScannerOptions { emit_phases: false, ..ScannerOptions::new(100) };
     let mut s = StreamScanner::new(deltas_only);
-    assert_eq!(
-        feed_all(&mut s, &[b"a\nPHASE: running\nb"]),
-        [delta("a\n"), delta("b")]
-    );
+    assert_eq!(feed_all(&mut s, &[b"a\nPHASE: running\nb"]), [delta("a\n"), delta("b")]);
 }

@@ -30,26 +30,14 @@ fn text_helpers_and_classifier_agree_with_v8() {
             "stripPhaseMarkers({s:?})"
         );
         let (capped, cut) = cap_text(s, v["m"].as_u64().unwrap());
-        assert_eq!(
-            capped.as_ref(),
-            v["cap"].as_str().unwrap(),
-            "capText({s:?})"
-        );
+        assert_eq!(capped.as_ref(), v["cap"].as_str().unwrap(), "capText({s:?})");
         assert_eq!(cut, v["cut"].as_bool().unwrap(), "capText({s:?}) flag");
         let oom = classify_failure(137, s, None).code == ErrorCode::Oom;
         assert_eq!(oom, v["killed"].as_bool().unwrap(), "/killed/i on {s:?}");
         let egress = classify_failure(1, s, None).code == ErrorCode::EgressDenied;
-        assert_eq!(
-            egress,
-            v["egress"].as_bool().unwrap(),
-            "EGRESS_DENIED_RE on {s:?}"
-        );
+        assert_eq!(egress, v["egress"].as_bool().unwrap(), "EGRESS_DENIED_RE on {s:?}");
         let pkg = classify_failure(64, s, None).code == ErrorCode::PackageNotFound;
-        assert_eq!(
-            pkg,
-            v["pkg"].as_bool().unwrap(),
-            "PACKAGE_NOT_FOUND_RE on {s:?}"
-        );
+        assert_eq!(pkg, v["pkg"].as_bool().unwrap(), "PACKAGE_NOT_FOUND_RE on {s:?}");
         count += 1;
     }
     assert_eq!(count, 1500, "every vector was checked");
@@ -72,12 +60,8 @@ fn scanner_agrees_with_v8_text_decoder() {
         let mut scanner = StreamScanner::new(ScannerOptions::new(1 << 30));
         let mut events = Vec::new();
         for chunk in v["chunks"].as_array().unwrap() {
-            let bytes: Vec<u8> = chunk
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|b| b.as_u64().unwrap() as u8)
-                .collect();
+            let bytes: Vec<u8> =
+                chunk.as_array().unwrap().iter().map(|b| b.as_u64().unwrap() as u8).collect();
             events.extend(scanner.push(&bytes));
         }
         events.extend(scanner.finish());

@@ -44,10 +44,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error without an HTTP status (transport, timeout, decode).
     pub fn no_status(message: impl Into<String>) -> Self {
-        ApiError {
-            status: None,
-            message: message.into(),
-        }
+        ApiError { status: None, message: message.into() }
     }
 
     /// Whether the server answered 404.
@@ -124,10 +121,7 @@ pub struct LogRequest {
 impl LogRequest {
     /// A read of the whole current log of `container`.
     pub fn container(container: impl Into<String>) -> Self {
-        LogRequest {
-            container: container.into(),
-            ..Default::default()
-        }
+        LogRequest { container: container.into(), ..Default::default() }
     }
 
     fn params(&self) -> LogParams {
@@ -241,9 +235,7 @@ impl Default for Timeouts {
 
 impl std::fmt::Debug for KubeApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KubeApi")
-            .field("namespace", &self.namespace)
-            .finish_non_exhaustive()
+        f.debug_struct("KubeApi").field("namespace", &self.namespace).finish_non_exhaustive()
     }
 }
 
@@ -287,12 +279,7 @@ impl KubeApi {
     }
 
     fn clean(&self, mut err: ApiError, extra: &[&str]) -> ApiError {
-        for secret in self
-            .redact
-            .iter()
-            .map(String::as_str)
-            .chain(extra.iter().copied())
-        {
+        for secret in self.redact.iter().map(String::as_str).chain(extra.iter().copied()) {
             if !secret.is_empty() && err.message.contains(secret) {
                 err.message = err.message.replace(secret, "[redacted]");
             }
@@ -321,9 +308,7 @@ impl KubeApi {
         limit: Option<u32>,
     ) -> Result<Vec<Pod>, ApiError> {
         let lp = list_params(label_selector, limit);
-        let list = self
-            .call("list pods", self.timeouts.api, self.pods.list(&lp))
-            .await?;
+        let list = self.call("list pods", self.timeouts.api, self.pods.list(&lp)).await?;
         Ok(list.items)
     }
 
@@ -333,9 +318,7 @@ impl KubeApi {
         label_selector: Option<&str>,
     ) -> Result<Vec<Secret>, ApiError> {
         let lp = list_params(label_selector, None);
-        let list = self
-            .call("list secrets", self.timeouts.api, self.secrets.list(&lp))
-            .await?;
+        let list = self.call("list secrets", self.timeouts.api, self.secrets.list(&lp)).await?;
         Ok(list.items)
     }
 
@@ -348,9 +331,7 @@ impl KubeApi {
                 self.secrets.create(&PostParams::default(), secret),
             )
             .await;
-        result
-            .map(drop)
-            .map_err(|e| self.clean(e, &secret_values(secret)))
+        result.map(drop).map_err(|e| self.clean(e, &secret_values(secret)))
     }
 
     /// `PUT secrets/{name}` without a resourceVersion: an unconditional update.
@@ -364,9 +345,7 @@ impl KubeApi {
                 self.secrets.replace(name, &PostParams::default(), &body),
             )
             .await;
-        result
-            .map(drop)
-            .map_err(|e| self.clean(e, &secret_values(secret)))
+        result.map(drop).map_err(|e| self.clean(e, &secret_values(secret)))
     }
 
     /// `DELETE secrets/{name}`.
@@ -382,18 +361,13 @@ impl KubeApi {
 
     /// `POST pods`.
     pub async fn create_pod(&self, pod: &Pod) -> Result<Pod, ApiError> {
-        self.call(
-            "create pod",
-            self.timeouts.api,
-            self.pods.create(&PostParams::default(), pod),
-        )
-        .await
+        self.call("create pod", self.timeouts.api, self.pods.create(&PostParams::default(), pod))
+            .await
     }
 
     /// `GET pods/{name}`.
     pub async fn read_pod(&self, name: &str) -> Result<Pod, ApiError> {
-        self.call("read pod", self.timeouts.api, self.pods.get(name))
-            .await
+        self.call("read pod", self.timeouts.api, self.pods.get(name)).await
     }
 
     /// `DELETE pods/{name}` with `gracePeriodSeconds=0`: the sandbox has nothing to flush.
@@ -411,8 +385,7 @@ impl KubeApi {
         self.call(
             "delete pod",
             self.timeouts.api,
-            self.pods
-                .delete(name, &DeleteParams::default().grace_period(grace)),
+            self.pods.delete(name, &DeleteParams::default().grace_period(grace)),
         )
         .await
         .map(drop)
@@ -438,19 +411,14 @@ impl KubeApi {
 
     /// `GET persistentvolumeclaims/{name}`.
     pub async fn read_pvc(&self, name: &str) -> Result<PersistentVolumeClaim, ApiError> {
-        self.call("read pvc", self.timeouts.api, self.pvcs.get(name))
-            .await
+        self.call("read pvc", self.timeouts.api, self.pvcs.get(name)).await
     }
 
     /// `POST persistentvolumeclaims`.
     pub async fn create_pvc(&self, pvc: &PersistentVolumeClaim) -> Result<(), ApiError> {
-        self.call(
-            "create pvc",
-            self.timeouts.api,
-            self.pvcs.create(&PostParams::default(), pvc),
-        )
-        .await
-        .map(drop)
+        self.call("create pvc", self.timeouts.api, self.pvcs.create(&PostParams::default(), pvc))
+            .await
+            .map(drop)
     }
 
     /// Opens `GET pods/{name}/log?container=<c>&follow=true&timestamps=true[&sinceTime=...]`.
@@ -465,24 +433,13 @@ impl KubeApi {
         let lp = LogParams {
             follow: true,
             timestamps: true,
-            ..LogRequest {
-                container: container.to_string(),
-                since_time_ms,
-                ..Default::default()
-            }
-            .params()
+            ..LogRequest { container: container.to_string(), since_time_ms, ..Default::default() }
+                .params()
         };
         let reader = self
-            .call(
-                "open log stream",
-                self.timeouts.log,
-                self.pods.log_stream(name, &lp),
-            )
+            .call("open log stream", self.timeouts.log, self.pods.log_stream(name, &lp))
             .await?;
-        Ok(LogFollow {
-            reader: Box::pin(reader),
-            ended: false,
-        })
+        Ok(LogFollow { reader: Box::pin(reader), ended: false })
     }
 
     /// Watches the pod `name` (field selector `metadata.name=<name>`) with
@@ -492,33 +449,29 @@ impl KubeApi {
         let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
         let redact = self.redact.clone();
         let mut listed_since_init = false;
-        watcher(self.pods.clone(), config)
-            .default_backoff()
-            .filter_map(move |event| {
-                let out = match event {
-                    Ok(watcher::Event::Apply(pod)) => Some(PodEvent::Applied(Box::new(pod))),
-                    Ok(watcher::Event::Delete(_)) => Some(PodEvent::Deleted),
-                    Ok(watcher::Event::Init) => {
-                        listed_since_init = false;
-                        None
+        watcher(self.pods.clone(), config).default_backoff().filter_map(move |event| {
+            let out = match event {
+                Ok(watcher::Event::Apply(pod)) => Some(PodEvent::Applied(Box::new(pod))),
+                Ok(watcher::Event::Delete(_)) => Some(PodEvent::Deleted),
+                Ok(watcher::Event::Init) => {
+                    listed_since_init = false;
+                    None
+                }
+                Ok(watcher::Event::InitApply(pod)) => {
+                    listed_since_init = true;
+                    Some(PodEvent::Listed(Box::new(pod)))
+                }
+                Ok(watcher::Event::InitDone) => (!listed_since_init).then_some(PodEvent::Deleted),
+                Err(e) => {
+                    let mut err = ApiError::from_watcher(e);
+                    for secret in redact.iter() {
+                        err.message = err.message.replace(secret.as_str(), "[redacted]");
                     }
-                    Ok(watcher::Event::InitApply(pod)) => {
-                        listed_since_init = true;
-                        Some(PodEvent::Listed(Box::new(pod)))
-                    }
-                    Ok(watcher::Event::InitDone) => {
-                        (!listed_since_init).then_some(PodEvent::Deleted)
-                    }
-                    Err(e) => {
-                        let mut err = ApiError::from_watcher(e);
-                        for secret in redact.iter() {
-                            err.message = err.message.replace(secret.as_str(), "[redacted]");
-                        }
-                        Some(PodEvent::Error(err))
-                    }
-                };
-                std::future::ready(out)
-            })
+                    Some(PodEvent::Error(err))
+                }
+            };
+            std::future::ready(out)
+        })
     }
 }
 
@@ -536,10 +489,7 @@ fn list_params(label_selector: Option<&str>, limit: Option<u32>) -> ListParams {
 /// The values of a Secret, to scrub from error messages.
 fn secret_values(secret: &Secret) -> Vec<&str> {
     let string_data = secret.string_data.iter().flat_map(|m| m.values());
-    string_data
-        .map(String::as_str)
-        .filter(|v| v.len() >= 8)
-        .collect()
+    string_data.map(String::as_str).filter(|v| v.len() >= 8).collect()
 }
 
 #[cfg(test)]
@@ -548,14 +498,8 @@ mod tests {
 
     #[test]
     fn since_time_is_floored_to_the_second() {
-        assert_eq!(
-            floor_to_second(1_700_000_000_999).unwrap().to_string(),
-            "2023-11-14T22:13:20Z"
-        );
-        assert_eq!(
-            floor_to_second(1_700_000_000_000).unwrap().to_string(),
-            "2023-11-14T22:13:20Z"
-        );
+        assert_eq!(floor_to_second(1_700_000_000_999).unwrap().to_string(), "2023-11-14T22:13:20Z");
+        assert_eq!(floor_to_second(1_700_000_000_000).unwrap().to_string(), "2023-11-14T22:13:20Z");
     }
 
     #[test]

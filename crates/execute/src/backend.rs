@@ -117,19 +117,13 @@ impl KubernetesBackend {
     /// [`make_client`] does): retries are the flow's decision.
     pub fn from_client(cfg: SpawnerConfig, client: kube::Client) -> Self {
         let api = KubeApi::new(client, &cfg.k8s.namespace).with_redacted(cfg.sandbox_token.clone());
-        KubernetesBackend {
-            cfg: Arc::new(cfg),
-            api,
-        }
+        KubernetesBackend { cfg: Arc::new(cfg), api }
     }
 
     /// The backend on an existing [`KubeApi`] (e.g. with shorter timeouts).
     pub fn from_api(cfg: SpawnerConfig, api: KubeApi) -> Self {
         let api = api.with_redacted(cfg.sandbox_token.clone());
-        KubernetesBackend {
-            cfg: Arc::new(cfg),
-            api,
-        }
+        KubernetesBackend { cfg: Arc::new(cfg), api }
     }
 
     /// `kind`: always `kubernetes`.
@@ -150,13 +144,10 @@ impl KubernetesBackend {
     /// `init()` (spec §1.12): checks that pods can be listed, then logs the
     /// egress reminder and, with Docker-in-container, the DinD warning.
     pub async fn init(&self) -> Result<(), BackendError> {
-        self.api
-            .list_pods(None, Some(1))
-            .await
-            .map_err(|source| BackendError::Init {
-                namespace: self.cfg.k8s.namespace.clone(),
-                source,
-            })?;
+        self.api.list_pods(None, Some(1)).await.map_err(|source| BackendError::Init {
+            namespace: self.cfg.k8s.namespace.clone(),
+            source,
+        })?;
         tracing::warn!(
             "[sandbox.k8s] egress isolation requires an operator-applied default-deny NetworkPolicy on tale.sandbox/role in (runtime, session) pods + the egress proxy; verify before running untrusted workloads."
         );
@@ -206,10 +197,8 @@ impl KubernetesBackend {
         flow_options.tuning = opts.tuning;
         let exec = Execution::new(cfg, &self.cfg, req, flow_options, now_ms());
         let api = self.api.clone().with_redacted(cfg.sandbox_token.clone());
-        let callbacks = Callbacks {
-            on_phase: opts.on_phase,
-            on_stdout_delta: opts.on_stdout_delta,
-        };
+        let callbacks =
+            Callbacks { on_phase: opts.on_phase, on_stdout_delta: opts.on_stdout_delta };
         drive(exec, api, opts.started_at_ms, opts.cancel, callbacks).await
     }
 

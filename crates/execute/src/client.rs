@@ -90,9 +90,7 @@ pub async fn make_config(
     } else {
         let paths = kubeconfig_paths(&env);
         if paths.is_empty() {
-            return Err(ClientError::NoCredentials(
-                "no KUBECONFIG and no HOME".to_string(),
-            ));
+            return Err(ClientError::NoCredentials("no KUBECONFIG and no HOME".to_string()));
         }
         from_kubeconfig_paths(&paths, options)
             .await
@@ -118,13 +116,10 @@ fn explicit(
     config.auth_info.token = Some(SecretString::from(token));
     match ca_file {
         Some(path) => {
-            config.root_cert =
-                Some(
-                    read_pem_certs(Path::new(path)).map_err(|message| ClientError::CaFile {
-                        path: path.to_string(),
-                        message,
-                    })?,
-                );
+            config.root_cert = Some(
+                read_pem_certs(Path::new(path))
+                    .map_err(|message| ClientError::CaFile { path: path.to_string(), message })?,
+            );
         }
         None => {
             // Same trade-off as the TypeScript client: without a CA the
@@ -160,10 +155,8 @@ fn pem_blocks(text: &str, label: &str) -> Result<Vec<Vec<u8>>, String> {
         let Some(stop) = rest[body_start..].find(&end) else {
             return Err(format!("unterminated {begin} block"));
         };
-        let body: String = rest[body_start..body_start + stop]
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
+        let body: String =
+            rest[body_start..body_start + stop].chars().filter(|c| !c.is_whitespace()).collect();
         let der = base64::engine::general_purpose::STANDARD
             .decode(body)
             .map_err(|e| format!("bad base64 in a PEM block: {e}"))?;
@@ -176,10 +169,8 @@ fn pem_blocks(text: &str, label: &str) -> Result<Vec<Vec<u8>>, String> {
 /// The in-cluster configuration when `KUBERNETES_SERVICE_HOST`/`PORT` are set
 /// and the ServiceAccount token is mounted; `None` when not in a cluster.
 fn in_cluster(env: &impl Fn(&str) -> Option<String>) -> Result<Option<kube::Config>, ClientError> {
-    let (Some(host), Some(port)) = (
-        env("KUBERNETES_SERVICE_HOST"),
-        env("KUBERNETES_SERVICE_PORT"),
-    ) else {
+    let (Some(host), Some(port)) = (env("KUBERNETES_SERVICE_HOST"), env("KUBERNETES_SERVICE_PORT"))
+    else {
         return Ok(None);
     };
     let dir = Path::new(SERVICE_ACCOUNT_DIR);
@@ -188,22 +179,17 @@ fn in_cluster(env: &impl Fn(&str) -> Option<String>) -> Result<Option<kube::Conf
         return Ok(None);
     }
     // An IPv6 service host needs brackets in a URL.
-    let host = if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host
-    };
+    let host = if host.contains(':') { format!("[{host}]") } else { host };
     let uri: http::Uri = format!("https://{host}:{port}")
         .parse()
         .map_err(|e: http::uri::InvalidUri| ClientError::InvalidServer(e.to_string()))?;
     let mut config = kube::Config::new(uri);
     let ca_file = dir.join("ca.crt");
-    config.root_cert = Some(
-        read_pem_certs(&ca_file).map_err(|message| ClientError::CaFile {
+    config.root_cert =
+        Some(read_pem_certs(&ca_file).map_err(|message| ClientError::CaFile {
             path: ca_file.display().to_string(),
             message,
-        })?,
-    );
+        })?);
     // kube re-reads both files periodically, so rotated tokens and CAs are picked up.
     config.root_cert_file = Some(ca_file);
     config.auth_info.token_file = Some(token_file.display().to_string());
@@ -216,13 +202,9 @@ fn in_cluster(env: &impl Fn(&str) -> Option<String>) -> Result<Option<kube::Conf
 /// `KUBECONFIG` (a `:`-separated list) or `$HOME/.kube/config`.
 fn kubeconfig_paths(env: &impl Fn(&str) -> Option<String>) -> Vec<PathBuf> {
     if let Some(list) = env("KUBECONFIG") {
-        return std::env::split_paths(&list)
-            .filter(|p| !p.as_os_str().is_empty())
-            .collect();
+        return std::env::split_paths(&list).filter(|p| !p.as_os_str().is_empty()).collect();
     }
-    env("HOME")
-        .map(|home| vec![Path::new(&home).join(".kube").join("config")])
-        .unwrap_or_default()
+    env("HOME").map(|home| vec![Path::new(&home).join(".kube").join("config")]).unwrap_or_default()
 }
 
 /// Reads and merges kubeconfig files (first file wins, as kubectl does).
@@ -236,17 +218,12 @@ async fn from_kubeconfig_paths(
             .map_err(|e| ClientError::Kubeconfig(format!("{}: {e}", path.display())))?;
         merged = Some(match merged {
             None => next,
-            Some(prev) => prev
-                .merge(next)
-                .map_err(|e| ClientError::Kubeconfig(e.to_string()))?,
+            Some(prev) => prev.merge(next).map_err(|e| ClientError::Kubeconfig(e.to_string()))?,
         });
     }
     let kubeconfig =
         merged.ok_or_else(|| ClientError::Kubeconfig("no kubeconfig file".to_string()))?;
-    let kube_options = KubeConfigOptions {
-        context: options.context.clone(),
-        ..Default::default()
-    };
+    let kube_options = KubeConfigOptions { context: options.context.clone(), ..Default::default() };
     kube::Config::from_custom_kubeconfig(kubeconfig, &kube_options)
         .await
         .map_err(|e| ClientError::Kubeconfig(e.to_string()))
@@ -257,12 +234,7 @@ mod tests {
     use super::*;
 
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
+        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
     }
 
     #[tokio::test]
@@ -285,9 +257,7 @@ mod tests {
             ("SANDBOX_K8S_TOKEN", "t0ken"),
             ("SANDBOX_K8S_CAFILE", "/nonexistent/ca.pem"),
         ]);
-        let err = make_config(&ClientOptions::default(), env)
-            .await
-            .unwrap_err();
+        let err = make_config(&ClientOptions::default(), env).await.unwrap_err();
         assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
         assert!(!err.to_string().contains("t0ken"));
     }
@@ -298,9 +268,7 @@ mod tests {
             ("SANDBOX_K8S_SERVER", "https://10.0.0.1:6443"),
             ("KUBECONFIG", "/nonexistent/kubeconfig"),
         ]);
-        let err = make_config(&ClientOptions::default(), env)
-            .await
-            .unwrap_err();
+        let err = make_config(&ClientOptions::default(), env).await.unwrap_err();
         assert!(matches!(err, ClientError::NoCredentials(_)), "{err}");
     }
 
@@ -308,9 +276,6 @@ mod tests {
     fn pem_blocks_decode_every_certificate() {
         let text = "junk\n-----BEGIN CERTIFICATE-----\nAAEC\nAw==\n-----END CERTIFICATE-----\n\
                     -----BEGIN CERTIFICATE-----\nBAU=\n-----END CERTIFICATE-----\n";
-        assert_eq!(
-            pem_blocks(text, "CERTIFICATE").unwrap(),
-            vec![vec![0, 1, 2, 3], vec![4, 5]]
-        );
+        assert_eq!(pem_blocks(text, "CERTIFICATE").unwrap(), vec![vec![0, 1, 2, 3], vec![4, 5]]);
     }
 }

@@ -149,16 +149,8 @@ impl Core {
     fn drain(&mut self, callbacks: &mut Callbacks) {
         while let Some(action) = self.exec.poll_action() {
             match action {
-                Action::Call {
-                    id,
-                    call,
-                    timeout_ms,
-                } => self.spawn_call(id, call, timeout_ms),
-                Action::OpenStdout {
-                    id,
-                    pod,
-                    since_time,
-                } => self.open_stdout(id, pod, since_time),
+                Action::Call { id, call, timeout_ms } => self.spawn_call(id, call, timeout_ms),
+                Action::OpenStdout { id, pod, since_time } => self.open_stdout(id, pod, since_time),
                 Action::CloseStdout { id } => {
                     if let Some(handle) = self.streams.remove(&id) {
                         handle.abort();
@@ -358,46 +350,27 @@ impl Core {
 /// One API call of the flow, one attempt.
 async fn perform(api: &KubeApi, call: Call) -> Reply {
     let result: Result<Payload, ApiError> = match call {
-        Call::ReadPvc { name } => api
-            .read_pvc(&name)
-            .await
-            .map(|pvc| Payload::Pvc(Box::new(pvc))),
+        Call::ReadPvc { name } => api.read_pvc(&name).await.map(|pvc| Payload::Pvc(Box::new(pvc))),
         Call::CreatePvc(pvc) => api.create_pvc(&pvc).await.map(|()| Payload::Empty),
         Call::CreateSecret(secret) => api.create_secret(&secret).await.map(|()| Payload::Empty),
-        Call::ReplaceSecret { name, secret } => api
-            .replace_secret(&name, &secret)
-            .await
-            .map(|()| Payload::Empty),
+        Call::ReplaceSecret { name, secret } => {
+            api.replace_secret(&name, &secret).await.map(|()| Payload::Empty)
+        }
         Call::DeleteSecret { name } => api.delete_secret(&name).await.map(|()| Payload::Empty),
-        Call::CreatePod(pod) => api
-            .create_pod(&pod)
-            .await
-            .map(|pod| Payload::Pod(Box::new(pod))),
-        Call::ReadPod { name } => api
-            .read_pod(&name)
-            .await
-            .map(|pod| Payload::Pod(Box::new(pod))),
-        Call::DeletePod {
-            name,
-            grace_period_seconds,
-        } => api
-            .delete_pod_with_grace(&name, grace_period_seconds)
-            .await
-            .map(|()| Payload::Empty),
+        Call::CreatePod(pod) => api.create_pod(&pod).await.map(|pod| Payload::Pod(Box::new(pod))),
+        Call::ReadPod { name } => api.read_pod(&name).await.map(|pod| Payload::Pod(Box::new(pod))),
+        Call::DeletePod { name, grace_period_seconds } => {
+            api.delete_pod_with_grace(&name, grace_period_seconds).await.map(|()| Payload::Empty)
+        }
         Call::ReadLog { pod, params } => {
             let request = LogRequest {
                 container: params.container.as_str().to_string(),
                 tail_lines: params.tail_lines,
                 limit_bytes: params.limit_bytes,
-                since_time_ms: params
-                    .since_time
-                    .as_deref()
-                    .and_then(parse_k8s_timestamp_ms),
+                since_time_ms: params.since_time.as_deref().and_then(parse_k8s_timestamp_ms),
                 timestamps: params.timestamps,
             };
-            api.read_log(&pod, &request)
-                .await
-                .map(|bytes| Payload::Log(bytes.to_vec()))
+            api.read_log(&pod, &request).await.map(|bytes| Payload::Log(bytes.to_vec()))
         }
     };
     result.map_err(Into::into)
@@ -427,8 +400,7 @@ impl Drop for CleanupGuard {
             Ok(runtime) => {
                 runtime.spawn(async move {
                     core.abort();
-                    core.run(&CancellationToken::new(), &mut Callbacks::default())
-                        .await;
+                    core.run(&CancellationToken::new(), &mut Callbacks::default()).await;
                 });
             }
             Err(_) => tracing::warn!(
@@ -453,9 +425,7 @@ pub async fn drive(
     cancel: CancellationToken,
     mut callbacks: Callbacks,
 ) -> ExecuteOutcome {
-    let mut guard = CleanupGuard {
-        core: Some(Core::new(exec, api)),
-    };
+    let mut guard = CleanupGuard { core: Some(Core::new(exec, api)) };
     let core = guard.core.as_mut().expect("set above");
     core.run(&cancel, &mut callbacks).await;
     let response = core.response.take().unwrap_or_else(|| {

@@ -28,10 +28,7 @@ fn always(route: &str, fault: Fault) -> FaultPlan {
 
 /// A pod that stays `Pending` forever, so only the stale rule can reap it.
 fn never_scheduled() -> Scenario {
-    Scenario {
-        unschedulable: Some("0/1 nodes are available".into()),
-        ..Scenario::default()
-    }
+    Scenario { unschedulable: Some("0/1 nodes are available".into()), ..Scenario::default() }
 }
 
 #[tokio::test]
@@ -41,9 +38,7 @@ async fn init_and_health_list_one_pod() {
     h.backend.init().await.expect("init");
     assert_eq!(
         h.backend.health().await,
-        HealthResult::Healthy {
-            detail: format!("k8s namespace={NS}")
-        }
+        HealthResult::Healthy { detail: format!("k8s namespace={NS}") }
     );
     assert_eq!(h.requests("pods.list", Some(200)), 2);
     h.backend.warm_image().await;
@@ -59,9 +54,7 @@ async fn init_failure_is_the_typed_boot_error() {
     .await;
     let err = h.backend.init().await.unwrap_err();
     assert_eq!(err.code(), "K8S_INIT_FAILED");
-    let BackendError::Init { namespace, source } = &err else {
-        panic!("{err:?}")
-    };
+    let BackendError::Init { namespace, source } = &err else { panic!("{err:?}") };
     assert_eq!(namespace, NS);
     assert_eq!(source.status, Some(403));
     let text = err.to_string();
@@ -84,9 +77,7 @@ async fn init_transport_failure_has_no_status() {
         ..Default::default()
     })
     .await;
-    let BackendError::Init { source, .. } = h.backend.init().await.unwrap_err() else {
-        panic!()
-    };
+    let BackendError::Init { source, .. } = h.backend.init().await.unwrap_err() else { panic!() };
     assert_eq!(source.status, None, "{source:?}");
     // A single attempt: kube's retry layer is off, retries are the flow's business.
     assert_eq!(h.metrics().faults.iter().map(|f| f.count).sum::<u64>(), 1);
@@ -94,15 +85,9 @@ async fn init_transport_failure_has_no_status() {
 
 #[tokio::test]
 async fn wrong_token_is_401() {
-    let h = Harness::start(ClusterConfig {
-        token: Some("right".into()),
-        ..Default::default()
-    })
-    .await;
-    h.backend
-        .init()
-        .await
-        .expect("the kubeconfig carries the token");
+    let h =
+        Harness::start(ClusterConfig { token: Some("right".into()), ..Default::default() }).await;
+    h.backend.init().await.expect("the kubeconfig carries the token");
     let backend = tale_sandbox_execute::KubernetesBackend::new_with_env(
         h.cfg.clone(),
         Default::default(),
@@ -115,9 +100,7 @@ async fn wrong_token_is_401() {
     .await
     .expect("backend");
     let err = backend.init().await.unwrap_err();
-    let BackendError::Init { source, .. } = &err else {
-        panic!()
-    };
+    let BackendError::Init { source, .. } = &err else { panic!() };
     assert_eq!(source.status, Some(401));
     assert!(!err.to_string().contains("wrong-secret-token"));
 }
@@ -127,32 +110,14 @@ async fn remote_cancel_deletes_pod_and_secret() {
     let h = Harness::start(ClusterConfig::default()).await;
     let id = unique("cancel");
     h.cluster.set_scenario(&id, never_scheduled()).unwrap();
-    h.api()
-        .create_secret(&sandbox_secret(&h.cfg, &id, now_ms()))
-        .await
-        .unwrap();
-    h.api()
-        .create_pod(&sandbox_pod(&h.cfg, &id, now_ms()))
-        .await
-        .unwrap();
+    h.api().create_secret(&sandbox_secret(&h.cfg, &id, now_ms())).await.unwrap();
+    h.api().create_pod(&sandbox_pod(&h.cfg, &id, now_ms())).await.unwrap();
     assert_eq!((h.metrics().live_pods, h.metrics().live_secrets), (1, 1));
 
     assert!(h.backend.cancel(&id).await, "the pod existed");
     h.assert_cleaned_up().await;
-    assert!(
-        h.api()
-            .read_pod(&pod_name_for(&id))
-            .await
-            .unwrap_err()
-            .is_not_found()
-    );
-    assert!(
-        h.api()
-            .read_pvc("nothing")
-            .await
-            .unwrap_err()
-            .is_not_found()
-    );
+    assert!(h.api().read_pod(&pod_name_for(&id)).await.unwrap_err().is_not_found());
+    assert!(h.api().read_pvc("nothing").await.unwrap_err().is_not_found());
 
     // Nothing left: false, and the 404s are silent.
     assert!(!h.backend.cancel(&id).await);
@@ -164,13 +129,8 @@ async fn cancel_reports_a_failed_delete_as_not_found() {
     let h = Harness::start(ClusterConfig::default()).await;
     let id = unique("cancel-fail");
     h.cluster.set_scenario(&id, never_scheduled()).unwrap();
-    h.api()
-        .create_pod(&sandbox_pod(&h.cfg, &id, now_ms()))
-        .await
-        .unwrap();
-    h.cluster
-        .set_faults(always("pods.delete", Fault::Status { code: 500 }))
-        .unwrap();
+    h.api().create_pod(&sandbox_pod(&h.cfg, &id, now_ms())).await.unwrap();
+    h.cluster.set_faults(always("pods.delete", Fault::Status { code: 500 })).unwrap();
     assert!(!h.backend.cancel(&id).await);
     assert_eq!(h.metrics().live_pods, 1);
 }
@@ -191,37 +151,20 @@ async fn sweep_reaps_stale_pods_and_podless_secrets_only() {
         h.cluster.set_scenario(id, never_scheduled()).unwrap();
     }
     for (id, at) in [(&stale, stale_at), (&fresh, now), (&live, stale_at)] {
-        h.api()
-            .create_secret(&sandbox_secret(&h.cfg, id, at))
-            .await
-            .unwrap();
-        h.api()
-            .create_pod(&sandbox_pod(&h.cfg, id, at))
-            .await
-            .unwrap();
+        h.api().create_secret(&sandbox_secret(&h.cfg, id, at)).await.unwrap();
+        h.api().create_pod(&sandbox_pod(&h.cfg, id, at)).await.unwrap();
     }
-    h.api()
-        .create_secret(&sandbox_secret(&h.cfg, &podless, stale_at))
-        .await
-        .unwrap();
+    h.api().create_secret(&sandbox_secret(&h.cfg, &podless, stale_at)).await.unwrap();
 
     let is_live = |id: &str| id == live;
-    let opts = SweepOptions {
-        stale_before_ms: now - 2 * h.cfg.max_timeout_ms as i64,
-        is_live: &is_live,
-    };
+    let opts =
+        SweepOptions { stale_before_ms: now - 2 * h.cfg.max_timeout_ms as i64, is_live: &is_live };
     // The stale pod (its Secret goes with it) and the podless Secret.
     assert_eq!(h.backend.sweep_orphans(&opts).await, 2);
 
     let m = h.metrics();
     assert_eq!((m.live_pods, m.live_secrets), (2, 2));
-    assert!(
-        h.api()
-            .read_pod(&pod_name_for(&stale))
-            .await
-            .unwrap_err()
-            .is_not_found()
-    );
+    assert!(h.api().read_pod(&pod_name_for(&stale)).await.unwrap_err().is_not_found());
     h.api().read_pod(&pod_name_for(&fresh)).await.unwrap();
     h.api().read_pod(&pod_name_for(&live)).await.unwrap();
     let secrets: Vec<String> = h
@@ -242,30 +185,16 @@ async fn sweep_reaps_stale_pods_and_podless_secrets_only() {
 #[tokio::test]
 async fn sweep_with_failing_lists() {
     let h = Harness::start(ClusterConfig::default()).await;
-    let opts = SweepOptions {
-        stale_before_ms: now_ms(),
-        is_live: &|_| false,
-    };
-    h.cluster
-        .set_faults(always("pods.list", Fault::Status { code: 500 }))
-        .unwrap();
+    let opts = SweepOptions { stale_before_ms: now_ms(), is_live: &|_| false };
+    h.cluster.set_faults(always("pods.list", Fault::Status { code: 500 })).unwrap();
     assert_eq!(h.backend.sweep_orphans(&opts).await, 0);
-    assert_eq!(
-        h.requests("secrets.list", None),
-        0,
-        "a failed pod list ends the sweep"
-    );
+    assert_eq!(h.requests("secrets.list", None), 0, "a failed pod list ends the sweep");
 
     let stale = unique("stale");
     h.cluster.set_scenario(&stale, never_scheduled()).unwrap();
     h.cluster.set_faults(FaultPlan::default()).unwrap();
-    h.api()
-        .create_pod(&sandbox_pod(&h.cfg, &stale, 1_000))
-        .await
-        .unwrap();
-    h.cluster
-        .set_faults(always("secrets.list", Fault::Status { code: 500 }))
-        .unwrap();
+    h.api().create_pod(&sandbox_pod(&h.cfg, &stale, 1_000)).await.unwrap();
+    h.cluster.set_faults(always("secrets.list", Fault::Status { code: 500 })).unwrap();
     assert_eq!(
         h.backend.sweep_orphans(&opts).await,
         1,

@@ -20,18 +20,13 @@ use tale_sandbox_testcluster::{
 };
 
 fn stdout_of(response: &ExecuteResponse) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(&response.stdout_base64)
-        .expect("base64")
+    base64::engine::general_purpose::STANDARD.decode(&response.stdout_base64).expect("base64")
 }
 
 fn options() -> ExecuteOptions {
     let mut opts = ExecuteOptions::new(now_ms());
     // Tests do not need to wait 2 s for an exited runner's stream.
-    opts.tuning = Tuning {
-        stdout_drain_ms: 500,
-        ..Tuning::default()
-    };
+    opts.tuning = Tuning { stdout_drain_ms: 500, ..Tuning::default() };
     opts
 }
 
@@ -41,12 +36,9 @@ async fn execute(
     id: &str,
     opts: ExecuteOptions,
 ) -> ExecuteOutcome {
-    tokio::time::timeout(
-        Duration::from_secs(60),
-        backend.execute(&h.cfg, request(id), opts),
-    )
-    .await
-    .expect("execute finishes within 60 s")
+    tokio::time::timeout(Duration::from_secs(60), backend.execute(&h.cfg, request(id), opts))
+        .await
+        .expect("execute finishes within 60 s")
 }
 
 fn rule(route: &str, fault: Fault) -> FaultRule {
@@ -81,10 +73,7 @@ async fn wait_for_pod(h: &Harness, id: &str, running: bool) {
                 return;
             }
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "pod of {id} never showed up"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "pod of {id} never showed up");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -98,9 +87,7 @@ fn lingering(mut scenario: Scenario) -> Scenario {
 
 /// What the runner really wrote, from the cluster (across rotations).
 fn truth(h: &Harness, id: &str) -> Vec<u8> {
-    h.cluster
-        .true_stream(NS, &pod_name_for(id), "runner")
-        .expect("pod still lingering")
+    h.cluster.true_stream(NS, &pod_name_for(id), "runner").expect("pod still lingering")
 }
 
 fn waiting_runner(output: Vec<OutputStep>) -> Scenario {
@@ -123,9 +110,7 @@ async fn happy_path_stdout_is_byte_exact_and_callbacks_arrive_in_order() {
         ],
         0,
     );
-    h.cluster
-        .set_scenario(&id, lingering(scenario.clone()))
-        .unwrap();
+    h.cluster.set_scenario(&id, lingering(scenario.clone())).unwrap();
     let phases = Arc::new(Mutex::new(Vec::new()));
     let deltas = Arc::new(Mutex::new(String::new()));
     let mut opts = options();
@@ -149,17 +134,11 @@ async fn happy_path_stdout_is_byte_exact_and_callbacks_arrive_in_order() {
         .replace("PHASE: running\n", "")
         .into_bytes();
     assert_eq!(stdout_of(r), expected);
-    assert_eq!(
-        *phases.lock().unwrap(),
-        vec![Phase::Installing, Phase::Running]
-    );
+    assert_eq!(*phases.lock().unwrap(), vec![Phase::Installing, Phase::Running]);
     assert_eq!(deltas.lock().unwrap().as_bytes(), expected.as_slice());
 
     let report = &outcome.report;
-    assert!(
-        report.flow.log_bytes.runner >= expected.len() as u64,
-        "{report:?}"
-    );
+    assert!(report.flow.log_bytes.runner >= expected.len() as u64, "{report:?}");
     assert!(report.harvest_to_response_ms.is_some(), "{report:?}");
     h.assert_cleaned_up().await;
 }
@@ -198,10 +177,7 @@ async fn image_error_fails_the_start() {
     let id = unique("image");
     let scenario = Scenario {
         runner: RunnerScenario {
-            waiting: Some(Waiting {
-                reason: "ImagePullBackOff".into(),
-                message: None,
-            }),
+            waiting: Some(Waiting { reason: "ImagePullBackOff".into(), message: None }),
             ..Default::default()
         },
         ..Default::default()
@@ -209,10 +185,7 @@ async fn image_error_fails_the_start() {
     h.cluster.set_scenario(&id, scenario).unwrap();
     let r = execute(&h.backend, &h, &id, options()).await.response;
     assert_eq!(r.error_code, Some(ErrorCode::SpawnerUnavailable));
-    assert_eq!(
-        r.error_message.as_deref(),
-        Some("runner cannot start: ImagePullBackOff")
-    );
+    assert_eq!(r.error_message.as_deref(), Some("runner cannot start: ImagePullBackOff"));
     h.assert_cleaned_up().await;
 }
 
@@ -228,9 +201,7 @@ async fn user_non_zero_exit_is_a_runtime_error_with_stderr() {
     assert_eq!(r.exit_code, Some(3));
     assert_eq!(r.error_code, Some(ErrorCode::RuntimeError));
     assert_eq!(stdout_of(&r), b"partial\n");
-    let stderr = base64::engine::general_purpose::STANDARD
-        .decode(&r.stderr_base64)
-        .unwrap();
+    let stderr = base64::engine::general_purpose::STANDARD.decode(&r.stderr_base64).unwrap();
     assert_eq!(stderr, b"Traceback: boom\n");
     h.assert_cleaned_up().await;
 }
@@ -245,10 +216,7 @@ async fn user_timeout_is_reported_by_the_harvest_as_124() {
             hang: true,
             ..Default::default()
         },
-        harvest: HarvestScenario {
-            runner_timeout_ms: 500,
-            ..Default::default()
-        },
+        harvest: HarvestScenario { runner_timeout_ms: 500, ..Default::default() },
         ..Default::default()
     };
     h.cluster.set_scenario(&id, scenario).unwrap();
@@ -270,16 +238,10 @@ async fn runner_oom_killed() {
     let scenario = Scenario {
         runner: RunnerScenario {
             output: vec![OutputStep::text("allocating\n")],
-            killed: Some(ContainerExit {
-                exit_code: 137,
-                reason: Some("OOMKilled".into()),
-            }),
+            killed: Some(ContainerExit { exit_code: 137, reason: Some("OOMKilled".into()) }),
             ..Default::default()
         },
-        harvest: HarvestScenario {
-            runner_timeout_ms: 60_000,
-            ..Default::default()
-        },
+        harvest: HarvestScenario { runner_timeout_ms: 60_000, ..Default::default() },
         ..Default::default()
     };
     h.cluster.set_scenario(&id, scenario).unwrap();
@@ -301,9 +263,7 @@ async fn duplicate_dispatch_on_another_replica_is_refused_and_leaves_the_owner_a
     let h = Harness::start(ClusterConfig::default()).await;
     let other = h.replica().await;
     let id = unique("dup");
-    h.cluster
-        .set_scenario(&id, waiting_runner(vec![OutputStep::text("owner\n")]))
-        .unwrap();
+    h.cluster.set_scenario(&id, waiting_runner(vec![OutputStep::text("owner\n")])).unwrap();
 
     let owner = {
         let backend = h.backend.clone();
@@ -326,10 +286,7 @@ async fn duplicate_dispatch_on_another_replica_is_refused_and_leaves_the_owner_a
         )
     );
     // The duplicate deleted nothing.
-    h.api()
-        .read_pod(&pod_name_for(&id))
-        .await
-        .expect("owner's pod still there");
+    h.api().read_pod(&pod_name_for(&id)).await.expect("owner's pod still there");
     assert_eq!(h.metrics().live_secrets, 1);
 
     h.cluster.release(NS, &pod_name_for(&id), "go").unwrap();
@@ -369,10 +326,7 @@ async fn pod_conflict_after_a_fresh_secret_is_refused_without_cleanup() {
     );
 
     h.cluster.release(NS, &pod_name_for(&id), "go").unwrap();
-    assert_eq!(
-        owner.await.unwrap().response.status,
-        ExecutionStatus::Completed
-    );
+    assert_eq!(owner.await.unwrap().response.status, ExecutionStatus::Completed);
     h.assert_cleaned_up().await;
 }
 
@@ -381,12 +335,7 @@ async fn remote_cancel_makes_the_owner_report_a_lost_harvest() {
     let h = Harness::start(ClusterConfig::default()).await;
     let other = h.replica().await;
     let id = unique("remote");
-    h.cluster
-        .set_scenario(
-            &id,
-            waiting_runner(vec![OutputStep::text("before cancel\n")]),
-        )
-        .unwrap();
+    h.cluster.set_scenario(&id, waiting_runner(vec![OutputStep::text("before cancel\n")])).unwrap();
     let owner = {
         let backend = h.backend.clone();
         let cfg = h.cfg.clone();
@@ -415,10 +364,9 @@ async fn abort_at(at: AbortAt) {
     let h = Harness::start(ClusterConfig::default()).await;
     let id = unique("abort");
     let scenario = match at {
-        AbortAt::Immediately | AbortAt::Startup => Scenario {
-            schedule_delay_ms: 60_000,
-            ..Default::default()
-        },
+        AbortAt::Immediately | AbortAt::Startup => {
+            Scenario { schedule_delay_ms: 60_000, ..Default::default() }
+        }
         AbortAt::Running => waiting_runner(vec![OutputStep::text("some output\n")]),
         AbortAt::Harvesting => Scenario {
             runner: RunnerScenario {
@@ -426,9 +374,7 @@ async fn abort_at(at: AbortAt) {
                 ..Default::default()
             },
             harvest: HarvestScenario {
-                output: vec![OutputStep::WaitRelease {
-                    name: "upload".into(),
-                }],
+                output: vec![OutputStep::WaitRelease { name: "upload".into() }],
                 ..Default::default()
             },
             ..Default::default()
@@ -471,17 +417,12 @@ async fn abort_at(at: AbortAt) {
         }
     }
     cancel.cancel();
-    let outcome = tokio::time::timeout(Duration::from_secs(20), run)
-        .await
-        .expect("abort answers")
-        .unwrap();
+    let outcome =
+        tokio::time::timeout(Duration::from_secs(20), run).await.expect("abort answers").unwrap();
     let r = outcome.response;
     assert_eq!(r.status, ExecutionStatus::Cancelled, "{at:?}: {r:?}");
     assert_eq!(r.error_code, Some(ErrorCode::Cancelled));
-    assert_eq!(
-        r.error_message.as_deref(),
-        Some("Execution cancelled by client")
-    );
+    assert_eq!(r.error_message.as_deref(), Some("Execution cancelled by client"));
     assert!(outcome.report.cancelled_by_caller);
     h.assert_cleaned_up().await;
 }
@@ -514,10 +455,7 @@ async fn dropping_the_future_still_cleans_up() {
         let scenario = if running {
             waiting_runner(vec![])
         } else {
-            Scenario {
-                schedule_delay_ms: 60_000,
-                ..Default::default()
-            }
+            Scenario { schedule_delay_ms: 60_000, ..Default::default() }
         };
         h.cluster.set_scenario(&id, scenario).unwrap();
         let fut = h.backend.execute(&h.cfg, request(&id), options());
@@ -553,10 +491,7 @@ async fn stdout_is_exact_across_log_rotations() {
     };
     step.stream = tale_sandbox_testcluster::OutputStream::Stdout;
     h.cluster
-        .set_scenario(
-            &id,
-            lingering(Scenario::runner_output(vec![OutputStep::Repeat(step)], 0)),
-        )
+        .set_scenario(&id, lingering(Scenario::runner_output(vec![OutputStep::Repeat(step)], 0)))
         .unwrap();
     // The default stream drain: a cut stream's reconnects need their backoff.
     let outcome = execute(&h.backend, &h, &id, ExecuteOptions::new(now_ms())).await;
@@ -575,10 +510,7 @@ async fn stdout_is_exact_across_log_rotations() {
     assert!(!r.truncated.stdout);
     let rotations = h.metrics().rotations;
     assert!(rotations >= 2, "only {rotations} rotations");
-    eprintln!(
-        "rotation run: {rotations} rotations, report {:?}",
-        outcome.report
-    );
+    eprintln!("rotation run: {rotations} rotations, report {:?}", outcome.report);
     h.assert_cleaned_up().await;
 }
 
@@ -593,30 +525,18 @@ async fn stdout_is_exact_when_the_follow_stream_is_cut_every_mebibyte() {
     h.cluster
         .set_faults(plan(vec![FaultRule {
             container: Some("runner".into()),
-            ..rule(
-                "pods.log",
-                Fault::CutBody {
-                    after_bytes: 1 << 20,
-                    abrupt: true,
-                },
-            )
+            ..rule("pods.log", Fault::CutBody { after_bytes: 1 << 20, abrupt: true })
         }]))
         .unwrap();
     let step = tale_sandbox_testcluster::RepeatStep {
-        pattern: format!(
-            "{}\n",
-            "a long line that the cut will split somewhere. ".repeat(5)
-        ),
+        pattern: format!("{}\n", "a long line that the cut will split somewhere. ".repeat(5)),
         total_bytes: total,
         chunk_bytes: 16 * 1024,
         bytes_per_second: 512 << 10,
         ..Default::default()
     };
     h.cluster
-        .set_scenario(
-            &id,
-            lingering(Scenario::runner_output(vec![OutputStep::Repeat(step)], 0)),
-        )
+        .set_scenario(&id, lingering(Scenario::runner_output(vec![OutputStep::Repeat(step)], 0)))
         .unwrap();
     // The default stream drain: a cut stream's reconnects need their backoff.
     let outcome = execute(&h.backend, &h, &id, ExecuteOptions::new(now_ms())).await;
@@ -632,11 +552,7 @@ async fn stdout_is_exact_when_the_follow_stream_is_cut_every_mebibyte() {
         outcome.report,
         h.metrics().requests
     );
-    assert!(
-        outcome.report.flow.stdout_reconnects >= 3,
-        "{:?}",
-        outcome.report
-    );
+    assert!(outcome.report.flow.stdout_reconnects >= 3, "{:?}", outcome.report);
     eprintln!("cut run: report {:?}", outcome.report);
     h.assert_cleaned_up().await;
 }
@@ -649,10 +565,7 @@ async fn pvc_cache_mode_creates_the_claims_once_per_organization() {
     for _ in 0..2 {
         let id = unique("pvc");
         h.cluster
-            .set_scenario(
-                &id,
-                Scenario::runner_output(vec![OutputStep::text("cached\n")], 0),
-            )
+            .set_scenario(&id, Scenario::runner_output(vec![OutputStep::text("cached\n")], 0))
             .unwrap();
         let r = execute(&h.backend, &h, &id, options()).await.response;
         assert_eq!(r.status, ExecutionStatus::Completed, "{r:?}");
@@ -672,12 +585,7 @@ async fn the_sandbox_token_never_reaches_a_response() {
     };
     let h = Harness::start_with(ClusterConfig::default(), cfg).await;
     let id = unique("token");
-    h.cluster
-        .set_faults(plan(vec![rule(
-            "secrets.create",
-            Fault::Status { code: 500 },
-        )]))
-        .unwrap();
+    h.cluster.set_faults(plan(vec![rule("secrets.create", Fault::Status { code: 500 })])).unwrap();
     let r = execute(&h.backend, &h, &id, options()).await.response;
     assert_eq!(r.error_code, Some(ErrorCode::SpawnerUnavailable));
     let json = serde_json::to_string(&r).unwrap();

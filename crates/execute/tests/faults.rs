@@ -26,16 +26,11 @@ fn rule(route: &str, on_requests: &[u64], fault: Fault) -> FaultRule {
 }
 
 fn on_container(container: &str, rule: FaultRule) -> FaultRule {
-    FaultRule {
-        container: Some(container.into()),
-        ..rule
-    }
+    FaultRule { container: Some(container.into()), ..rule }
 }
 
 const E500: Fault = Fault::Status { code: 500 };
-const E429: Fault = Fault::TooManyRequests {
-    retry_after_seconds: 1,
-};
+const E429: Fault = Fault::TooManyRequests { retry_after_seconds: 1 };
 
 /// Runs one execution of a scenario that prints `out\n` under `rules`.
 async fn run(rules: Vec<FaultRule>) -> (Harness, ExecuteOutcome) {
@@ -50,15 +45,10 @@ async fn run_for(rules: Vec<FaultRule>, runner_ms: u64) -> (Harness, ExecuteOutc
     if runner_ms > 0 {
         steps.push(OutputStep::Sleep { ms: runner_ms });
     }
-    h.cluster
-        .set_scenario(&id, Scenario::runner_output(steps, 0))
-        .unwrap();
+    h.cluster.set_scenario(&id, Scenario::runner_output(steps, 0)).unwrap();
     h.cluster.set_faults(FaultPlan { seed: 3, rules }).unwrap();
     let mut opts = ExecuteOptions::new(now_ms());
-    opts.tuning = Tuning {
-        stdout_drain_ms: 500,
-        ..Tuning::default()
-    };
+    opts.tuning = Tuning { stdout_drain_ms: 500, ..Tuning::default() };
     let outcome = tokio::time::timeout(
         Duration::from_secs(60),
         h.backend.execute(&h.cfg, request(&id), opts),
@@ -70,9 +60,7 @@ async fn run_for(rules: Vec<FaultRule>, runner_ms: u64) -> (Harness, ExecuteOutc
 
 fn assert_completed(r: &ExecuteResponse) {
     assert_eq!(r.status, ExecutionStatus::Completed, "{r:?}");
-    let stdout = base64::engine::general_purpose::STANDARD
-        .decode(&r.stdout_base64)
-        .unwrap();
+    let stdout = base64::engine::general_purpose::STANDARD.decode(&r.stdout_base64).unwrap();
     assert_eq!(stdout, b"out\n");
 }
 
@@ -104,11 +92,8 @@ async fn pod_reads_are_retried_after_the_watch_gives_up() {
 
 #[tokio::test]
 async fn a_watch_that_fails_now_and_then_is_resumed() {
-    let (h, outcome) = run(vec![
-        rule("pods.watch", &[1], E500),
-        rule("pods.watch", &[2], Fault::Reset),
-    ])
-    .await;
+    let (h, outcome) =
+        run(vec![rule("pods.watch", &[1], E500), rule("pods.watch", &[2], Fault::Reset)]).await;
     assert_completed(&outcome.response);
     assert!(!outcome.report.flow.watch_failed, "{:?}", outcome.report);
     h.assert_cleaned_up().await;
@@ -124,11 +109,7 @@ async fn runner_stream_faults_are_reconnected() {
     // Alive long enough for three reconnects with backoff (200, 400, 800 ms).
     let (h, outcome) = run_for(rules, 3_000).await;
     assert_completed(&outcome.response);
-    assert!(
-        outcome.report.flow.stdout_reconnects >= 3,
-        "{:?}",
-        outcome.report
-    );
+    assert!(outcome.report.flow.stdout_reconnects >= 3, "{:?}", outcome.report);
     h.assert_cleaned_up().await;
 }
 
@@ -185,11 +166,8 @@ async fn pod_create_failures_are_internal_errors_and_the_secret_is_deleted() {
 
 #[tokio::test]
 async fn failed_deletes_are_only_warned() {
-    let (h, outcome) = run(vec![
-        rule("pods.delete", &[], E500),
-        rule("secrets.delete", &[], Fault::Reset),
-    ])
-    .await;
+    let (h, outcome) =
+        run(vec![rule("pods.delete", &[], E500), rule("secrets.delete", &[], Fault::Reset)]).await;
     assert_completed(&outcome.response);
     // Left for the orphan sweep, as in the TypeScript.
     let m = h.metrics();

@@ -84,11 +84,7 @@ pub(crate) struct Timer {
 #[derive(Debug, Clone)]
 pub(crate) enum TimerKind {
     /// `withRetry`'s sleep before attempt `attempt` (0-based).
-    Retry {
-        purpose: Purpose,
-        call: Call,
-        attempt: u32,
-    },
+    Retry { purpose: Purpose, call: Call, attempt: u32 },
     /// W16: read the leftover pod again.
     WaitGoneTick,
     /// §1.5: `STARTUP_BUDGET_MS` ran out.
@@ -123,12 +119,12 @@ pub(crate) fn timeout_of(call: &Call) -> u64 {
 /// one); creates, replaces and deletes accept any payload.
 pub(crate) fn check_payload(call: &Call, reply: Reply) -> Reply {
     match (call, reply) {
-        (Call::ReadPod { .. }, Ok(p)) if !matches!(p, Payload::Pod(_)) => Err(ApiError::transport(
-            "unexpected reply payload (expected a Pod)",
-        )),
-        (Call::ReadLog { .. }, Ok(p)) if !matches!(p, Payload::Log(_) | Payload::Empty) => Err(
-            ApiError::transport("unexpected reply payload (expected log bytes)"),
-        ),
+        (Call::ReadPod { .. }, Ok(p)) if !matches!(p, Payload::Pod(_)) => {
+            Err(ApiError::transport("unexpected reply payload (expected a Pod)"))
+        }
+        (Call::ReadLog { .. }, Ok(p)) if !matches!(p, Payload::Log(_) | Payload::Empty) => {
+            Err(ApiError::transport("unexpected reply payload (expected log bytes)"))
+        }
         (_, reply) => reply,
     }
 }
@@ -148,19 +144,8 @@ impl Execution {
             _ => {}
         }
         let timeout_ms = timeout_of(&call);
-        self.calls.insert(
-            id,
-            Pending {
-                purpose,
-                call: call.clone(),
-                attempt,
-            },
-        );
-        self.actions.push_back(Action::Call {
-            id,
-            call,
-            timeout_ms,
-        });
+        self.calls.insert(id, Pending { purpose, call: call.clone(), attempt });
+        self.actions.push_back(Action::Call { id, call, timeout_ms });
     }
 
     /// Counts log bytes of a reply.
@@ -187,10 +172,7 @@ impl Execution {
         let Some(label) = pending.retry_label() else {
             return Some(err);
         };
-        if err
-            .status
-            .is_some_and(|s| NON_RETRYABLE_STATUS.contains(&s))
-        {
+        if err.status.is_some_and(|s| NON_RETRYABLE_STATUS.contains(&s)) {
             return Some(err);
         }
         self.warn(format!(

@@ -15,9 +15,7 @@ impl Execution {
             });
         }
         if self.pod_created || self.secret_owned {
-            self.cleanup_queue.push_back(Call::DeleteSecret {
-                name: self.secret_name.clone(),
-            });
+            self.cleanup_queue.push_back(Call::DeleteSecret { name: self.secret_name.clone() });
         }
         self.next_cleanup();
     }
@@ -48,10 +46,7 @@ impl Execution {
                 Purpose::CleanupPod => {
                     format!("[sandbox.k8s] delete pod {} failed: {err}", self.pod_name)
                 }
-                _ => format!(
-                    "[sandbox.k8s] delete secret {} failed: {err}",
-                    self.secret_name
-                ),
+                _ => format!("[sandbox.k8s] delete secret {} failed: {err}", self.secret_name),
             };
             self.warn(text);
         }

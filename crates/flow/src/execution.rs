@@ -144,10 +144,7 @@ impl Execution {
         };
         // §1.2 step 1: the dispatcher validated the language already; re-check it.
         if !exec.req.language.is_backend_supported() {
-            exec.respond(
-                make_error(ErrorCode::SpawnerUnavailable, "invalid language", 0),
-                now_ms,
-            );
+            exec.respond(make_error(ErrorCode::SpawnerUnavailable, "invalid language", 0), now_ms);
             return exec;
         }
         exec.start_preparation(now_ms);
@@ -347,11 +344,7 @@ impl Execution {
     /// Routes a due timer.
     fn on_timer(&mut self, kind: TimerKind, now_ms: i64) {
         match kind {
-            TimerKind::Retry {
-                purpose,
-                call,
-                attempt,
-            } => {
+            TimerKind::Retry { purpose, call, attempt } => {
                 if self.is_relevant(&purpose) {
                     self.issue_attempt(purpose, call, attempt);
                 }
@@ -483,9 +476,7 @@ impl Execution {
     pub(crate) fn expect_pod(reply: Reply) -> Result<Box<Pod>, ApiError> {
         match reply? {
             Payload::Pod(pod) => Ok(pod),
-            _ => Err(ApiError::transport(
-                "unexpected reply payload (expected a Pod)",
-            )),
+            _ => Err(ApiError::transport("unexpected reply payload (expected a Pod)")),
         }
     }
 
@@ -494,9 +485,7 @@ impl Execution {
         match reply? {
             Payload::Log(bytes) => Ok(bytes),
             Payload::Empty => Ok(Vec::new()),
-            _ => Err(ApiError::transport(
-                "unexpected reply payload (expected log bytes)",
-            )),
+            _ => Err(ApiError::transport("unexpected reply payload (expected log bytes)")),
         }
     }
 }

@@ -84,11 +84,7 @@ impl Execution {
             now_ms: self.assembly_now(now_ms),
             harvest: self.harvest.clone(),
             started: self.started,
-            runner_killed: if aborted {
-                None
-            } else {
-                self.runner_killed.clone()
-            },
+            runner_killed: if aborted { None } else { self.runner_killed.clone() },
             backstop: self.loop_outcome == Some(LoopOutcome::Backstop),
             request_steps: self.req.steps.clone(),
         };

@@ -62,11 +62,7 @@ impl Execution {
             self.runner_term = Some(term);
             if now_ms.saturating_sub(since) > RUNNER_DEAD_GRACE_MS {
                 self.check_harvest_progress();
-            } else if !self
-                .timers
-                .iter()
-                .any(|t| matches!(t.kind, TimerKind::RunnerDeadCheck))
-            {
+            } else if !self.timers.iter().any(|t| matches!(t.kind, TimerKind::RunnerDeadCheck)) {
                 // Strictly after the grace, as the TypeScript's `>`.
                 self.set_timer(
                     since.saturating_add(RUNNER_DEAD_GRACE_MS + 1),
@@ -111,9 +107,7 @@ impl Execution {
             }
             Err(err) => {
                 // W12: a read failure proves nothing about the harvest; look again next tick.
-                self.warn(format!(
-                    "[sandbox.k8s] harvest progress check failed: {err}"
-                ));
+                self.warn(format!("[sandbox.k8s] harvest progress check failed: {err}"));
                 self.set_timer(
                     now_ms.saturating_add(POLL_INTERVAL_MS as i64),
                     TimerKind::RunnerDeadCheck,
@@ -140,10 +134,7 @@ impl Execution {
             self.report.harvest_done_at_ms = Some(now_ms);
         }
         self.cancel_timers(|k| {
-            matches!(
-                k,
-                TimerKind::Backstop | TimerKind::RunnerDeadCheck | TimerKind::PodPollTick
-            )
+            matches!(k, TimerKind::Backstop | TimerKind::RunnerDeadCheck | TimerKind::PodPollTick)
         });
         if self.pod_source == PodSource::Watch {
             self.actions.push_back(Action::StopWatch);

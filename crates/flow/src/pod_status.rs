@@ -55,10 +55,7 @@ impl Execution {
             && self.pod_source == PodSource::Polling
             && self.startup_failure.is_none()
         {
-            self.set_timer(
-                now_ms.saturating_add(POLL_INTERVAL_MS as i64),
-                TimerKind::PodPollTick,
-            );
+            self.set_timer(now_ms.saturating_add(POLL_INTERVAL_MS as i64), TimerKind::PodPollTick);
         }
     }
 
@@ -73,9 +70,7 @@ impl Execution {
         }
         self.pod_poll_in_flight = true;
         self.cancel_timers(|k| matches!(k, TimerKind::PodPollTick));
-        let call = Call::ReadPod {
-            name: self.pod_name.clone(),
-        };
+        let call = Call::ReadPod { name: self.pod_name.clone() };
         self.issue(Purpose::PodPoll, call);
     }
 }

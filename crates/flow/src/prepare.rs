@@ -29,15 +29,8 @@ impl Execution {
     }
 
     fn pvc_name(&self, index: usize) -> String {
-        let stores = self
-            .cache
-            .as_ref()
-            .expect("cache stores are set in pvc mode");
-        if index == 0 {
-            stores.pip.clone()
-        } else {
-            stores.npm.clone()
-        }
+        let stores = self.cache.as_ref().expect("cache stores are set in pvc mode");
+        if index == 0 { stores.pip.clone() } else { stores.npm.clone() }
     }
 
     fn read_pvc(&mut self, index: usize) {
@@ -63,10 +56,9 @@ impl Execution {
                 let body = build_cache_pvc(&self.backend, &name);
                 self.issue(Purpose::CreatePvc(index), Call::CreatePvc(Box::new(body)));
             }
-            Err(err) => self.fail_internal(
-                &format!("k8s cache: failed to read PVC {name}: {err}"),
-                now_ms,
-            ),
+            Err(err) => {
+                self.fail_internal(&format!("k8s cache: failed to read PVC {name}: {err}"), now_ms)
+            }
         }
     }
 
@@ -86,12 +78,7 @@ impl Execution {
     }
 
     fn secret_body(&self) -> Box<tale_sandbox_contract::k8s_openapi::api::core::v1::Secret> {
-        Box::new(build_exec_secret(
-            &self.cfg,
-            &self.req,
-            self.timeout_ms,
-            self.opts.started_at_ms,
-        ))
+        Box::new(build_exec_secret(&self.cfg, &self.req, self.timeout_ms, self.opts.started_at_ms))
     }
 
     /// §1.2 step 7.
@@ -112,9 +99,7 @@ impl Execution {
             Err(err) if err.is_conflict() => {
                 self.issue(
                     Purpose::DuplicateReadPod,
-                    Call::ReadPod {
-                        name: self.pod_name.clone(),
-                    },
+                    Call::ReadPod { name: self.pod_name.clone() },
                 );
             }
             Err(err) => self.fail_internal(&err.message, now_ms),
@@ -131,10 +116,8 @@ impl Execution {
                 } else if self.aborted {
                     self.respond_cancelled_empty(now_ms);
                 } else {
-                    let call = Call::DeletePod {
-                        name: self.pod_name.clone(),
-                        grace_period_seconds: 0,
-                    };
+                    let call =
+                        Call::DeletePod { name: self.pod_name.clone(), grace_period_seconds: 0 };
                     self.issue(Purpose::DuplicateDeletePod, call);
                 }
             }
@@ -163,12 +146,7 @@ impl Execution {
     }
 
     fn read_leftover_pod(&mut self) {
-        self.issue(
-            Purpose::WaitGoneReadPod,
-            Call::ReadPod {
-                name: self.pod_name.clone(),
-            },
-        );
+        self.issue(Purpose::WaitGoneReadPod, Call::ReadPod { name: self.pod_name.clone() });
     }
 
     pub(crate) fn on_wait_gone_read_pod(&mut self, reply: Reply, now_ms: i64) {
@@ -177,10 +155,8 @@ impl Execution {
             // Still there (or unknown): look again, within the bound.
             _ if self.aborted => self.respond_cancelled_empty(now_ms),
             _ if now_ms >= self.wait_gone_deadline => self.replace_secret(now_ms),
-            _ => self.set_timer(
-                now_ms.saturating_add(POLL_INTERVAL_MS as i64),
-                TimerKind::WaitGoneTick,
-            ),
+            _ => self
+                .set_timer(now_ms.saturating_add(POLL_INTERVAL_MS as i64), TimerKind::WaitGoneTick),
         }
     }
 
@@ -201,10 +177,8 @@ impl Execution {
             self.respond_cancelled_empty(now_ms);
             return;
         }
-        let call = Call::ReplaceSecret {
-            name: self.secret_name.clone(),
-            secret: self.secret_body(),
-        };
+        let call =
+            Call::ReplaceSecret { name: self.secret_name.clone(), secret: self.secret_body() };
         self.issue(Purpose::ReplaceSecret, call);
     }
 

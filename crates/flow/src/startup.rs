@@ -20,13 +20,8 @@ impl Execution {
     pub(crate) fn start_startup(&mut self, now_ms: i64) {
         self.stage = Stage::Starting;
         self.pod_source = PodSource::Watch;
-        self.actions.push_back(Action::WatchPod {
-            name: self.pod_name.clone(),
-        });
-        self.set_timer(
-            now_ms.saturating_add(STARTUP_BUDGET_MS),
-            TimerKind::StartupDeadline,
-        );
+        self.actions.push_back(Action::WatchPod { name: self.pod_name.clone() });
+        self.set_timer(now_ms.saturating_add(STARTUP_BUDGET_MS), TimerKind::StartupDeadline);
     }
 
     pub(crate) fn on_startup_pod(&mut self, pod: &Pod, now_ms: i64) {
@@ -58,10 +53,7 @@ impl Execution {
                 };
                 self.issue(
                     Purpose::StageTail,
-                    Call::ReadLog {
-                        pod: self.pod_name.clone(),
-                        params,
-                    },
+                    Call::ReadLog { pod: self.pod_name.clone(), params },
                 );
             }
         }

@@ -54,14 +54,9 @@ pub(crate) struct StdoutFlow {
 
 impl StdoutFlow {
     pub(crate) fn new(cfg: &SpawnerConfig, options: &ExecuteOptions) -> Self {
-        let cap = usize::try_from(cfg.stdout_max_bytes)
-            .unwrap_or(usize::MAX)
-            .max(1);
-        let acc = StdoutAccumulator::new(Config {
-            cap_bytes: cap,
-            mode: Mode::Timestamped,
-        })
-        .expect("cap is positive");
+        let cap = usize::try_from(cfg.stdout_max_bytes).unwrap_or(usize::MAX).max(1);
+        let acc = StdoutAccumulator::new(Config { cap_bytes: cap, mode: Mode::Timestamped })
+            .expect("cap is positive");
         let scanner = StreamScanner::new(ScannerOptions {
             stdout_max_bytes: cfg.stdout_max_bytes,
             max_line_bytes: MAX_LINE_BUF_BYTES,
@@ -178,11 +173,7 @@ impl Execution {
         self.stdout.opened_any = true;
         self.stdout.last_progress_at = now_ms;
         self.arm_stall_check(now_ms);
-        self.actions.push_back(Action::OpenStdout {
-            id,
-            pod: self.pod_name.clone(),
-            since_time,
-        });
+        self.actions.push_back(Action::OpenStdout { id, pod: self.pod_name.clone(), since_time });
     }
 
     fn arm_stall_check(&mut self, from_ms: i64) {
@@ -215,12 +206,7 @@ impl Execution {
         }
         self.report.log_bytes.runner += chunk.len() as u64;
         let before = self.stdout.acc.finish().total_bytes;
-        let accepted = self
-            .stdout
-            .acc
-            .push(chunk)
-            .expect("stream read is open")
-            .to_vec();
+        let accepted = self.stdout.acc.push(chunk).expect("stream read is open").to_vec();
         if self.stdout.acc.finish().total_bytes > before {
             self.stdout.last_progress_at = now_ms;
         }
@@ -252,12 +238,7 @@ impl Execution {
         }
         self.stdout.stream = None;
         let accepted = match end {
-            StreamEnd::Eof => self
-                .stdout
-                .acc
-                .end_read()
-                .expect("stream read is open")
-                .to_vec(),
+            StreamEnd::Eof => self.stdout.acc.end_read().expect("stream read is open").to_vec(),
             StreamEnd::Cut | StreamEnd::Error(_) => self.stdout.acc.abandon_read().to_vec(),
         };
         self.feed_scanner(accepted);
@@ -297,9 +278,7 @@ impl Execution {
                 StreamEnd::Error(err) => err.message.clone(),
                 _ => "connection cut".to_string(),
             };
-            self.warn(format!(
-                "[sandbox.k8s] runner log stream failed (will reconnect): {why}"
-            ));
+            self.warn(format!("[sandbox.k8s] runner log stream failed (will reconnect): {why}"));
         }
         let tuning = self.opts.tuning;
         if self.stdout.failures >= tuning.stream_failures_before_polling.max(1) {
@@ -316,10 +295,8 @@ impl Execution {
             return;
         }
         let shift = (self.stdout.failures - 1).min(20);
-        let delay = tuning
-            .reconnect_initial_ms
-            .saturating_mul(1 << shift)
-            .min(tuning.reconnect_max_ms);
+        let delay =
+            tuning.reconnect_initial_ms.saturating_mul(1 << shift).min(tuning.reconnect_max_ms);
         self.set_timer(now_ms.saturating_add(delay), TimerKind::StdoutReconnect);
     }
 
@@ -338,10 +315,7 @@ impl Execution {
             timestamps: true,
             since_time: self.stdout.since_time(),
         };
-        Call::ReadLog {
-            pod: self.pod_name.clone(),
-            params,
-        }
+        Call::ReadLog { pod: self.pod_name.clone(), params }
     }
 
     pub(crate) fn on_stdout_poll_tick(&mut self, _now_ms: i64) {

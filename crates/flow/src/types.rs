@@ -46,10 +46,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error with the given status and message.
     pub fn new(status: Option<u16>, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-        }
+        Self { status, message: message.into() }
     }
 
     /// A non-2xx response with `status`.
@@ -141,13 +138,7 @@ pub struct LogParams {
 impl LogParams {
     /// A full, unlimited read of `container` (the harvest reads).
     pub fn full(container: Container) -> Self {
-        Self {
-            container,
-            tail_lines: None,
-            limit_bytes: None,
-            timestamps: false,
-            since_time: None,
-        }
+        Self { container, tail_lines: None, limit_bytes: None, timestamps: false, since_time: None }
     }
 }
 

@@ -128,7 +128,13 @@ impl ContainerLog {
 
     /// Appends one record verbatim to `0.log`.
     pub fn append_ref(&mut self, record: RecordRef<'_>) {
-        append_one(&mut self.current, &mut self.history, &mut self.payload_bytes, &mut self.records_written, record);
+        append_one(
+            &mut self.current,
+            &mut self.history,
+            &mut self.payload_bytes,
+            &mut self.records_written,
+            record,
+        );
     }
 
     /// The container exited at `time`: output held by the splitter is flushed as `P` records, and follow
@@ -200,7 +206,11 @@ impl ContainerLog {
     pub fn rotated_files(&self) -> Vec<RotatedFileInfo> {
         self.rotated
             .iter()
-            .map(|f| RotatedFileInfo { generation: f.generation(), size: f.size(), records: f.len() })
+            .map(|f| RotatedFileInfo {
+                generation: f.generation(),
+                size: f.size(),
+                records: f.len(),
+            })
             .collect()
     }
 

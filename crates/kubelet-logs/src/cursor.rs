@@ -81,14 +81,23 @@ impl FollowCursor {
 
     /// Appends what the stream delivers now to `out`. `max_bytes` is a soft budget: the call stops after
     /// the record that reaches it (so at most one record more), which keeps a server's chunks bounded.
-    pub fn read_into(&mut self, log: &ContainerLog, out: &mut Vec<u8>, max_bytes: usize) -> FollowStatus {
+    pub fn read_into(
+        &mut self,
+        log: &ContainerLog,
+        out: &mut Vec<u8>,
+        max_bytes: usize,
+    ) -> FollowStatus {
         let start_len = out.len();
         loop {
             if self.renderer.exhausted() {
                 return FollowStatus::Finished;
             }
             if self.stalled {
-                return if log.is_exited() { FollowStatus::Finished } else { FollowStatus::Waiting };
+                return if log.is_exited() {
+                    FollowStatus::Finished
+                } else {
+                    FollowStatus::Waiting
+                };
             }
             let current = log.generation();
             if self.generation > current {
@@ -148,7 +157,8 @@ impl FollowCursor {
         if !log.is_exited() {
             return false;
         }
-        self.stalled || (self.generation == log.generation() && self.next_record >= log.current_len())
+        self.stalled
+            || (self.generation == log.generation() && self.next_record >= log.current_len())
     }
 
     /// Whether the stream stopped receiving data because of a rotation (older kubelet behaviour).

@@ -121,7 +121,12 @@ impl Record {
 impl RecordRef<'_> {
     /// Copies the content into an owned [`Record`].
     pub fn to_owned(&self) -> Record {
-        Record { time: self.time, stream: self.stream, tag: self.tag, content: self.content.to_vec() }
+        Record {
+            time: self.time,
+            stream: self.stream,
+            tag: self.tag,
+            content: self.content.to_vec(),
+        }
     }
 
     /// Appends the record's CRI line, newline included, to `out`.
@@ -162,18 +167,27 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DecodeError::MissingField { field } => write!(f, "CRI log line has no {field} field"),
-            DecodeError::BadTimestamp(text) => write!(f, "CRI log line has a bad timestamp: {text:?}"),
-            DecodeError::BadStream(text) => write!(f, "CRI log line has an unknown stream: {text:?}"),
+            DecodeError::BadTimestamp(text) => {
+                write!(f, "CRI log line has a bad timestamp: {text:?}")
+            }
+            DecodeError::BadStream(text) => {
+                write!(f, "CRI log line has an unknown stream: {text:?}")
+            }
             DecodeError::BadTag(text) => write!(f, "CRI log line has an unknown tag: {text:?}"),
             DecodeError::NewlineInContent => f.write_str("CRI log line content contains a newline"),
-            DecodeError::UnterminatedLastLine => f.write_str("CRI log file does not end with a newline"),
+            DecodeError::UnterminatedLastLine => {
+                f.write_str("CRI log file does not end with a newline")
+            }
         }
     }
 }
 
 impl std::error::Error for DecodeError {}
 
-fn split_field<'a>(rest: &'a [u8], field: &'static str) -> Result<(&'a [u8], &'a [u8]), DecodeError> {
+fn split_field<'a>(
+    rest: &'a [u8],
+    field: &'static str,
+) -> Result<(&'a [u8], &'a [u8]), DecodeError> {
     let space = memchr::memchr(b' ', rest).ok_or(DecodeError::MissingField { field })?;
     Ok((&rest[..space], &rest[space + 1..]))
 }
@@ -188,7 +202,8 @@ pub fn decode_cri_line(line: &[u8]) -> Result<Record, DecodeError> {
     let (stream, rest) = split_field(rest, "stream")?;
     let (tag, content) = split_field(rest, "tag")?;
     let time_text = String::from_utf8_lossy(time);
-    let time = Timestamp::parse_rfc3339(&time_text).map_err(|_| DecodeError::BadTimestamp(time_text.into_owned()))?;
+    let time = Timestamp::parse_rfc3339(&time_text)
+        .map_err(|_| DecodeError::BadTimestamp(time_text.into_owned()))?;
     let stream = match stream {
         b"stdout" => Stream::Stdout,
         b"stderr" => Stream::Stderr,
@@ -225,7 +240,10 @@ mod tests {
     #[test]
     fn encodes_the_cri_line_format() {
         let full = Record::new(t(), Stream::Stdout, Tag::Full, b"hello world".to_vec());
-        assert_eq!(full.encode(), b"2023-11-14T22:13:20.000000042Z stdout F hello world\n".to_vec());
+        assert_eq!(
+            full.encode(),
+            b"2023-11-14T22:13:20.000000042Z stdout F hello world\n".to_vec()
+        );
         assert_eq!(full.encoded_len(), full.encode().len());
         let partial = Record::new(t(), Stream::Stderr, Tag::Partial, Vec::new());
         assert_eq!(partial.encode(), b"2023-11-14T22:13:20.000000042Z stderr P \n".to_vec());
@@ -247,13 +265,34 @@ mod tests {
 
     #[test]
     fn rejects_malformed_lines_with_a_reason() {
-        assert_eq!(decode_cri_line(b"2023-11-14T22:13:20Z"), Err(DecodeError::MissingField { field: "time" }));
-        assert_eq!(decode_cri_line(b"2023-11-14T22:13:20Z stdout"), Err(DecodeError::MissingField { field: "stream" }));
-        assert_eq!(decode_cri_line(b"2023-11-14T22:13:20Z stdin F x"), Err(DecodeError::BadStream("stdin".into())));
-        assert_eq!(decode_cri_line(b"2023-11-14T22:13:20Z stdout X x"), Err(DecodeError::BadTag("X".into())));
-        assert_eq!(decode_cri_line(b"noon stdout F x"), Err(DecodeError::BadTimestamp("noon".into())));
-        assert_eq!(decode_cri_file(b"2023-11-14T22:13:20Z stdout F x"), Err(DecodeError::UnterminatedLastLine));
-        assert_eq!(decode_cri_line(b"2023-11-14T22:13:20Z stdout F x\ny"), Err(DecodeError::NewlineInContent));
+        assert_eq!(
+            decode_cri_line(b"2023-11-14T22:13:20Z"),
+            Err(DecodeError::MissingField { field: "time" })
+        );
+        assert_eq!(
+            decode_cri_line(b"2023-11-14T22:13:20Z stdout"),
+            Err(DecodeError::MissingField { field: "stream" })
+        );
+        assert_eq!(
+            decode_cri_line(b"2023-11-14T22:13:20Z stdin F x"),
+            Err(DecodeError::BadStream("stdin".into()))
+        );
+        assert_eq!(
+            decode_cri_line(b"2023-11-14T22:13:20Z stdout X x"),
+            Err(DecodeError::BadTag("X".into()))
+        );
+        assert_eq!(
+            decode_cri_line(b"noon stdout F x"),
+            Err(DecodeError::BadTimestamp("noon".into()))
+        );
+        assert_eq!(
+            decode_cri_file(b"2023-11-14T22:13:20Z stdout F x"),
+            Err(DecodeError::UnterminatedLastLine)
+        );
+        assert_eq!(
+            decode_cri_line(b"2023-11-14T22:13:20Z stdout F x\ny"),
+            Err(DecodeError::NewlineInContent)
+        );
         assert_eq!(decode_cri_file(b""), Ok(vec![]));
     }
 }

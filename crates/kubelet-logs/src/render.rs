@@ -1,7 +1,7 @@
 //! How the kubelet turns CRI records into a `pods/log` response body.
 
 use crate::record::{RecordRef, Tag};
-use crate::timestamp::{TimestampCache, Timestamp};
+use crate::timestamp::{Timestamp, TimestampCache};
 
 /// Query options of a `pods/log` read that shape the body (`follow` is modelled by
 /// [`crate::FollowCursor`]).

@@ -33,7 +33,11 @@ pub struct LineSplitter {
 impl LineSplitter {
     /// A splitter cutting lines longer than `max_record_bytes` (a zero is treated as one byte).
     pub fn new(max_record_bytes: usize, mode: SplitMode) -> Self {
-        LineSplitter { max_record_bytes: max_record_bytes.max(1), mode, pending: [Vec::new(), Vec::new()] }
+        LineSplitter {
+            max_record_bytes: max_record_bytes.max(1),
+            mode,
+            pending: [Vec::new(), Vec::new()],
+        }
     }
 
     /// The maximum content size of one record.
@@ -59,7 +63,13 @@ impl LineSplitter {
     }
 
     /// Like [`LineSplitter::write`], handing each record to `emit` instead of allocating it.
-    pub fn write_with(&mut self, time: Timestamp, stream: Stream, data: &[u8], mut emit: impl FnMut(RecordRef<'_>)) {
+    pub fn write_with(
+        &mut self,
+        time: Timestamp,
+        stream: Stream,
+        data: &[u8],
+        mut emit: impl FnMut(RecordRef<'_>),
+    ) {
         let max = self.max_record_bytes;
         let pending = &mut self.pending[stream.index()];
         let mut emit_piece = |tag: Tag, held: &mut Vec<u8>, fresh: &[u8]| {
@@ -109,7 +119,12 @@ impl LineSplitter {
     }
 
     /// Like [`LineSplitter::close`], handing the record (if any) to `emit`.
-    pub fn close_with(&mut self, time: Timestamp, stream: Stream, mut emit: impl FnMut(RecordRef<'_>)) {
+    pub fn close_with(
+        &mut self,
+        time: Timestamp,
+        stream: Stream,
+        mut emit: impl FnMut(RecordRef<'_>),
+    ) {
         let pending = &mut self.pending[stream.index()];
         if !pending.is_empty() {
             emit(RecordRef { time, stream, tag: Tag::Partial, content: pending });
@@ -134,7 +149,9 @@ mod tests {
         let records = s.write(T, Stream::Stdout, b"one\n\ntwo\n");
         let contents: Vec<&[u8]> = records.iter().map(|r| r.content.as_slice()).collect();
         assert_eq!(contents, vec![&b"one"[..], b"", b"two"]);
-        assert!(records.iter().all(|r| r.tag == Tag::Full && r.time == T && r.stream == Stream::Stdout));
+        assert!(
+            records.iter().all(|r| r.tag == Tag::Full && r.time == T && r.stream == Stream::Stdout)
+        );
     }
 
     #[test]
@@ -179,7 +196,10 @@ mod tests {
         assert_eq!(shape(&s.write(T, Stream::Stdout, b"abcde")), vec![(Tag::Partial, 4)]);
         assert_eq!(s.pending_len(Stream::Stdout), 1);
         assert!(s.write(T, Stream::Stderr, b"zz").is_empty(), "streams are independent");
-        assert_eq!(s.close(later, Stream::Stdout), vec![Record::new(later, Stream::Stdout, Tag::Partial, b"e".to_vec())]);
+        assert_eq!(
+            s.close(later, Stream::Stdout),
+            vec![Record::new(later, Stream::Stdout, Tag::Partial, b"e".to_vec())]
+        );
         assert_eq!(s.close(later, Stream::Stdout), vec![]);
         assert_eq!(s.pending_len(Stream::Stderr), 2);
     }

@@ -137,7 +137,10 @@ mod tests {
 
     #[test]
     fn renders_nine_fraction_digits_even_for_whole_seconds() {
-        assert_eq!(Timestamp::from_unix_seconds(0).to_rfc3339_nanos(), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(
+            Timestamp::from_unix_seconds(0).to_rfc3339_nanos(),
+            "1970-01-01T00:00:00.000000000Z"
+        );
         assert_eq!(
             Timestamp::from_unix_nanos(1_700_000_000_000_000_001).to_rfc3339_nanos(),
             "2023-11-14T22:13:20.000000001Z"
@@ -146,8 +149,14 @@ mod tests {
 
     #[test]
     fn range_ends_render_with_fixed_width() {
-        assert_eq!(Timestamp::from_unix_nanos(i64::MIN).to_rfc3339_nanos(), "1677-09-21T00:12:43.145224192Z");
-        assert_eq!(Timestamp::from_unix_nanos(i64::MAX).to_rfc3339_nanos(), "2262-04-11T23:47:16.854775807Z");
+        assert_eq!(
+            Timestamp::from_unix_nanos(i64::MIN).to_rfc3339_nanos(),
+            "1677-09-21T00:12:43.145224192Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix_nanos(i64::MAX).to_rfc3339_nanos(),
+            "2262-04-11T23:47:16.854775807Z"
+        );
     }
 
     #[test]
@@ -158,15 +167,27 @@ mod tests {
             Timestamp::parse_rfc3339("2023-11-14T23:13:20.5+01:00"),
             Ok(Timestamp::from_unix_nanos(1_700_000_000_500_000_000))
         );
-        assert_eq!(Timestamp::parse_rfc3339("2023-11-14T22:13:20Z"), Ok(Timestamp::from_unix_seconds(1_700_000_000)));
+        assert_eq!(
+            Timestamp::parse_rfc3339("2023-11-14T22:13:20Z"),
+            Ok(Timestamp::from_unix_seconds(1_700_000_000))
+        );
         assert!(matches!(Timestamp::parse_rfc3339("yesterday"), Err(TimestampError::Syntax(_))));
-        assert_eq!(Timestamp::parse_rfc3339("9999-01-01T00:00:00Z"), Err(TimestampError::OutOfRange));
+        assert_eq!(
+            Timestamp::parse_rfc3339("9999-01-01T00:00:00Z"),
+            Err(TimestampError::OutOfRange)
+        );
     }
 
     #[test]
     fn floor_to_second_rounds_down_also_before_the_epoch() {
-        assert_eq!(Timestamp::from_unix_nanos(1_999_999_999).floor_to_second(), Timestamp::from_unix_seconds(1));
-        assert_eq!(Timestamp::from_unix_nanos(-1).floor_to_second(), Timestamp::from_unix_seconds(-1));
+        assert_eq!(
+            Timestamp::from_unix_nanos(1_999_999_999).floor_to_second(),
+            Timestamp::from_unix_seconds(1)
+        );
+        assert_eq!(
+            Timestamp::from_unix_nanos(-1).floor_to_second(),
+            Timestamp::from_unix_seconds(-1)
+        );
         assert_eq!(Timestamp::from_unix_nanos(-1).as_unix_seconds(), -1);
     }
 }

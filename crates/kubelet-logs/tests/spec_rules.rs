@@ -1,8 +1,8 @@
 //! One test per rule of `shared/spec/kubelet-logs.md`, on the public API.
 
 use tale_sandbox_kubelet_logs::{
-    ContainerLog, FollowCursor, FollowOptions, FollowStatus, LogConfig, ReadOptions, SplitMode, Stream, Tag,
-    Timestamp, decode_cri_file,
+    ContainerLog, FollowCursor, FollowOptions, FollowStatus, LogConfig, ReadOptions, SplitMode,
+    Stream, Tag, Timestamp, decode_cri_file,
 };
 
 const SECOND: i64 = 1_000_000_000;
@@ -77,7 +77,11 @@ fn since_time_skips_older_records_and_can_start_without_a_timestamp() {
     log.write(at(0), Stream::Stdout, b"old line\nstart of a ");
     log.write(at(SECOND + 5), Stream::Stdout, b"long line\nnew line\n");
     let since = at(SECOND).floor_to_second();
-    let served = log.read(&ReadOptions { timestamps: true, since_time: Some(since), ..ReadOptions::default() });
+    let served = log.read(&ReadOptions {
+        timestamps: true,
+        since_time: Some(since),
+        ..ReadOptions::default()
+    });
     // `long line` continues a line whose start was skipped: no prefix.
     assert_eq!(text(&served), format!("long line\n{} new line\n", ts(SECOND + 5)));
 }
@@ -100,10 +104,14 @@ fn limit_bytes_cuts_the_output_inside_a_timestamp() {
     let full = log.read(&with_timestamps());
     let first_line = format!("{} first\n", ts(0)).len();
     for limit in [1, 10, first_line + 12, full.len() - 1, full.len(), full.len() + 50] {
-        let served = log.read(&ReadOptions { limit_bytes: Some(limit as u64), ..with_timestamps() });
+        let served =
+            log.read(&ReadOptions { limit_bytes: Some(limit as u64), ..with_timestamps() });
         assert_eq!(served, full[..limit.min(full.len())].to_vec(), "limit {limit}");
     }
-    assert_eq!(log.read(&ReadOptions { limit_bytes: Some(0), ..with_timestamps() }), Vec::<u8>::new());
+    assert_eq!(
+        log.read(&ReadOptions { limit_bytes: Some(0), ..with_timestamps() }),
+        Vec::<u8>::new()
+    );
 }
 
 #[test]
@@ -132,14 +140,27 @@ fn tail_lines_counts_file_lines_and_is_applied_before_limit_bytes() {
     let mut log = log_with(4);
     log.write(at(0), Stream::Stdout, b"one\ntwo\nthree!\n");
     // File lines: `one`, `two`, `thre` (P), `e!` (F).
-    assert_eq!(text(&log.read(&ReadOptions { tail_lines: Some(2), ..ReadOptions::default() })), "three!\n");
+    assert_eq!(
+        text(&log.read(&ReadOptions { tail_lines: Some(2), ..ReadOptions::default() })),
+        "three!\n"
+    );
     // A tail that starts on a continuation piece still starts "after a line end": it gets a prefix.
     let served = log.read(&ReadOptions { tail_lines: Some(1), ..with_timestamps() });
     assert_eq!(text(&served), format!("{} e!\n", ts(0)));
-    let served = log.read(&ReadOptions { tail_lines: Some(3), limit_bytes: Some(5), ..ReadOptions::default() });
+    let served = log.read(&ReadOptions {
+        tail_lines: Some(3),
+        limit_bytes: Some(5),
+        ..ReadOptions::default()
+    });
     assert_eq!(text(&served), "two\nt");
-    assert_eq!(log.read(&ReadOptions { tail_lines: Some(0), ..ReadOptions::default() }), Vec::<u8>::new());
-    assert_eq!(text(&log.read(&ReadOptions { tail_lines: Some(99), ..ReadOptions::default() })), "one\ntwo\nthree!\n");
+    assert_eq!(
+        log.read(&ReadOptions { tail_lines: Some(0), ..ReadOptions::default() }),
+        Vec::<u8>::new()
+    );
+    assert_eq!(
+        text(&log.read(&ReadOptions { tail_lines: Some(99), ..ReadOptions::default() })),
+        "one\ntwo\nthree!\n"
+    );
 }
 
 #[test]
@@ -265,7 +286,11 @@ fn a_follow_stream_ends_at_limit_bytes_and_respects_tail_and_budget() {
     let read = ReadOptions { tail_lines: Some(2), limit_bytes: Some(12), ..ReadOptions::default() };
     let mut cursor = FollowCursor::new(&log, read, FollowOptions::default());
     let mut out = Vec::new();
-    assert_eq!(cursor.read_into(&log, &mut out, 1), FollowStatus::MoreAvailable, "budget reached after one record");
+    assert_eq!(
+        cursor.read_into(&log, &mut out, 1),
+        FollowStatus::MoreAvailable,
+        "budget reached after one record"
+    );
     assert_eq!(text(&out), "two\n");
     assert_eq!(cursor.read_into(&log, &mut out, usize::MAX), FollowStatus::Waiting);
     log.write(at(1), Stream::Stdout, b"four\n");
@@ -276,7 +301,11 @@ fn a_follow_stream_ends_at_limit_bytes_and_respects_tail_and_budget() {
 
 #[test]
 fn containerd_hold_mode_logs_an_unterminated_tail_only_when_the_container_exits() {
-    let config = LogConfig { max_record_bytes: 8, split_mode: SplitMode::HoldUntilNewline, ..LogConfig::default() };
+    let config = LogConfig {
+        max_record_bytes: 8,
+        split_mode: SplitMode::HoldUntilNewline,
+        ..LogConfig::default()
+    };
     let mut log = ContainerLog::new(config).unwrap();
     let mut cursor = FollowCursor::new(&log, with_timestamps(), FollowOptions::default());
     log.write(at(0), Stream::Stdout, b"done\nprogress");
@@ -291,7 +320,9 @@ fn a_follow_stream_without_rotation_serves_the_same_bytes_as_a_read() {
     let mut log = log_with(5);
     let mut cursor = FollowCursor::new(&log, with_timestamps(), FollowOptions::default());
     let mut streamed = Vec::new();
-    for (i, chunk) in [&b"abc"[..], b"defghij\nk", b"\n", b"lmnopqrstuvwxyz", b"\n\n"].iter().enumerate() {
+    for (i, chunk) in
+        [&b"abc"[..], b"defghij\nk", b"\n", b"lmnopqrstuvwxyz", b"\n\n"].iter().enumerate()
+    {
         log.write(at(i as i64 * 1000), Stream::Stdout, chunk);
         streamed.extend(cursor.read_available(&log));
     }

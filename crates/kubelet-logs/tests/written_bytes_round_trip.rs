@@ -3,8 +3,8 @@
 
 use proptest::prelude::*;
 use tale_sandbox_kubelet_logs::{
-    ContainerLog, FollowCursor, FollowOptions, FollowStatus, LineSplitter, LogConfig, ReadOptions, Record,
-    SplitMode, Stream, TIMESTAMP_LEN, Tag, Timestamp, decode_cri_file,
+    ContainerLog, FollowCursor, FollowOptions, FollowStatus, LineSplitter, LogConfig, ReadOptions,
+    Record, SplitMode, Stream, TIMESTAMP_LEN, Tag, Timestamp, decode_cri_file,
 };
 
 #[derive(Clone, Debug)]

@@ -44,7 +44,11 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let line = lines.next_line().await.expect("a line").expect("the listening line");
-        let port = line.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        let port = line
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
         Server { child, port }
     }
 
@@ -54,7 +58,8 @@ impl Server {
 
     /// (current, peak) resident set size in MiB, from /proc.
     fn rss_mib(&self) -> (f64, f64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
         let field = |name: &str| {
             status
                 .lines()
@@ -73,9 +78,15 @@ async fn call(port: u16, method: &str, path: &str, body: &str) -> (u16, Bytes) {
     (status, response.into_body().collect().await.expect("body").to_bytes())
 }
 
-async fn open(port: u16, method: &str, path: &str, body: &str) -> hyper::Response<hyper::body::Incoming> {
+async fn open(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> hyper::Response<hyper::body::Incoming> {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
     tokio::spawn(connection);
     let request = Request::builder()
         .method(method)
@@ -100,7 +111,8 @@ fn pod(name: &str) -> String {
 
 async fn wait_phase(port: u16, name: &str, phase: &str) {
     loop {
-        let (_, body) = call(port, "GET", &format!("/api/v1/namespaces/default/pods/{name}"), "").await;
+        let (_, body) =
+            call(port, "GET", &format!("/api/v1/namespaces/default/pods/{name}"), "").await;
         let pod: serde_json::Value = serde_json::from_slice(&body).expect("pod JSON");
         if pod["status"]["phase"] == phase {
             return;
@@ -124,19 +136,42 @@ async fn drain(response: hyper::Response<hyper::body::Incoming>) -> u64 {
 async fn follow_throughput(total_mib: u64, rounds: usize) {
     let line = format!("{}\n", "0123456789".repeat(10)); // 101-byte lines
     let total = total_mib * MIB;
-    let server = Server::start(&["--worker-threads", "1", "--no-log-history", "--max-log-size", "4294967296"]).await;
+    let server = Server::start(&[
+        "--worker-threads",
+        "1",
+        "--no-log-history",
+        "--max-log-size",
+        "4294967296",
+    ])
+    .await;
     let scenario = serde_json::json!({"runner": {"output": [{"repeat": {"pattern": line, "totalBytes": total}}]}}).to_string();
     assert_eq!(call(server.port, "PUT", "/sim/v1/default-scenario", &scenario).await.0, 204);
     let written = Instant::now();
-    assert_eq!(call(server.port, "POST", "/api/v1/namespaces/default/pods", &pod("big")).await.0, 201);
+    assert_eq!(
+        call(server.port, "POST", "/api/v1/namespaces/default/pods", &pod("big")).await.0,
+        201
+    );
     wait_phase(server.port, "big", "Succeeded").await;
-    println!("follow throughput: {total_mib} MiB log of 101-byte lines written by the simulated runner in {:.2} s", written.elapsed().as_secs_f64());
+    println!(
+        "follow throughput: {total_mib} MiB log of 101-byte lines written by the simulated runner in {:.2} s",
+        written.elapsed().as_secs_f64()
+    );
     let lines = total.div_ceil(line.len() as u64);
-    for (label, query, expected) in [("plain", "", total), ("timestamps=true", "&timestamps=true", total + 31 * lines)] {
+    for (label, query, expected) in
+        [("plain", "", total), ("timestamps=true", "&timestamps=true", total + 31 * lines)]
+    {
         let mut rates = Vec::new();
         for _ in 0..rounds {
             let started = Instant::now();
-            let response = open(server.port, "GET", &format!("/api/v1/namespaces/default/pods/big/log?container=runner&follow=true{query}"), "").await;
+            let response = open(
+                server.port,
+                "GET",
+                &format!(
+                    "/api/v1/namespaces/default/pods/big/log?container=runner&follow=true{query}"
+                ),
+                "",
+            )
+            .await;
             let bytes = drain(response).await;
             let seconds = started.elapsed().as_secs_f64();
             assert_eq!(bytes, expected, "the whole log is served");
@@ -151,7 +186,9 @@ async fn follow_throughput(total_mib: u64, rounds: usize) {
         );
     }
     let (rss, peak) = server.rss_mib();
-    println!("follow throughput: server RSS {rss:.0} MiB (peak {peak:.0} MiB) holding the {total_mib} MiB log");
+    println!(
+        "follow throughput: server RSS {rss:.0} MiB (peak {peak:.0} MiB) holding the {total_mib} MiB log"
+    );
 }
 
 async fn many_follow_streams(pods: usize, per_pod_bytes: u64) {
@@ -169,7 +206,8 @@ async fn many_follow_streams(pods: usize, per_pod_bytes: u64) {
         let name = format!("busy-{i:04}");
         assert_eq!(call(port, "POST", "/api/v1/namespaces/default/pods", &pod(&name)).await.0, 201);
         followers.spawn(async move {
-            let path = format!("/api/v1/namespaces/default/pods/{name}/log?container=runner&follow=true");
+            let path =
+                format!("/api/v1/namespaces/default/pods/{name}/log?container=runner&follow=true");
             loop {
                 let response = open(port, "GET", &path, "").await;
                 if response.status() == 200 {
@@ -234,9 +272,15 @@ fn choose_mode(args: &[String], full_env: Option<&str>) -> Mode {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mode = choose_mode(&args, std::env::var("SERVE_BENCH_FULL").ok().as_deref());
-    println!("serve bench: {mode:?} run (full: `cargo bench -p tale-sandbox-testcluster --bench serve` or SERVE_BENCH_FULL=1)");
+    println!(
+        "serve bench: {mode:?} run (full: `cargo bench -p tale-sandbox-testcluster --bench serve` or SERVE_BENCH_FULL=1)"
+    );
     // The client runs on its own thread; the server is a separate process.
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         match mode {
             Mode::Quick => {

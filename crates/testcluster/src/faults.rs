@@ -104,9 +104,10 @@ impl FaultPlan {
     pub fn validate(&self) -> Result<(), String> {
         for (i, rule) in self.rules.iter().enumerate() {
             if let Some(p) = rule.probability
-                && !(0.0..=1.0).contains(&p) {
-                    return Err(format!("rules[{i}].probability must be within 0..=1, got {p}"));
-                }
+                && !(0.0..=1.0).contains(&p)
+            {
+                return Err(format!("rules[{i}].probability must be within 0..=1, got {p}"));
+            }
             if matches!(rule.fault, Fault::Slow { bytes_per_second: 0 }) {
                 return Err(format!("rules[{i}].fault.slow.bytesPerSecond must be at least 1"));
             }
@@ -139,7 +140,12 @@ pub(crate) struct FaultInjector {
 impl FaultInjector {
     pub(crate) fn new(plan: FaultPlan) -> Self {
         let rules = plan.rules.len();
-        FaultInjector { rng: ChaCha8Rng::seed_from_u64(plan.seed), plan, matched: vec![0; rules], fired: vec![0; rules] }
+        FaultInjector {
+            rng: ChaCha8Rng::seed_from_u64(plan.seed),
+            plan,
+            matched: vec![0; rules],
+            fired: vec![0; rules],
+        }
     }
 
     fn unit_random(&mut self) -> f64 {
@@ -152,15 +158,18 @@ impl FaultInjector {
         let mut faults = Vec::new();
         for i in 0..self.plan.rules.len() {
             let rule = &self.plan.rules[i];
-            let route_matches = rule.route == target.route || (rule.route == "*" && !target.route.starts_with("sim."));
+            let route_matches = rule.route == target.route
+                || (rule.route == "*" && !target.route.starts_with("sim."));
             let name_matches = rule.name.as_deref().is_none_or(|n| Some(n) == target.name);
-            let container_matches = rule.container.as_deref().is_none_or(|c| Some(c) == target.container);
+            let container_matches =
+                rule.container.as_deref().is_none_or(|c| Some(c) == target.container);
             if !(route_matches && name_matches && container_matches) {
                 continue;
             }
             self.matched[i] += 1;
             let nth = self.matched[i];
-            let (probability, on_requests, max_times) = (rule.probability, rule.on_requests.clone(), rule.max_times);
+            let (probability, on_requests, max_times) =
+                (rule.probability, rule.on_requests.clone(), rule.max_times);
             let fault = rule.fault.clone();
             if max_times.is_some_and(|max| self.fired[i] >= max) {
                 continue;
@@ -188,10 +197,19 @@ mod tests {
     }
 
     fn rule(fault: Fault) -> FaultRule {
-        FaultRule { route: "pods.get".into(), name: None, container: None, probability: None, on_requests: None, max_times: None, fault }
+        FaultRule {
+            route: "pods.get".into(),
+            name: None,
+            container: None,
+            probability: None,
+            on_requests: None,
+            max_times: None,
+            fault,
+        }
     }
 
-    const GET: RequestTarget<'static> = RequestTarget { route: "pods.get", name: Some("p"), container: None };
+    const GET: RequestTarget<'static> =
+        RequestTarget { route: "pods.get", name: Some("p"), container: None };
 
     #[test]
     fn schedules_fire_on_the_listed_requests_only() {
@@ -205,7 +223,8 @@ mod tests {
     #[test]
     fn probabilities_are_reproducible_with_the_seed_and_bounded_by_max_times() {
         let run = || {
-            let mut f = plan(FaultRule { probability: Some(0.5), ..rule(Fault::Status { code: 500 }) });
+            let mut f =
+                plan(FaultRule { probability: Some(0.5), ..rule(Fault::Status { code: 500 }) });
             (0..200).map(|_| !f.decide(GET).is_empty()).collect::<Vec<_>>()
         };
         let first = run();
@@ -227,7 +246,10 @@ mod tests {
         .unwrap();
         assert!(p.validate().is_ok());
         assert_eq!(p.rules[2].fault, Fault::Reset);
-        let bad: FaultPlan = serde_json::from_str(r#"{"rules": [{"route": "*", "probability": 2, "fault": "reset"}]}"#).unwrap();
+        let bad: FaultPlan = serde_json::from_str(
+            r#"{"rules": [{"route": "*", "probability": 2, "fault": "reset"}]}"#,
+        )
+        .unwrap();
         assert!(bad.validate().is_err());
     }
 }

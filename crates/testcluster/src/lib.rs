@@ -25,23 +25,23 @@
 
 // The modules form layers: each uses only those listed before it, never one after it.
 // Leaves: `util` (key, locking, clocks), `selector`, `scenario`, `faults`, `tls`, then `config`.
-mod util;
-mod selector;
-mod scenario;
-mod faults;
-mod tls;
 mod config;
+mod faults;
+mod scenario;
+mod selector;
+mod tls;
+mod util;
 // Counters, then what the kubelet holds per pod, the store keeping it with the objects, and the state
 // one cluster shares.
 mod metrics;
 mod runtime;
-mod store;
 mod state;
+mod store;
 // What acts on the state: the kubelet, the control actions, the HTTP API, the accept loop.
-mod kubelet;
-mod sim;
 mod api;
+mod kubelet;
 mod server;
+mod sim;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -56,8 +56,8 @@ pub use config::ClusterConfig;
 pub use faults::{Fault, FaultPlan, FaultRule};
 pub use metrics::{FaultCount, LogBytes, MetricsSnapshot, RequestCount};
 pub use scenario::{
-    ContainerExit, HarvestScenario, InitScenario, LineSpec, OutputStep, OutputStream, RESULT_MARKER, RepeatStep,
-    RunnerScenario, STARTED_MARKER, Scenario, Waiting, WriteStep,
+    ContainerExit, HarvestScenario, InitScenario, LineSpec, OutputStep, OutputStream,
+    RESULT_MARKER, RepeatStep, RunnerScenario, STARTED_MARKER, Scenario, Waiting, WriteStep,
 };
 pub use selector::{FieldSelector, LabelSelector};
 pub use sim::{ContainerLogInfo, RotatedFileInfoJson, SimError};
@@ -101,16 +101,18 @@ pub struct TestCluster {
 }
 
 fn validate(config: &ClusterConfig) -> Result<(), StartError> {
-    tale_sandbox_kubelet_logs::ContainerLog::new(config.log).map_err(|e| StartError::Config(e.to_string()))?;
+    tale_sandbox_kubelet_logs::ContainerLog::new(config.log)
+        .map_err(|e| StartError::Config(e.to_string()))?;
     config.faults.validate().map_err(StartError::Config)?;
     config.default_scenario.validate().map_err(StartError::Config)?;
     if config.rotation_period.is_zero() {
         return Err(StartError::Config("rotation_period must be positive".into()));
     }
     if let Some(token) = &config.token
-        && (token.is_empty() || token.chars().any(char::is_whitespace)) {
-            return Err(StartError::Config("token must be non-empty and without whitespace".into()));
-        }
+        && (token.is_empty() || token.chars().any(char::is_whitespace))
+    {
+        return Err(StartError::Config("token must be non-empty and without whitespace".into()));
+    }
     Ok(())
 }
 
@@ -120,12 +122,18 @@ impl TestCluster {
     /// for `127.0.0.1`, `::1` and `localhost`, and serves HTTPS.
     pub async fn start(config: ClusterConfig) -> Result<TestCluster, StartError> {
         validate(&config)?;
-        let tls = if config.plain_http { None } else { Some(TlsIdentity::generate().map_err(StartError::Tls)?) };
-        let listener = TcpListener::bind(("127.0.0.1", config.port)).await.map_err(StartError::Bind)?;
+        let tls = if config.plain_http {
+            None
+        } else {
+            Some(TlsIdentity::generate().map_err(StartError::Tls)?)
+        };
+        let listener =
+            TcpListener::bind(("127.0.0.1", config.port)).await.map_err(StartError::Bind)?;
         let port = listener.local_addr().map_err(StartError::Bind)?.port();
         let scheme = if tls.is_some() { "https" } else { "http" };
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let shared = Arc::new(Shared::new(config, shutdown_rx, format!("{scheme}://127.0.0.1:{port}")));
+        let shared =
+            Arc::new(Shared::new(config, shutdown_rx, format!("{scheme}://127.0.0.1:{port}")));
         let router = api::router(shared.clone());
         let acceptor = tls.as_ref().map(TlsIdentity::acceptor);
         let tasks = vec![
@@ -154,7 +162,9 @@ impl TestCluster {
 
     /// Writes [`TestCluster::ca_pem`] to `path`; an error over plain HTTP, where there is no CA.
     pub fn write_ca_file(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
-        let pem = self.ca_pem().ok_or_else(|| std::io::Error::other("the cluster serves plain HTTP: it has no CA"))?;
+        let pem = self
+            .ca_pem()
+            .ok_or_else(|| std::io::Error::other("the cluster serves plain HTTP: it has no CA"))?;
         std::fs::write(path, pem)
     }
 
@@ -209,7 +219,9 @@ impl TestCluster {
 
     /// A `kube::Client` for this cluster, built from [`TestCluster::kubeconfig`]: over TLS it trusts the
     /// cluster's CA, and it sends the token if one is configured.
-    pub async fn kube_client(&self) -> Result<kube::Client, Box<dyn std::error::Error + Send + Sync>> {
+    pub async fn kube_client(
+        &self,
+    ) -> Result<kube::Client, Box<dyn std::error::Error + Send + Sync>> {
         // kube's rustls connector uses the process-wide provider: make sure there is one (this crate
         // builds rustls with `ring` only; an already installed provider is kept).
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -241,12 +253,22 @@ impl TestCluster {
     }
 
     /// The state of a container's log files.
-    pub fn log_info(&self, namespace: &str, pod: &str, container: &str) -> Result<ContainerLogInfo, SimError> {
+    pub fn log_info(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+    ) -> Result<ContainerLogInfo, SimError> {
         self.shared.sim_log_info(namespace, pod, container)
     }
 
     /// Everything the container wrote, as the log API renders it without timestamps, across rotations.
-    pub fn true_stream(&self, namespace: &str, pod: &str, container: &str) -> Result<Vec<u8>, SimError> {
+    pub fn true_stream(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+    ) -> Result<Vec<u8>, SimError> {
         self.shared.sim_true_stream(namespace, pod, container)
     }
 
@@ -256,17 +278,35 @@ impl TestCluster {
     }
 
     /// Makes a running container write `bytes` (one pipe write).
-    pub fn write_log(&self, namespace: &str, pod: &str, container: &str, stream: Stream, bytes: &[u8]) -> Result<(), SimError> {
+    pub fn write_log(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        stream: Stream,
+        bytes: &[u8],
+    ) -> Result<(), SimError> {
         self.shared.sim_write(namespace, pod, container, stream, bytes)
     }
 
     /// Kills a container (e.g. exit 137, `OOMKilled`).
-    pub fn kill_container(&self, namespace: &str, pod: &str, container: &str, exit: ContainerExit) -> Result<(), SimError> {
+    pub fn kill_container(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        exit: ContainerExit,
+    ) -> Result<(), SimError> {
         self.shared.sim_kill(namespace, pod, container, exit)
     }
 
     /// Evicts a pod now.
-    pub fn evict(&self, namespace: &str, pod: &str, message: Option<String>) -> Result<(), SimError> {
+    pub fn evict(
+        &self,
+        namespace: &str,
+        pod: &str,
+        message: Option<String>,
+    ) -> Result<(), SimError> {
         self.shared.sim_evict(namespace, pod, message)
     }
 
@@ -278,7 +318,8 @@ impl TestCluster {
     /// Stops serving: the listener closes, open connections and streams end, pods stop.
     pub fn shutdown(&self) {
         self.shutdown.send_replace(true);
-        let runtimes: Vec<_> = self.shared.store().pods.values().map(|e| e.runtime.clone()).collect();
+        let runtimes: Vec<_> =
+            self.shared.store().pods.values().map(|e| e.runtime.clone()).collect();
         for runtime in runtimes {
             runtime.abort();
         }

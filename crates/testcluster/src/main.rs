@@ -86,11 +86,12 @@ fn config_from(args: &Args) -> Result<ClusterConfig, String> {
     config.log.max_record_bytes = args.max_record_bytes;
     config.log.keep_history = !args.no_log_history;
     if let Some(text) = &args.default_scenario {
-        config.default_scenario =
-            serde_json::from_str::<Scenario>(text).map_err(|e| format!("--default-scenario is not a scenario: {e}"))?;
+        config.default_scenario = serde_json::from_str::<Scenario>(text)
+            .map_err(|e| format!("--default-scenario is not a scenario: {e}"))?;
     }
     if let Some(text) = &args.faults {
-        config.faults = serde_json::from_str::<FaultPlan>(text).map_err(|e| format!("--faults is not a fault plan: {e}"))?;
+        config.faults = serde_json::from_str::<FaultPlan>(text)
+            .map_err(|e| format!("--faults is not a fault plan: {e}"))?;
     }
     Ok(config)
 }
@@ -103,7 +104,9 @@ fn main() -> ExitCode {
             eprintln!("tale-testcluster: --worker-threads must be at least 1");
             return ExitCode::from(2);
         }
-        Some(n) => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build(),
+        Some(n) => {
+            tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build()
+        }
         None => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
     };
     match runtime {
@@ -131,24 +134,27 @@ async fn run(args: Args) -> ExitCode {
         }
     };
     if let Some(path) = &args.kubeconfig
-        && let Err(e) = cluster.write_kubeconfig(path) {
-            eprintln!("tale-testcluster: cannot write kubeconfig {}: {e}", path.display());
-            return ExitCode::FAILURE;
-        }
+        && let Err(e) = cluster.write_kubeconfig(path)
+    {
+        eprintln!("tale-testcluster: cannot write kubeconfig {}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
     if let Some(path) = &args.ca_file
-        && let Err(e) = cluster.write_ca_file(path) {
-            eprintln!("tale-testcluster: cannot write the CA certificate to {}: {e}", path.display());
-            return ExitCode::FAILURE;
-        }
+        && let Err(e) = cluster.write_ca_file(path)
+    {
+        eprintln!("tale-testcluster: cannot write the CA certificate to {}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
     // One machine-readable line on stdout: what a parent process (Node tests) waits for.
     println!("listening on {}", cluster.url());
     let interrupted = async {
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => return std::future::pending().await,
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(term) => term,
+                    Err(_) => return std::future::pending().await,
+                };
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}

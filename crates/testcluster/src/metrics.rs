@@ -3,8 +3,8 @@
 //! The live object counts are added by the caller when it takes a snapshot.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -95,7 +95,11 @@ impl MetricsSnapshot {
 
     /// Log bytes served for one container.
     pub fn log_bytes_of(&self, pod: &str, container: &str) -> u64 {
-        self.log_bytes.iter().filter(|l| l.pod == pod && l.container == container).map(|l| l.bytes).sum()
+        self.log_bytes
+            .iter()
+            .filter(|l| l.pod == pod && l.container == container)
+            .map(|l| l.bytes)
+            .sum()
     }
 }
 
@@ -114,7 +118,9 @@ impl Metrics {
     }
 
     pub(crate) fn count_log_bytes(&self, namespace: &str, pod: &str, container: &str, bytes: u64) {
-        *lock(&self.log_bytes).entry((namespace.to_string(), pod.to_string(), container.to_string())).or_default() += bytes;
+        *lock(&self.log_bytes)
+            .entry((namespace.to_string(), pod.to_string(), container.to_string()))
+            .or_default() += bytes;
     }
 
     pub(crate) fn count_fault(&self, route: &str, kind: &str) {
@@ -135,11 +141,20 @@ impl Metrics {
         GaugeGuard(self.open_watches.clone())
     }
 
-    pub(crate) fn snapshot(&self, live_pods: usize, live_secrets: usize, live_pvcs: usize) -> MetricsSnapshot {
+    pub(crate) fn snapshot(
+        &self,
+        live_pods: usize,
+        live_secrets: usize,
+        live_pvcs: usize,
+    ) -> MetricsSnapshot {
         MetricsSnapshot {
             requests: lock(&self.requests)
                 .iter()
-                .map(|((route, code), count)| RequestCount { route: route.clone(), code: *code, count: *count })
+                .map(|((route, code), count)| RequestCount {
+                    route: route.clone(),
+                    code: *code,
+                    count: *count,
+                })
                 .collect(),
             log_bytes: lock(&self.log_bytes)
                 .iter()
@@ -152,7 +167,11 @@ impl Metrics {
                 .collect(),
             faults: lock(&self.faults)
                 .iter()
-                .map(|((route, kind), count)| FaultCount { route: route.clone(), kind: kind.clone(), count: *count })
+                .map(|((route, kind), count)| FaultCount {
+                    route: route.clone(),
+                    kind: kind.clone(),
+                    count: *count,
+                })
                 .collect(),
             rotations: self.rotations.load(Ordering::Relaxed),
             open_log_streams: self.open_log_streams.load(Ordering::Relaxed),

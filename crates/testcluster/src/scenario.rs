@@ -73,7 +73,6 @@ pub struct InitScenario {
     pub reason: Option<String>,
 }
 
-
 /// The runner container (the wrapper running the user's code).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
@@ -223,7 +222,13 @@ pub struct RepeatStep {
 
 impl Default for RepeatStep {
     fn default() -> Self {
-        RepeatStep { pattern: "x".to_string(), total_bytes: 0, chunk_bytes: 65_536, bytes_per_second: 0, stream: OutputStream::Stdout }
+        RepeatStep {
+            pattern: "x".to_string(),
+            total_bytes: 0,
+            chunk_bytes: 65_536,
+            bytes_per_second: 0,
+            stream: OutputStream::Stdout,
+        }
     }
 }
 
@@ -267,15 +272,23 @@ impl OutputStep {
 
     /// `pattern` repeated to `total_bytes`, as fast as possible, in 64 KiB writes.
     pub fn repeat(pattern: impl Into<String>, total_bytes: u64) -> Self {
-        OutputStep::Repeat(RepeatStep { pattern: pattern.into(), total_bytes, ..RepeatStep::default() })
+        OutputStep::Repeat(RepeatStep {
+            pattern: pattern.into(),
+            total_bytes,
+            ..RepeatStep::default()
+        })
     }
 
     /// Checks what a step can only get wrong at run time.
     pub fn validate(&self) -> Result<(), String> {
         match self {
             OutputStep::Write(w) => w.bytes().map(|_| ()),
-            OutputStep::Repeat(r) if r.pattern.is_empty() && r.total_bytes > 0 => Err("repeat.pattern must not be empty".into()),
-            OutputStep::Repeat(r) if r.chunk_bytes == 0 => Err("repeat.chunkBytes must be at least 1".into()),
+            OutputStep::Repeat(r) if r.pattern.is_empty() && r.total_bytes > 0 => {
+                Err("repeat.pattern must not be empty".into())
+            }
+            OutputStep::Repeat(r) if r.chunk_bytes == 0 => {
+                Err("repeat.chunkBytes must be at least 1".into())
+            }
             _ => Ok(()),
         }
     }
@@ -297,7 +310,8 @@ impl OutputStep {
 impl Scenario {
     /// Checks every step (bad base64, empty patterns) so a bad scenario is refused when it is set.
     pub fn validate(&self) -> Result<(), String> {
-        for step in self.stage.output.iter().chain(&self.runner.output).chain(&self.harvest.output) {
+        for step in self.stage.output.iter().chain(&self.runner.output).chain(&self.harvest.output)
+        {
             step.validate()?;
         }
         Ok(())
@@ -384,7 +398,9 @@ mod tests {
         assert_eq!(s.runner.output[2].bytes_for(OutputStream::Stderr), vec![0xFF]);
         assert_eq!(s.harvest.started_line, LineSpec::None);
         assert!(s.validate().is_ok());
-        let bad: Scenario = serde_json::from_str(r#"{"runner": {"output": [{"write": {"base64": "!!"}}]}}"#).unwrap();
+        let bad: Scenario =
+            serde_json::from_str(r#"{"runner": {"output": [{"write": {"base64": "!!"}}]}}"#)
+                .unwrap();
         assert!(bad.validate().is_err());
     }
 }

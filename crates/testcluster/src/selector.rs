@@ -30,7 +30,11 @@ fn valid_key(key: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         && name.as_bytes()[0].is_ascii_alphanumeric()
         && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric();
-    let prefix_ok = prefix.is_none_or(|p| !p.is_empty() && p.len() <= 253 && p.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.')));
+    let prefix_ok = prefix.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 253
+            && p.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))
+    });
     name_ok && prefix_ok
 }
 
@@ -88,7 +92,9 @@ impl LabelSelector {
                 Requirement::DoesNotExist(key.trim().to_string())
             } else if let Some((key, value)) = part.split_once("!=") {
                 Requirement::NotEquals(key.trim().to_string(), value.trim().to_string())
-            } else if let Some((key, value)) = part.split_once("==").or_else(|| part.split_once('=')) {
+            } else if let Some((key, value)) =
+                part.split_once("==").or_else(|| part.split_once('='))
+            {
                 Requirement::Equals(key.trim().to_string(), value.trim().to_string())
             } else if let Some((key, rest)) = part.split_once(" notin ") {
                 Requirement::NotIn(key.trim().to_string(), parse_set(key, rest)?)
@@ -99,10 +105,15 @@ impl LabelSelector {
             };
             let (key, value) = match &requirement {
                 Requirement::Equals(k, v) | Requirement::NotEquals(k, v) => (k, Some(v)),
-                Requirement::In(k, _) | Requirement::NotIn(k, _) | Requirement::Exists(k) | Requirement::DoesNotExist(k) => (k, None),
+                Requirement::In(k, _)
+                | Requirement::NotIn(k, _)
+                | Requirement::Exists(k)
+                | Requirement::DoesNotExist(k) => (k, None),
             };
             if !valid_key(key) {
-                return Err(format!("unable to parse requirement: invalid label key {key:?} in {part:?}"));
+                return Err(format!(
+                    "unable to parse requirement: invalid label key {key:?} in {part:?}"
+                ));
             }
             if let Some(v) = value.filter(|v| !valid_value(v)) {
                 return Err(format!("unable to parse requirement: invalid label value: {v:?}"));

@@ -34,7 +34,12 @@ impl std::fmt::Display for InjectedReset {
 impl std::error::Error for InjectedReset {}
 
 /// Serves connections until shutdown; with `tls`, every connection starts with a TLS handshake.
-pub(crate) async fn serve(listener: TcpListener, router: Router, shared: Arc<Shared>, tls: Option<TlsAcceptor>) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shared: Arc<Shared>,
+    tls: Option<TlsAcceptor>,
+) {
     let mut shutdown = shared.shutdown.clone();
     loop {
         let accepted = tokio::select! {
@@ -56,7 +61,8 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, shared: Arc<Sha
                 // The handshake runs in the connection's task so a slow client never holds up accepting.
                 let handshake = acceptor.accept(stream);
                 tokio::spawn(async move {
-                    if let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+                    if let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await
+                    {
                         serve_connection(stream, router, shutdown).await;
                     }
                 });

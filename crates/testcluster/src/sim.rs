@@ -81,18 +81,30 @@ impl From<RotatedFileInfo> for RotatedFileInfoJson {
 impl Shared {
     fn pod_runtime(&self, namespace: &str, pod: &str) -> Result<Arc<PodRuntime>, SimError> {
         let store = self.store();
-        let entry = store.pods.get(&(namespace.to_string(), pod.to_string())).ok_or_else(|| SimError::NoSuchPod(pod.to_string()))?;
+        let entry = store
+            .pods
+            .get(&(namespace.to_string(), pod.to_string()))
+            .ok_or_else(|| SimError::NoSuchPod(pod.to_string()))?;
         Ok(entry.runtime.clone())
     }
 
-    fn container_runtime(&self, namespace: &str, pod: &str, container: &str) -> Result<Arc<ContainerRuntime>, SimError> {
+    fn container_runtime(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+    ) -> Result<Arc<ContainerRuntime>, SimError> {
         self.pod_runtime(namespace, pod)?
             .container(container)
             .cloned()
             .ok_or_else(|| SimError::NoSuchContainer(container.to_string()))
     }
 
-    pub(crate) fn sim_set_scenario(&self, execution_id: &str, scenario: Scenario) -> Result<(), SimError> {
+    pub(crate) fn sim_set_scenario(
+        &self,
+        execution_id: &str,
+        scenario: Scenario,
+    ) -> Result<(), SimError> {
         scenario.validate().map_err(SimError::Invalid)?;
         lock(&self.scenarios).insert(execution_id.to_string(), scenario);
         Ok(())
@@ -118,7 +130,12 @@ impl Shared {
         self.metrics.snapshot(pods, secrets, pvcs)
     }
 
-    pub(crate) fn sim_log_info(&self, namespace: &str, pod: &str, container: &str) -> Result<ContainerLogInfo, SimError> {
+    pub(crate) fn sim_log_info(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+    ) -> Result<ContainerLogInfo, SimError> {
         let container = self.container_runtime(namespace, pod, container)?;
         Ok(container.with_log(|log| ContainerLogInfo {
             generation: log.generation(),
@@ -130,19 +147,42 @@ impl Shared {
         }))
     }
 
-    pub(crate) fn sim_true_stream(&self, namespace: &str, pod: &str, container: &str) -> Result<Vec<u8>, SimError> {
+    pub(crate) fn sim_true_stream(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+    ) -> Result<Vec<u8>, SimError> {
         let container = self.container_runtime(namespace, pod, container)?;
-        container
-            .with_log(|log| log.true_stream().map(<[u8]>::to_vec))
-            .ok_or_else(|| SimError::Invalid("the cluster keeps no log history (log.keep_history is off)".to_string()))
+        container.with_log(|log| log.true_stream().map(<[u8]>::to_vec)).ok_or_else(|| {
+            SimError::Invalid(
+                "the cluster keeps no log history (log.keep_history is off)".to_string(),
+            )
+        })
     }
 
-    pub(crate) fn sim_rotate(&self, namespace: &str, pod: &str, container: &str) -> Result<(), SimError> {
+    pub(crate) fn sim_rotate(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+    ) -> Result<(), SimError> {
         let runtime = self.container_runtime(namespace, pod, container)?;
-        if runtime.rotate_now() { Ok(()) } else { Err(SimError::ContainerExited(container.to_string())) }
+        if runtime.rotate_now() {
+            Ok(())
+        } else {
+            Err(SimError::ContainerExited(container.to_string()))
+        }
     }
 
-    pub(crate) fn sim_write(&self, namespace: &str, pod: &str, container: &str, stream: Stream, bytes: &[u8]) -> Result<(), SimError> {
+    pub(crate) fn sim_write(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        stream: Stream,
+        bytes: &[u8],
+    ) -> Result<(), SimError> {
         let runtime = self.container_runtime(namespace, pod, container)?;
         if runtime.with_log(|log| log.is_exited()) {
             return Err(SimError::ContainerExited(container.to_string()));
@@ -151,18 +191,35 @@ impl Shared {
         Ok(())
     }
 
-    pub(crate) fn sim_kill(&self, namespace: &str, pod: &str, container: &str, exit: ContainerExit) -> Result<(), SimError> {
+    pub(crate) fn sim_kill(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        exit: ContainerExit,
+    ) -> Result<(), SimError> {
         self.container_runtime(namespace, pod, container)?.request_kill(exit);
         Ok(())
     }
 
-    pub(crate) fn sim_evict(&self, namespace: &str, pod: &str, message: Option<String>) -> Result<(), SimError> {
-        let message = message.unwrap_or_else(|| "The node was low on resource: memory. ".to_string());
+    pub(crate) fn sim_evict(
+        &self,
+        namespace: &str,
+        pod: &str,
+        message: Option<String>,
+    ) -> Result<(), SimError> {
+        let message =
+            message.unwrap_or_else(|| "The node was low on resource: memory. ".to_string());
         self.pod_runtime(namespace, pod)?.stop(StopReason::Evicted(message));
         Ok(())
     }
 
-    pub(crate) fn sim_release(&self, namespace: &str, pod: &str, name: &str) -> Result<(), SimError> {
+    pub(crate) fn sim_release(
+        &self,
+        namespace: &str,
+        pod: &str,
+        name: &str,
+    ) -> Result<(), SimError> {
         self.pod_runtime(namespace, pod)?.release(name);
         Ok(())
     }

@@ -35,7 +35,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(config: ClusterConfig, shutdown: watch::Receiver<bool>, address: String) -> Self {
+    pub(crate) fn new(
+        config: ClusterConfig,
+        shutdown: watch::Receiver<bool>,
+        address: String,
+    ) -> Self {
         Shared {
             store: Mutex::new(Store::new(config.watch_history)),
             scenarios: Mutex::new(HashMap::new()),

@@ -106,9 +106,10 @@ impl Store {
             line: watch_line(kind, pod),
         });
         if self.history.len() == self.history_capacity
-            && let Some(oldest) = self.history.pop_front() {
-                self.compacted_through = oldest.resource_version;
-            }
+            && let Some(oldest) = self.history.pop_front()
+        {
+            self.compacted_through = oldest.resource_version;
+        }
         self.history.push_back(event.clone());
         // No receivers is fine: nobody is watching.
         let _ = self.events.send(event);

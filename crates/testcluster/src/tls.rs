@@ -29,14 +29,9 @@ pub(crate) struct TlsIdentity {
 /// `tale-testcluster CA <pid>-<nanoseconds>-<sequence>`: unique across starts and processes.
 fn unique_ca_name() -> String {
     static STARTS: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let sequence = STARTS.fetch_add(1, Ordering::Relaxed);
-    format!(
-        "tale-testcluster CA {}-{nanos}-{sequence}",
-        std::process::id()
-    )
+    format!("tale-testcluster CA {}-{nanos}-{sequence}", std::process::id())
 }
 
 /// Turns an rcgen error into a message naming what could not be made.
@@ -56,36 +51,27 @@ impl TlsIdentity {
         let mut ca_params = CertificateParams::default();
         // A name of its own for every CA: clients then tell one cluster's CA from another's by name
         // (an unknown issuer) rather than by a failing signature.
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, unique_ca_name());
+        ca_params.distinguished_name.push(DnType::CommonName, unique_ca_name());
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca_params.key_usages = vec![
             KeyUsagePurpose::KeyCertSign,
             KeyUsagePurpose::CrlSign,
             KeyUsagePurpose::DigitalSignature,
         ];
-        let ca_cert = ca_params
-            .self_signed(&ca_key)
-            .map_err(fail("CA certificate"))?;
+        let ca_cert = ca_params.self_signed(&ca_key).map_err(fail("CA certificate"))?;
         let issuer = Issuer::new(ca_params, ca_key);
 
         let server_key = KeyPair::generate().map_err(fail("server key"))?;
         let names: Vec<String> = SERVER_NAMES.iter().map(|n| n.to_string()).collect();
         let mut server_params =
             CertificateParams::new(names).map_err(fail("server certificate names"))?;
-        server_params
-            .distinguished_name
-            .push(DnType::CommonName, "tale-testcluster");
-        server_params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
+        server_params.distinguished_name.push(DnType::CommonName, "tale-testcluster");
+        server_params.key_usages =
+            vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
         server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         server_params.use_authority_key_identifier_extension = true;
-        let server_cert = server_params
-            .signed_by(&server_key, &issuer)
-            .map_err(fail("server certificate"))?;
+        let server_cert =
+            server_params.signed_by(&server_key, &issuer).map_err(fail("server certificate"))?;
 
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
         let mut server = ServerConfig::builder_with_provider(provider())

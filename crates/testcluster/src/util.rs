@@ -15,9 +15,7 @@ pub(crate) type Key = (String, String);
 /// Locks a mutex, recovering the data if a panicking thread poisoned it: the state stays usable and
 /// one failed request must not take the whole cluster down.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Now, for CRI log records (nanoseconds since the Unix epoch).

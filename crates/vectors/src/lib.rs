@@ -35,9 +35,7 @@ impl<'de> Deserialize<'de> for Bytes {
         }
         match Written::deserialize(deserializer)? {
             Written::Text(text) => Ok(Bytes(text.into_bytes())),
-            Written::Hex { hex } => hex::decode(&hex)
-                .map(Bytes)
-                .map_err(serde::de::Error::custom),
+            Written::Hex { hex } => hex::decode(&hex).map(Bytes).map_err(serde::de::Error::custom),
         }
     }
 }
@@ -69,10 +67,7 @@ impl Vector {
 
     /// The accumulator configuration the vector is run with.
     pub fn config(&self) -> Config {
-        Config {
-            cap_bytes: self.cap_bytes,
-            mode: self.mode,
-        }
+        Config { cap_bytes: self.cap_bytes, mode: self.mode }
     }
 }
 
@@ -133,24 +128,13 @@ mod tests {
                            "rotations": 0, "gaps": 0, "malformed": 0}}"#,
         )
         .unwrap();
-        assert_eq!(
-            vector.config(),
-            Config {
-                cap_bytes: 4,
-                mode: Mode::Timestamped
-            }
-        );
+        assert_eq!(vector.config(), Config { cap_bytes: 4, mode: Mode::Timestamped });
         assert_eq!(&*vector.reads[0].chunks[1], b"\xe2\x82");
         assert!(!vector.reads[0].ended());
         assert!(serde_json::from_str::<Bytes>(r#"{"hex": "zz"}"#).is_err());
         assert!(serde_json::from_str::<Bytes>("[1]").is_err());
         let bad_mode = r#"{"name": "n", "description": "d", "capBytes": 4, "mode": "other",
                            "reads": [], "expect": {}}"#;
-        assert!(
-            Vector::parse(bad_mode)
-                .unwrap_err()
-                .to_string()
-                .contains("unknown variant")
-        );
+        assert!(Vector::parse(bad_mode).unwrap_err().to_string().contains("unknown variant"));
     }
 }

@@ -54,12 +54,7 @@ pub struct EmbeddedArgs {
     #[arg(long, default_value = "10MiB", value_parser = parse_size, value_name = "SIZE", help_heading = "Embedded test cluster")]
     pub rotate_size: u64,
     /// `containerLogMonitorInterval`: how often the kubelet checks log sizes, in milliseconds.
-    #[arg(
-        long,
-        default_value_t = 100,
-        value_name = "MS",
-        help_heading = "Embedded test cluster"
-    )]
+    #[arg(long, default_value_t = 100, value_name = "MS", help_heading = "Embedded test cluster")]
     pub rotate_period_ms: u64,
     /// Cut every runner log stream after this many bytes (abruptly, mid-body).
     #[arg(long, value_parser = parse_size, value_name = "SIZE", help_heading = "Embedded test cluster")]
@@ -87,14 +82,8 @@ impl EmbeddedArgs {
     fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(self.line_length >= 2, "--line-length must be at least 2");
         anyhow::ensure!(self.write_size >= 1, "--write-size must be at least 1 byte");
-        anyhow::ensure!(
-            self.rotate_size >= 1,
-            "--rotate-size must be at least 1 byte"
-        );
-        anyhow::ensure!(
-            self.rotate_period_ms >= 1,
-            "--rotate-period-ms must be at least 1"
-        );
+        anyhow::ensure!(self.rotate_size >= 1, "--rotate-size must be at least 1 byte");
+        anyhow::ensure!(self.rotate_period_ms >= 1, "--rotate-period-ms must be at least 1");
         if let Some(p) = self.fail_rate {
             anyhow::ensure!((0.0..=1.0).contains(&p), "--fail-rate must be within 0..1");
         }
@@ -125,20 +114,12 @@ impl EmbeddedArgs {
         if let Some(after_bytes) = self.cut_stream_every {
             plan.rules.push(FaultRule {
                 container: Some("runner".to_string()),
-                ..rule(
-                    "pods.log",
-                    Fault::CutBody {
-                        after_bytes,
-                        abrupt: true,
-                    },
-                )
+                ..rule("pods.log", Fault::CutBody { after_bytes, abrupt: true })
             });
         }
         if let Some(p) = self.fail_rate.filter(|p| *p > 0.0) {
-            plan.rules.push(FaultRule {
-                probability: Some(p),
-                ..rule("*", Fault::Status { code: 503 })
-            });
+            plan.rules
+                .push(FaultRule { probability: Some(p), ..rule("*", Fault::Status { code: 503 }) });
         }
         Ok(plan)
     }
@@ -210,9 +191,7 @@ pub async fn run(args: &ExecArgs) -> anyhow::Result<bool> {
         ..ClusterConfig::default()
     };
     cluster_config.log.keep_history = true;
-    let cluster = TestCluster::start(cluster_config)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let cluster = TestCluster::start(cluster_config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     cluster
         .set_scenario(&req.execution_id, e.scenario())
         .map_err(|e| anyhow::anyhow!("scenario: {e}"))?;
@@ -263,8 +242,7 @@ pub async fn run(args: &ExecArgs) -> anyhow::Result<bool> {
     let poll = |live: &Live| {
         let metrics = cluster.metrics();
         live.rotations.store(metrics.rotations, Ordering::Relaxed);
-        live.log_bytes
-            .store(metrics.log_bytes_of(&pod, "runner"), Ordering::Relaxed);
+        live.log_bytes.store(metrics.log_bytes_of(&pod, "runner"), Ordering::Relaxed);
     };
     let run = execute_with_progress(&backend, &cfg, req, live.clone(), &bar, true, poll).await;
     bar.finish();
@@ -272,11 +250,8 @@ pub async fn run(args: &ExecArgs) -> anyhow::Result<bool> {
     out.summary(&run, &live, &cfg);
 
     let metrics = cluster.metrics();
-    let faults: Vec<String> = metrics
-        .faults
-        .iter()
-        .map(|f| format!("{} {} ×{}", f.route, f.kind, f.count))
-        .collect();
+    let faults: Vec<String> =
+        metrics.faults.iter().map(|f| format!("{} {} ×{}", f.route, f.kind, f.count)).collect();
     out.line(format!(
         "cluster    {} rotation(s) of the runner's log, runner log bytes served {}, faults injected: {}",
         metrics.rotations,
@@ -329,10 +304,7 @@ fn check(truth: &[u8], run: &Run, cfg: &SpawnerConfig, rotations: u64) -> Verdic
     let removed = kept.len() as i64 - expected.len() as i64;
     let mut how = Vec::new();
     if truth.len() > cap {
-        how.push(format!(
-            "kept the first {} (stdoutMaxBytes)",
-            grouped(cap as u64)
-        ));
+        how.push(format!("kept the first {} (stdoutMaxBytes)", grouped(cap as u64)));
     }
     if removed != 0 {
         how.push(format!(
@@ -343,11 +315,7 @@ fn check(truth: &[u8], run: &Run, cfg: &SpawnerConfig, rotations: u64) -> Verdic
     lines.push(format!(
         "expected   {} bytes of stdout{}",
         grouped(expected.len() as u64),
-        if how.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", how.join("; "))
-        }
+        if how.is_empty() { String::new() } else { format!(" ({})", how.join("; ")) }
     ));
     let completed = response.status == ExecutionStatus::Completed;
     let same = stdout == expected;

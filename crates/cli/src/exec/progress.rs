@@ -26,10 +26,7 @@ pub struct Live {
 impl Live {
     /// Counters with rotations and log bytes unknown until the end.
     pub fn new(phase: &str) -> Arc<Self> {
-        let live = Live {
-            phase: Mutex::new(phase.to_string()),
-            ..Default::default()
-        };
+        let live = Live { phase: Mutex::new(phase.to_string()), ..Default::default() };
         live.rotations.store(u64::MAX, Ordering::Relaxed);
         live.log_bytes.store(u64::MAX, Ordering::Relaxed);
         Arc::new(live)
@@ -44,9 +41,7 @@ impl Live {
 
     /// Reconnects so far: follow streams opened after the first.
     pub fn reconnects(&self) -> u64 {
-        self.follow_streams
-            .load(Ordering::Relaxed)
-            .saturating_sub(1)
+        self.follow_streams.load(Ordering::Relaxed).saturating_sub(1)
     }
 
     fn message(&self) -> String {
@@ -59,10 +54,7 @@ impl Live {
             u64::MAX => String::new(),
             n => format!(" | log read {}", human(n)),
         };
-        format!(
-            "{phase:<14} | rotations {rotations} | reconnects {}{log}",
-            self.reconnects()
-        )
+        format!("{phase:<14} | rotations {rotations} | reconnects {}{log}", self.reconnects())
     }
 }
 
@@ -74,11 +66,8 @@ pub struct Bar {
 impl Bar {
     /// A bar towards `expected` stdout bytes (a spinner when unknown).
     pub fn new(expected: Option<u64>, hidden: bool) -> Self {
-        let target = if hidden {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        };
+        let target =
+            if hidden { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
         let bar = match expected {
             Some(total) => {
                 let bar = ProgressBar::with_draw_target(Some(total), target);
@@ -106,8 +95,7 @@ impl Bar {
 
     /// Redraws from the counters.
     pub fn update(&self, live: &Live) {
-        self.bar
-            .set_position(live.stdout_bytes.load(Ordering::Relaxed));
+        self.bar.set_position(live.stdout_bytes.load(Ordering::Relaxed));
         self.bar.set_message(live.message());
     }
 

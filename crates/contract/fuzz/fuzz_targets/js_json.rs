@@ -21,10 +21,7 @@ fuzz_target!(|data: &[u8]| {
                 || e.to_string().contains("unexpected end of hex escape")
                 || e.to_string().contains("invalid unicode code point");
             if !lenient {
-                assert!(
-                    ours.is_err(),
-                    "serde_json rejects {text:?} ({e}), we accept"
-                );
+                assert!(ours.is_err(), "serde_json rejects {text:?} ({e}), we accept");
             }
         }
     }

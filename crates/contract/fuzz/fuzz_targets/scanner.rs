@@ -31,7 +31,8 @@ fuzz_target!(|data: &[u8]| {
     let cap = u64::from(u16::from_le_bytes([data[0], data[1]]));
     let chunk = usize::from(data[2] % 32) + 1;
     let stream = &data[3..];
-    let mut scanner = StreamScanner::new(ScannerOptions { max_line_bytes: 64, ..ScannerOptions::new(cap) });
+    let mut scanner =
+        StreamScanner::new(ScannerOptions { max_line_bytes: 64, ..ScannerOptions::new(cap) });
     let mut events = Vec::new();
     for piece in stream.chunks(chunk) {
         events.extend(scanner.push(piece));

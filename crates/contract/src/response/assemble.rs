@@ -65,11 +65,7 @@ pub struct AssembleOptions {
 /// is the cut's artefact, not user output (W18): drop it when the harvest
 /// says it truncated.
 fn harvested_stderr(h: &HarvestResult) -> &str {
-    if h.stderr_truncated {
-        h.stderr.trim_end_matches('\u{FFFD}')
-    } else {
-        &h.stderr
-    }
+    if h.stderr_truncated { h.stderr.trim_end_matches('\u{FFFD}') } else { &h.stderr }
 }
 
 /// `Math.max(0, value)`: `NaN` (an infinite harvest time minus another) stays `NaN`.
@@ -89,10 +85,7 @@ pub fn assemble(
     // A fatal placeholder carries a fake exit code: take the started line's
     // real one, or treat the result as missing.
     let harvest = match input.harvest {
-        Some(h) if h.fatal => input.started.map(|s| HarvestResult {
-            exit_code: s.exit_code,
-            ..h
-        }),
+        Some(h) if h.fatal => input.started.map(|s| HarvestResult { exit_code: s.exit_code, ..h }),
         other => other,
     };
     let h = harvest.as_ref();

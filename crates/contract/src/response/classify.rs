@@ -15,10 +15,7 @@ pub struct Classified {
 
 impl Classified {
     pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Classified {
-            code,
-            message: message.into(),
-        }
+        Classified { code, message: message.into() }
     }
 }
 
@@ -63,10 +60,7 @@ pub fn classify_harvest_error(flags: HarvestFlags, variant: ContractVariant) -> 
             "Per-run output-file quota exceeded; some files were not uploaded",
         ))
     } else if flags.upload_failed {
-        Some(Classified::new(
-            ErrorCode::UploadFailed,
-            "One or more output uploads failed",
-        ))
+        Some(Classified::new(ErrorCode::UploadFailed, "One or more output uploads failed"))
     } else if flags.report_failed {
         Some(Classified::new(
             ErrorCode::UploadReportFailed,
@@ -89,12 +83,8 @@ fn contains_any_ascii_ci(haystack_lower: &str, needles: &[&str]) -> bool {
 }
 
 /// `EGRESS_DENIED_RE`, lower-cased alternatives.
-const EGRESS_DENIED: [&str; 4] = [
-    "403 filtered",
-    "tunnel connection failed",
-    "proxyerror",
-    "connection refused",
-];
+const EGRESS_DENIED: [&str; 4] =
+    ["403 filtered", "tunnel connection failed", "proxyerror", "connection refused"];
 /// `PACKAGE_NOT_FOUND_RE`, lower-cased alternatives.
 const PACKAGE_NOT_FOUND: [&str; 6] = [
     "no matching distribution",
@@ -115,10 +105,9 @@ pub fn classify_failure(exit_code: i32, stderr: &str, hint: Option<OomHint>) -> 
             Classified::new(ErrorCode::Oom, "Container killed (likely OOM)")
         }
         137 => Classified::new(ErrorCode::Timeout, "Container killed (SIGKILL)"),
-        64 if contains_any_ascii_ci(&lower, &PACKAGE_NOT_FOUND) => Classified::new(
-            ErrorCode::PackageNotFound,
-            "Requested package could not be resolved",
-        ),
+        64 if contains_any_ascii_ci(&lower, &PACKAGE_NOT_FOUND) => {
+            Classified::new(ErrorCode::PackageNotFound, "Requested package could not be resolved")
+        }
         64 if contains_any_ascii_ci(&lower, &EGRESS_DENIED) => egress(),
         64 => Classified::new(ErrorCode::InstallFailed, "Package install failed"),
         65 => Classified::new(
@@ -126,9 +115,6 @@ pub fn classify_failure(exit_code: i32, stderr: &str, hint: Option<OomHint>) -> 
             "Sandbox runtime rejected the invocation",
         ),
         _ if contains_any_ascii_ci(&lower, &EGRESS_DENIED) => egress(),
-        n => Classified::new(
-            ErrorCode::RuntimeError,
-            format!("User code exited with status {n}"),
-        ),
+        n => Classified::new(ErrorCode::RuntimeError, format!("User code exited with status {n}")),
     }
 }

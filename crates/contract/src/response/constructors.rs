@@ -78,11 +78,8 @@ pub fn build_cancelled(parts: ResponseParts) -> ExecuteResponse {
 /// `buildCompleted(parts, harvestErr?)`: exit 0; `completed`, or `failed`
 /// with the harvest error.
 pub fn build_completed(parts: ResponseParts, harvest_error: Option<Classified>) -> ExecuteResponse {
-    let status = if harvest_error.is_some() {
-        ExecutionStatus::Failed
-    } else {
-        ExecutionStatus::Completed
-    };
+    let status =
+        if harvest_error.is_some() { ExecutionStatus::Failed } else { ExecutionStatus::Completed };
     build(parts, status, Some(0), harvest_error)
 }
 
@@ -120,10 +117,7 @@ pub fn build_harvest_missing(
     exit_code: Option<i32>,
     variant: ContractVariant,
 ) -> ExecuteResponse {
-    let message = format!(
-        "Couldn't read {} (no harvest result line)",
-        variant.output_dir()
-    );
+    let message = format!("Couldn't read {} (no harvest result line)", variant.output_dir());
     let error = Classified::new(ErrorCode::HarvestReadFailed, message);
     build(parts, ExecutionStatus::Failed, exit_code, Some(error))
 }
@@ -136,10 +130,8 @@ pub fn build_runner_killed(
     reason: Option<&str>,
 ) -> ExecuteResponse {
     if reason == Some("OOMKilled") {
-        let error = Classified::new(
-            ErrorCode::Oom,
-            "Runner container OOM-killed (memory limit exceeded)",
-        );
+        let error =
+            Classified::new(ErrorCode::Oom, "Runner container OOM-killed (memory limit exceeded)");
         return build(parts, ExecutionStatus::Failed, Some(137), Some(error));
     }
     let message = match reason {

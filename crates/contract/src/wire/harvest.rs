@@ -102,11 +102,6 @@ pub struct HarvestResult {
 impl HarvestResult {
     /// The harvest's fatal fallback payload (k8s-harvest.ts top-level catch).
     pub fn fatal_fallback() -> Self {
-        HarvestResult {
-            fatal: true,
-            exit_code: 1,
-            read_failed: true,
-            ..Default::default()
-        }
+        HarvestResult { fatal: true, exit_code: 1, read_failed: true, ..Default::default() }
     }
 }

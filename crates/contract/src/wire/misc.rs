@@ -44,16 +44,12 @@ struct HealthWire {
 impl Serialize for HealthResult {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let wire = match self {
-            HealthResult::Healthy { detail } => HealthWire {
-                ok: true,
-                detail: Some(detail.clone()),
-                error: None,
-            },
-            HealthResult::Unhealthy { error } => HealthWire {
-                ok: false,
-                detail: None,
-                error: Some(error.clone()),
-            },
+            HealthResult::Healthy { detail } => {
+                HealthWire { ok: true, detail: Some(detail.clone()), error: None }
+            }
+            HealthResult::Unhealthy { error } => {
+                HealthWire { ok: false, detail: None, error: Some(error.clone()) }
+            }
         };
         wire.serialize(s)
     }
@@ -84,8 +80,6 @@ pub struct CacheStores {
 impl HealthResult {
     /// `health()` success: `{ ok: true, detail: "k8s namespace=<ns>" }`.
     pub fn for_namespace(namespace: &str) -> Self {
-        HealthResult::Healthy {
-            detail: format!("k8s namespace={namespace}"),
-        }
+        HealthResult::Healthy { detail: format!("k8s namespace={namespace}") }
     }
 }

@@ -177,10 +177,7 @@ impl ExecuteRequest {
     }
 
     fn same_fields(&self, other: &ExecuteRequest) -> bool {
-        let strip = |r: &ExecuteRequest| ExecuteRequest {
-            received: None,
-            ..r.clone()
-        };
+        let strip = |r: &ExecuteRequest| ExecuteRequest { received: None, ..r.clone() };
         strip(self) == strip(other)
     }
 

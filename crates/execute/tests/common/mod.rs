@@ -35,11 +35,7 @@ static NEXT: AtomicU64 = AtomicU64::new(0);
 
 /// A name unique within this test process.
 pub fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
+    format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Logs of the code under test go to the test output (shown on failure).
@@ -59,33 +55,18 @@ impl Harness {
         init_tracing();
         let cluster = TestCluster::start(config).await.expect("cluster starts");
         let kubeconfig = std::env::temp_dir().join(format!("{}.kubeconfig", unique("tale-exec")));
-        cluster
-            .write_kubeconfig(&kubeconfig)
-            .expect("kubeconfig written");
-        let options = ClientOptions {
-            kubeconfig: Some(kubeconfig.clone()),
-            ..Default::default()
-        };
-        let backend = KubernetesBackend::new_with_env(cfg.clone(), options, |_| None)
-            .await
-            .expect("backend");
-        Harness {
-            cluster,
-            backend,
-            cfg,
-            kubeconfig,
-        }
+        cluster.write_kubeconfig(&kubeconfig).expect("kubeconfig written");
+        let options = ClientOptions { kubeconfig: Some(kubeconfig.clone()), ..Default::default() };
+        let backend =
+            KubernetesBackend::new_with_env(cfg.clone(), options, |_| None).await.expect("backend");
+        Harness { cluster, backend, cfg, kubeconfig }
     }
 
     /// A second backend on the same cluster (another replica).
     pub async fn replica(&self) -> KubernetesBackend {
-        let options = ClientOptions {
-            kubeconfig: Some(self.kubeconfig.clone()),
-            ..Default::default()
-        };
-        KubernetesBackend::new_with_env(self.cfg.clone(), options, |_| None)
-            .await
-            .expect("backend")
+        let options =
+            ClientOptions { kubeconfig: Some(self.kubeconfig.clone()), ..Default::default() };
+        KubernetesBackend::new_with_env(self.cfg.clone(), options, |_| None).await.expect("backend")
     }
 
     pub fn api(&self) -> &KubeApi {
@@ -105,10 +86,7 @@ impl Harness {
                 return;
             }
             if tokio::time::Instant::now() > deadline {
-                panic!(
-                    "left behind: {} pods, {} secrets",
-                    m.live_pods, m.live_secrets
-                );
+                panic!("left behind: {} pods, {} secrets", m.live_pods, m.live_secrets);
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

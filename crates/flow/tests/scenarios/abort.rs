@@ -9,10 +9,7 @@ fn abort_while_the_secret_is_being_created_waits_for_ownership() {
     let mut h = Harness::start();
     let (id, _) = h.expect("CreateSecret");
     h.abort();
-    assert!(
-        h.exec.response().is_none(),
-        "the in-flight create decides what is owned"
-    );
+    assert!(h.exec.response().is_none(), "the in-flight create decides what is owned");
     h.ok(id);
     assert_eq!(summary(h.response()), cancelled("", false));
     // Owned Secret deleted; no Pod was created.
@@ -95,10 +92,7 @@ fn abort_during_startup() {
 fn abort_while_running_keeps_the_stdout_so_far() {
     let mut h = Harness::start();
     let stream = h.run_to_running();
-    h.chunk(
-        stream,
-        &format!("{}{}", ts(20, 0, "PHASE: running"), ts(20, 1, "hello")),
-    );
+    h.chunk(stream, &format!("{}{}", ts(20, 0, "PHASE: running"), ts(20, 1, "hello")));
     h.abort();
     assert_eq!(h.closed, vec![stream]);
     assert_eq!(summary(h.response()), cancelled("hello\n", false));
@@ -145,15 +139,9 @@ fn abort_in_the_result_window_waits_for_the_result_and_carries_it() {
     assert!(h.exec.response().is_none());
     h.advance(400);
     let (id, _) = h.expect("ReadLog harvest");
-    let stats = UploadStats {
-        attempted: 1,
-        succeeded: 1,
-        failures: vec![],
-    };
-    let line = format_result_line(&HarvestResult {
-        upload_stats: stats.clone(),
-        ..Default::default()
-    });
+    let stats = UploadStats { attempted: 1, succeeded: 1, failures: vec![] };
+    let line =
+        format_result_line(&HarvestResult { upload_stats: stats.clone(), ..Default::default() });
     h.ok_log(id, &line);
     assert_eq!(summary(h.response()), cancelled("out\n", false));
     assert_eq!(h.response().upload_stats, Some(stats));
@@ -208,10 +196,7 @@ fn cleanup_errors_are_warned_and_404_is_silent() {
     let (id, _) = h.expect("DeleteSecret");
     h.err(id, Some(500), "boom");
     let secret = h.exec.secret_name().to_string();
-    assert_eq!(
-        h.warnings(),
-        vec![format!("[sandbox.k8s] delete secret {secret} failed: boom")]
-    );
+    assert_eq!(h.warnings(), vec![format!("[sandbox.k8s] delete secret {secret} failed: boom")]);
     assert!(h.exec.is_done());
 }
 
@@ -225,15 +210,9 @@ fn abort_after_the_result_was_read_carries_the_harvest() {
     h.chunk(stream, &ts(20, 0, "out"));
     h.pod(succeeded());
     let (id, _) = h.expect("ReadLog harvest");
-    let stats = UploadStats {
-        attempted: 2,
-        succeeded: 2,
-        failures: vec![],
-    };
-    let line = format_result_line(&HarvestResult {
-        upload_stats: stats.clone(),
-        ..Default::default()
-    });
+    let stats = UploadStats { attempted: 2, succeeded: 2, failures: vec![] };
+    let line =
+        format_result_line(&HarvestResult { upload_stats: stats.clone(), ..Default::default() });
     h.ok_log(id, &line);
     // Still draining the stream when the caller aborts.
     assert!(h.exec.response().is_none());

@@ -111,11 +111,7 @@ fn t14_rotation_t1_after_a_cut_is_reported() {
     let stream = h.run_to_running();
     h.chunk(stream, &ts(20, 1, "AAAAA"));
     h.end(stream, StreamEnd::Cut);
-    assert_eq!(
-        h.opened.len(),
-        2,
-        "reconnects at once after a stream that brought bytes"
-    );
+    assert_eq!(h.opened.len(), 2, "reconnects at once after a stream that brought bytes");
     assert_eq!(h.opened[1].1.as_deref(), Some("2023-11-14T22:13:20Z"));
     let stream = h.last_stream();
     h.chunk(stream, &ts(25, 0, "BBB"));

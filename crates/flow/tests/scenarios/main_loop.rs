@@ -65,10 +65,7 @@ fn runner_dead_with_started_line_means_the_harvest_is_progressing() {
         Some(C::Exited(0, None)),
     ));
     let (id, _) = h.expect("ReadLog harvest");
-    h.ok_log(
-        id,
-        &format!("{}\n{}\n", started_line(137), result_line(137)),
-    );
+    h.ok_log(id, &format!("{}\n{}\n", started_line(137), result_line(137)));
     let s = summary(h.response());
     assert_eq!(s.exit_code, Some(137));
     assert_eq!(h.exec.report().loop_outcome, Some(LoopOutcome::HarvestDone));
@@ -88,10 +85,7 @@ fn w12_a_failed_progress_check_is_not_a_dead_runner() {
             h.advance(200 * attempt);
         }
     }
-    assert!(
-        h.exec.response().is_none(),
-        "not declared dead on a read failure"
-    );
+    assert!(h.exec.response().is_none(), "not declared dead on a read failure");
     assert_eq!(
         h.warnings(),
         vec![
@@ -108,10 +102,7 @@ fn w12_a_failed_progress_check_is_not_a_dead_runner() {
     h.ok_log(id, "");
     h.end(stream, StreamEnd::Eof);
     let s = summary(h.response());
-    assert_eq!(
-        (s.exit_code, s.error_code),
-        (Some(137), Some(ErrorCode::Oom))
-    );
+    assert_eq!((s.exit_code, s.error_code), (Some(137), Some(ErrorCode::Oom)));
     h.finish_cleanup(true, true);
 }
 
@@ -119,12 +110,7 @@ fn w12_a_failed_progress_check_is_not_a_dead_runner() {
 fn a_zero_runner_exit_is_not_a_death() {
     let mut h = Harness::start();
     h.run_to_running();
-    h.pod(pod(
-        "Running",
-        Some(C::Exited(0, None)),
-        Some(C::Exited(0, None)),
-        Some(C::Running),
-    ));
+    h.pod(pod("Running", Some(C::Exited(0, None)), Some(C::Exited(0, None)), Some(C::Running)));
     h.advance(30_000);
     h.no_call();
     assert!(h.exec.response().is_none());
@@ -155,10 +141,7 @@ fn backstop_with_a_wedged_harvest() {
     assert!(params.timestamps);
     assert_eq!(params.since_time.as_deref(), Some("2023-11-14T22:13:20Z"));
     let _ = call;
-    h.ok_log(
-        fid,
-        &format!("{}{}", ts(20, 0, "still going"), ts(21, 0, "more")),
-    );
+    h.ok_log(fid, &format!("{}{}", ts(20, 0, "still going"), ts(21, 0, "more")));
     let s = summary(h.response());
     assert_eq!(
         s,
@@ -197,13 +180,12 @@ fn harvest_done_is_answered_the_moment_it_is_observed() {
     assert_eq!(h.exec.report().harvest_done_at_ms, Some(NOW + 3_210));
     // No pod GETs while the watch is healthy.
     assert_eq!(h.exec.report().pod_reads, 0);
-    assert!(h.log.iter().all(|a| !matches!(
-        a,
-        Action::Call {
-            call: tale_sandbox_flow::Call::ReadPod { .. },
-            ..
-        }
-    )));
+    assert!(
+        h.log.iter().all(|a| !matches!(
+            a,
+            Action::Call { call: tale_sandbox_flow::Call::ReadPod { .. }, .. }
+        ))
+    );
     h.finish_cleanup(true, true);
 }
 
@@ -216,10 +198,7 @@ fn pod_gone_mid_run_reads_once_and_reports_the_loss() {
     let (hid, _) = h.expect("ReadLog harvest");
     h.err(hid, Some(404), "pods not found");
     // The stream of a deleted pod is cut; the final read fails with 404 as well.
-    h.end(
-        stream,
-        StreamEnd::Error(tale_sandbox_flow::ApiError::status(404, "pods not found")),
-    );
+    h.end(stream, StreamEnd::Error(tale_sandbox_flow::ApiError::status(404, "pods not found")));
     let (fid, _) = h.expect("ReadLog runner");
     h.err(fid, Some(404), "pods not found");
     let s = summary(h.response());

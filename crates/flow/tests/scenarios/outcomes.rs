@@ -19,12 +19,8 @@ fn finish_with_harvest_log(harvest_log: &str) -> Harness {
 }
 
 fn harvest(f: impl FnOnce(&mut HarvestResult)) -> String {
-    let mut h = HarvestResult {
-        stage_ms: 10.0,
-        harvest_ms: 10.0,
-        upload_ms: 5.0,
-        ..Default::default()
-    };
+    let mut h =
+        HarvestResult { stage_ms: 10.0, harvest_ms: 10.0, upload_ms: 5.0, ..Default::default() };
     f(&mut h);
     format_result_line(&h)
 }
@@ -45,11 +41,7 @@ fn success_with_a_harvest_hiccup() {
     let s = summary(h.response());
     assert_eq!(
         (s.status, s.exit_code, s.error_code),
-        (
-            ExecutionStatus::Failed,
-            Some(0),
-            Some(ErrorCode::UploadFailed)
-        )
+        (ExecutionStatus::Failed, Some(0), Some(ErrorCode::UploadFailed))
     );
     assert_eq!(s.stdout, "hello\n");
     h.finish_cleanup(true, true);
@@ -64,11 +56,7 @@ fn user_code_non_zero_exit() {
     let s = summary(h.response());
     assert_eq!(
         (s.status, s.exit_code, s.error_code),
-        (
-            ExecutionStatus::Failed,
-            Some(3),
-            Some(ErrorCode::RuntimeError)
-        )
+        (ExecutionStatus::Failed, Some(3), Some(ErrorCode::RuntimeError))
     );
     h.finish_cleanup(true, true);
 }
@@ -122,10 +110,7 @@ fn harvest_result_lost_without_started_line() {
 
 #[test]
 fn harvest_result_lost_recovers_the_started_exit_code() {
-    for (code, expected) in [
-        (0, ErrorCode::HarvestReadFailed),
-        (3, ErrorCode::RuntimeError),
-    ] {
+    for (code, expected) in [(0, ErrorCode::HarvestReadFailed), (3, ErrorCode::RuntimeError)] {
         let mut h = Harness::start();
         let stream = h.run_to_running();
         h.pod(succeeded());
@@ -175,30 +160,17 @@ fn runner_killed_oom_and_abnormal() {
     for (term, expected) in [
         (
             C::Exited(137, Some("OOMKilled")),
-            (
-                Some(137),
-                ErrorCode::Oom,
-                "Runner container OOM-killed (memory limit exceeded)",
-            ),
+            (Some(137), ErrorCode::Oom, "Runner container OOM-killed (memory limit exceeded)"),
         ),
         (
             C::Exited(2, Some("Error")),
-            (
-                Some(2),
-                ErrorCode::RuntimeError,
-                "Runner container terminated abnormally (Error)",
-            ),
+            (Some(2), ErrorCode::RuntimeError, "Runner container terminated abnormally (Error)"),
         ),
     ] {
         let mut h = Harness::start();
         let stream = h.run_to_running();
         h.chunk(stream, &ts(20, 0, "partial"));
-        h.pod(pod(
-            "Running",
-            Some(C::Exited(0, None)),
-            Some(term),
-            Some(C::Running),
-        ));
+        h.pod(pod("Running", Some(C::Exited(0, None)), Some(term), Some(C::Running)));
         h.end(stream, StreamEnd::Eof); // the killed runner's log is drained
         h.advance(10_001);
         let (id, _) = h.expect("ReadLog harvest");
@@ -225,10 +197,7 @@ fn infra_failure_before_the_pod_deletes_only_what_is_owned() {
     let mut h = Harness::start();
     let (id, _) = h.expect("CreateSecret");
     h.err(id, Some(500), "etcd timeout");
-    assert_eq!(
-        summary(h.response()),
-        spawner_unavailable("spawner internal error: etcd timeout")
-    );
+    assert_eq!(summary(h.response()), spawner_unavailable("spawner internal error: etcd timeout"));
     h.finish_cleanup(false, false);
 
     // Pod create fails: the Secret is deleted.
@@ -276,10 +245,7 @@ fn the_clamped_timeout_drives_the_backstop() {
         h.advance(backstop - 1);
         assert_eq!(h.exec.report().loop_outcome, None, "{requested:?}");
         h.advance(1);
-        assert_eq!(
-            h.exec.report().loop_outcome,
-            Some(tale_sandbox_flow::LoopOutcome::Backstop)
-        );
+        assert_eq!(h.exec.report().loop_outcome, Some(tale_sandbox_flow::LoopOutcome::Backstop));
     }
 }
 
@@ -296,10 +262,6 @@ fn steps_mode_without_a_result_synthesizes_skipped_steps() {
     h.err(id, Some(404), "gone");
     let steps = h.response().steps.clone().expect("synthesized steps");
     assert_eq!(steps.len(), 2);
-    assert!(
-        steps
-            .iter()
-            .all(|s| s.exit_code.is_none() && s.duration_ms == 0.0)
-    );
+    assert!(steps.iter().all(|s| s.exit_code.is_none() && s.duration_ms == 0.0));
     assert_eq!(steps[0].path, "a.py");
 }

@@ -30,9 +30,7 @@ fn pvc_mode_creates_missing_claims_then_mounts_them() {
     let (id, _) = h.expect("CreateSecret");
     h.ok(id);
     let (_, call) = h.expect("CreatePod");
-    let Call::CreatePod(pod) = call else {
-        unreachable!()
-    };
+    let Call::CreatePod(pod) = call else { unreachable!() };
     let claims: Vec<_> = pod
         .spec
         .unwrap()
@@ -48,9 +46,7 @@ fn pvc_mode_creates_missing_claims_then_mounts_them() {
 fn pvc_errors_are_internal_errors_without_cleanup() {
     let mut h = pvc_harness();
     let (id, call) = h.expect("ReadPvc");
-    let Call::ReadPvc { name } = call else {
-        unreachable!()
-    };
+    let Call::ReadPvc { name } = call else { unreachable!() };
     h.err(id, Some(500), "boom");
     assert_eq!(
         summary(h.response()),
@@ -62,9 +58,7 @@ fn pvc_errors_are_internal_errors_without_cleanup() {
 
     let mut h = pvc_harness();
     let (id, call) = h.expect("ReadPvc");
-    let Call::ReadPvc { name } = call else {
-        unreachable!()
-    };
+    let Call::ReadPvc { name } = call else { unreachable!() };
     h.err(id, Some(404), "not found");
     let (id, _) = h.expect("CreatePvc");
     h.err(id, Some(403), "forbidden");
@@ -84,13 +78,7 @@ fn the_backend_config_decides_the_cache_mode() {
     call_cfg.k8s.cache_mode = CacheMode::Pvc;
     let mut exec = Execution::new(&call_cfg, &cfg(), request(), ExecuteOptions::new(NOW), NOW);
     let first = exec.poll_action().unwrap();
-    assert!(matches!(
-        first,
-        tale_sandbox_flow::Action::Call {
-            call: Call::CreateSecret(_),
-            ..
-        }
-    ));
+    assert!(matches!(first, tale_sandbox_flow::Action::Call { call: Call::CreateSecret(_), .. }));
 }
 
 #[test]
@@ -101,13 +89,7 @@ fn w16_waits_until_a_terminal_leftover_is_gone() {
     let (id, _) = h.expect("ReadPod");
     h.ok_pod(id, leftover("Succeeded", NOW - 5_000));
     let (id, call) = h.expect("DeletePod");
-    assert!(matches!(
-        call,
-        Call::DeletePod {
-            grace_period_seconds: 0,
-            ..
-        }
-    ));
+    assert!(matches!(call, Call::DeletePod { grace_period_seconds: 0, .. }));
     h.ok(id);
     let (id, _) = h.expect("ReadPod");
     h.ok_pod(id, leftover("Succeeded", NOW - 5_000)); // still terminating
@@ -135,10 +117,7 @@ fn an_abandoned_running_leftover_is_replaced_and_a_failed_delete_does_not_wait()
     let (id, _) = h.expect("DeletePod");
     h.err(id, Some(500), "etcd");
     let pod_name = h.exec.pod_name().to_string();
-    assert_eq!(
-        h.warnings(),
-        vec![format!("[sandbox.k8s] delete pod {pod_name} failed: etcd")]
-    );
+    assert_eq!(h.warnings(), vec![format!("[sandbox.k8s] delete pod {pod_name} failed: etcd")]);
     h.expect("ReplaceSecret");
 }
 
@@ -173,9 +152,6 @@ fn a_replace_failure_owns_nothing() {
     h.err(id, Some(404), "not found");
     let (id, _) = h.expect("ReplaceSecret");
     h.err(id, Some(422), "invalid");
-    assert_eq!(
-        summary(h.response()),
-        spawner_unavailable("spawner internal error: invalid")
-    );
+    assert_eq!(summary(h.response()), spawner_unavailable("spawner internal error: invalid"));
     h.finish_cleanup(false, false);
 }

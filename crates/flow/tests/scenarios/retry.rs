@@ -41,15 +41,9 @@ fn read_pod_gives_up_after_three_attempts() {
         h.err(id, Some(500), "internal");
         h.advance(200 * attempt);
     }
-    assert_eq!(
-        summary(h.response()),
-        spawner_unavailable("spawner internal error: internal")
-    );
+    assert_eq!(summary(h.response()), spawner_unavailable("spawner internal error: internal"));
     assert_eq!(h.warnings().len(), 3);
-    assert_eq!(
-        h.warnings()[2],
-        "[sandbox.k8s] read-pod attempt 3/3 failed: internal"
-    );
+    assert_eq!(h.warnings()[2], "[sandbox.k8s] read-pod attempt 3/3 failed: internal");
     // The Secret was not ours (409), nothing to delete.
     h.finish_cleanup(false, false);
 }
@@ -62,10 +56,7 @@ fn non_retryable_statuses_give_up_at_once_without_warning() {
         h.err(id, Some(409), "AlreadyExists");
         let (id, _) = h.expect("ReadPod");
         h.err(id, Some(status), "denied");
-        assert_eq!(
-            summary(h.response()),
-            spawner_unavailable("spawner internal error: denied")
-        );
+        assert_eq!(summary(h.response()), spawner_unavailable("spawner internal error: denied"));
         assert!(h.warnings().is_empty());
         h.finish_cleanup(false, false);
     }
@@ -75,12 +66,7 @@ fn non_retryable_statuses_give_up_at_once_without_warning() {
 fn read_log_retries_for_the_stage_tail() {
     let mut h = Harness::start();
     h.create_all();
-    h.pod(pod(
-        "Pending",
-        Some(C::Exited(1, Some("Error"))),
-        None,
-        None,
-    ));
+    h.pod(pod("Pending", Some(C::Exited(1, Some("Error"))), None, None));
     for attempt in 1..=3 {
         let (id, _) = h.expect("ReadLog stage");
         h.err(id, None, "socket hang up");
@@ -108,9 +94,6 @@ fn creates_are_single_attempts() {
     let (id, _) = h.expect("CreateSecret");
     h.err(id, Some(503), "unavailable");
     h.advance(1_000);
-    assert_eq!(
-        summary(h.response()),
-        spawner_unavailable("spawner internal error: unavailable")
-    );
+    assert_eq!(summary(h.response()), spawner_unavailable("spawner internal error: unavailable"));
     h.finish_cleanup(false, false);
 }

@@ -59,9 +59,7 @@ fn warnings_never_carry_the_sandbox_token() {
     let mut h = Harness::new(&cfg, request());
     let (id, call) = h.expect("CreateSecret");
     // The token travels only inside the Secret body.
-    let Call::CreateSecret(secret) = call else {
-        unreachable!()
-    };
+    let Call::CreateSecret(secret) = call else { unreachable!() };
     assert!(format!("{secret:?}").contains("tok-SECRET-123"));
     h.ok(id);
     let (id, _) = h.expect("CreatePod");
@@ -88,10 +86,7 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 
@@ -125,18 +120,9 @@ fn random_reply(rng: &mut Lcg, call: &Call) -> Result<Payload, ApiError> {
     Ok(match call {
         Call::ReadPod { .. } => Payload::Pod(Box::new(random_pod(rng))),
         Call::ReadLog { .. } => {
-            let logs = [
-                String::new(),
-                result_line(0),
-                started_line(3),
-                ts(20, 0, "x"),
-                "garbage".into(),
-            ];
-            Payload::Log(
-                logs[rng.below(logs.len() as u64) as usize]
-                    .clone()
-                    .into_bytes(),
-            )
+            let logs =
+                [String::new(), result_line(0), started_line(3), ts(20, 0, "x"), "garbage".into()];
+            Payload::Log(logs[rng.below(logs.len() as u64) as usize].clone().into_bytes())
         }
         _ => Payload::Empty,
     })
@@ -209,21 +195,13 @@ fn random_event_orders_never_panic_and_always_finish() {
             }
         }
         assert!(h.exec.is_done(), "seed {seed}: not done");
-        let responds = h
-            .log
-            .iter()
-            .filter(|a| matches!(a, tale_sandbox_flow::Action::Respond(_)))
-            .count();
+        let responds =
+            h.log.iter().filter(|a| matches!(a, tale_sandbox_flow::Action::Respond(_))).count();
         assert_eq!(responds, 1, "seed {seed}");
-        assert!(
-            matches!(h.log.last(), Some(tale_sandbox_flow::Action::Done)),
-            "seed {seed}"
-        );
+        assert!(matches!(h.log.last(), Some(tale_sandbox_flow::Action::Done)), "seed {seed}");
         assert_eq!(h.exec.poll_timeout(), None);
         // After the response: only the cleanup, its warnings, and Done.
-        let respond = h
-            .position(|a| matches!(a, tale_sandbox_flow::Action::Respond(_)))
-            .unwrap();
+        let respond = h.position(|a| matches!(a, tale_sandbox_flow::Action::Respond(_))).unwrap();
         for action in &h.log[respond + 1..] {
             assert!(
                 matches!(

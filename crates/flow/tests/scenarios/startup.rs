@@ -56,14 +56,8 @@ fn pod_failed_before_the_runner_started() {
     let status = p.status.as_mut().unwrap();
     status.reason = Some("Evicted".into());
     status.message = Some("The node was low on resource: memory.".into());
-    fails_with(
-        p,
-        "pod failed before runner start: Evicted The node was low on resource: memory.",
-    );
-    fails_with(
-        pod("Failed", None, None, None),
-        "pod failed before runner start: unknown",
-    );
+    fails_with(p, "pod failed before runner start: Evicted The node was low on resource: memory.");
+    fails_with(pod("Failed", None, None, None), "pod failed before runner start: unknown");
 }
 
 #[test]
@@ -71,12 +65,7 @@ fn pending_observations_keep_waiting() {
     let mut h = Harness::start();
     h.create_all();
     h.pod(pod("Pending", None, None, None));
-    h.pod(pod(
-        "Pending",
-        Some(C::Running),
-        Some(C::Waiting("PodInitializing")),
-        None,
-    ));
+    h.pod(pod("Pending", Some(C::Running), Some(C::Waiting("PodInitializing")), None));
     assert!(h.exec.response().is_none());
     assert_eq!(h.exec.stage(), Stage::Starting);
     h.no_call();
@@ -87,10 +76,7 @@ fn pod_deleted_during_startup() {
     let mut h = Harness::start();
     h.create_all();
     h.pod_gone();
-    assert_eq!(
-        summary(h.response()),
-        spawner_unavailable("pod deleted during startup")
-    );
+    assert_eq!(summary(h.response()), spawner_unavailable("pod deleted during startup"));
     h.finish_cleanup(true, true);
 }
 
@@ -131,12 +117,7 @@ fn stage_tail_read_failure_keeps_the_message_without_tail() {
 fn empty_stage_tail_is_left_out() {
     let mut h = Harness::start();
     h.create_all();
-    h.pod(pod(
-        "Pending",
-        Some(C::Exited(1, Some("Error"))),
-        None,
-        None,
-    ));
+    h.pod(pod("Pending", Some(C::Exited(1, Some("Error"))), None, None));
     let (id, _) = h.expect("ReadLog stage");
     h.ok_log(id, "  \n");
     assert_eq!(

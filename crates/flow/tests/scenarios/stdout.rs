@@ -10,10 +10,7 @@ use crate::support::*;
 fn a_cut_stream_resumes_from_the_last_second_without_duplicates() {
     let mut h = Harness::start();
     let stream = h.run_to_running();
-    h.chunk(
-        stream,
-        &format!("{}{}", ts(20, 1, "a"), "2023-11-14T22:13:20.000000002Z b"),
-    );
+    h.chunk(stream, &format!("{}{}", ts(20, 1, "a"), "2023-11-14T22:13:20.000000002Z b"));
     h.end(stream, StreamEnd::Cut);
     assert_eq!(
         h.warnings(),
@@ -22,10 +19,7 @@ fn a_cut_stream_resumes_from_the_last_second_without_duplicates() {
     assert_eq!(h.opened[1].1.as_deref(), Some("2023-11-14T22:13:20Z"));
     let stream = h.last_stream();
     // The resumed read re-serves the whole second, then continues.
-    h.chunk(
-        stream,
-        &format!("{}{}{}", ts(20, 1, "a"), ts(20, 2, "b"), ts(21, 0, "c")),
-    );
+    h.chunk(stream, &format!("{}{}{}", ts(20, 1, "a"), ts(20, 2, "b"), ts(21, 0, "c")));
     h.pod(succeeded());
     h.end(stream, StreamEnd::Eof);
     let (id, _) = h.expect("ReadLog harvest");
@@ -33,10 +27,7 @@ fn a_cut_stream_resumes_from_the_last_second_without_duplicates() {
     assert_eq!(summary(h.response()), completed("a\nb\nc\n", false));
     assert_eq!(h.deltas(), "a\nb\nc\n");
     let report = h.exec.report();
-    assert_eq!(
-        (report.stdout_streams, report.stdout_reconnects, report.gaps),
-        (2, 1, 0)
-    );
+    assert_eq!((report.stdout_streams, report.stdout_reconnects, report.gaps), (2, 1, 0));
     h.finish_cleanup(true, true);
 }
 
@@ -44,10 +35,7 @@ fn a_cut_stream_resumes_from_the_last_second_without_duplicates() {
 fn failing_streams_back_off_then_fall_back_to_polling() {
     let mut h = Harness::start();
     let first = h.run_to_running();
-    h.end(
-        first,
-        StreamEnd::Error(ApiError::transport("connect ECONNREFUSED")),
-    );
+    h.end(first, StreamEnd::Error(ApiError::transport("connect ECONNREFUSED")));
     // Backoff 200, 400, 800, 1600 ms while reconnects bring nothing.
     for (i, delay) in [200, 400, 800, 1_600].into_iter().enumerate() {
         assert_eq!(h.opened.len(), i + 1);
@@ -56,10 +44,7 @@ fn failing_streams_back_off_then_fall_back_to_polling() {
         h.advance(1);
         assert_eq!(h.opened.len(), i + 2);
         let stream = h.last_stream();
-        h.end(
-            stream,
-            StreamEnd::Error(ApiError::transport("connect ECONNREFUSED")),
-        );
+        h.end(stream, StreamEnd::Error(ApiError::transport("connect ECONNREFUSED")));
     }
     // Fifth failure: polling with timestamped reads.
     let (id, call) = h.expect("ReadLog runner");
@@ -68,10 +53,7 @@ fn failing_streams_back_off_then_fall_back_to_polling() {
     h.ok_log(id, &ts(20, 0, "one"));
     h.advance(500);
     let (id, call) = h.expect("ReadLog runner");
-    assert_eq!(
-        log_params(&call).since_time.as_deref(),
-        Some("2023-11-14T22:13:20Z")
-    );
+    assert_eq!(log_params(&call).since_time.as_deref(), Some("2023-11-14T22:13:20Z"));
     h.ok_log(id, &format!("{}{}", ts(20, 0, "one"), ts(22, 0, "two")));
     assert_eq!(
         h.warnings(),
@@ -90,18 +72,8 @@ fn failing_streams_back_off_then_fall_back_to_polling() {
     h.ok_log(fid, &format!("{}{}", ts(22, 0, "two"), ts(23, 0, "three")));
     assert_eq!(summary(h.response()), completed("one\ntwo\nthree\n", false));
     let report = h.exec.report();
-    assert_eq!(
-        (
-            report.stdout_streams,
-            report.stdout_reconnects,
-            report.stdout_polls
-        ),
-        (5, 4, 3)
-    );
-    assert_eq!(
-        report.log_reads, 4,
-        "two polls, the final read, the harvest read"
-    );
+    assert_eq!((report.stdout_streams, report.stdout_reconnects, report.stdout_polls), (5, 4, 3));
+    assert_eq!(report.log_reads, 4, "two polls, the final read, the harvest read");
     let runner_bytes =
         (ts(20, 0, "one").len() * 2 + ts(22, 0, "two").len() * 2 + ts(23, 0, "three").len()) as u64;
     assert_eq!(report.log_bytes.runner, runner_bytes);
@@ -193,10 +165,7 @@ fn watch_failure_during_startup_polls_and_a_404_is_pod_gone() {
     h.advance(500);
     let (id, _) = h.expect("ReadPod");
     h.err(id, Some(404), "not found");
-    assert_eq!(
-        summary(h.response()),
-        spawner_unavailable("pod deleted during startup")
-    );
+    assert_eq!(summary(h.response()), spawner_unavailable("pod deleted during startup"));
     h.finish_cleanup(true, true);
 }
 
@@ -204,21 +173,10 @@ fn watch_failure_during_startup_polls_and_a_404_is_pod_gone() {
 fn phases_and_deltas_in_stream_order_before_the_response() {
     let mut h = Harness::start();
     let stream = h.run_to_running();
+    h.chunk(stream, &format!("{}{}", ts(20, 0, "PHASE: installing"), ts(20, 1, "pip output")));
     h.chunk(
         stream,
-        &format!(
-            "{}{}",
-            ts(20, 0, "PHASE: installing"),
-            ts(20, 1, "pip output")
-        ),
-    );
-    h.chunk(
-        stream,
-        &format!(
-            "{}{}",
-            ts(21, 0, "PHASE: running"),
-            "2023-11-14T22:13:22.000000000Z hel"
-        ),
+        &format!("{}{}", ts(21, 0, "PHASE: running"), "2023-11-14T22:13:22.000000000Z hel"),
     );
     h.chunk(stream, "lo");
     h.pod(succeeded());
@@ -257,10 +215,7 @@ fn callbacks_not_wanted_emit_nothing() {
     opts.emit_stdout_deltas = false;
     let mut h = Harness::with_options(&cfg(), request(), opts);
     let stream = h.run_to_running();
-    h.chunk(
-        stream,
-        &format!("{}{}", ts(20, 0, "PHASE: running"), ts(20, 1, "x")),
-    );
+    h.chunk(stream, &format!("{}{}", ts(20, 0, "PHASE: running"), ts(20, 1, "x")));
     assert!(h.phases().is_empty());
     assert_eq!(h.deltas(), "");
 }
@@ -285,15 +240,9 @@ fn a_stream_silent_for_the_stall_period_is_reopened() {
     h.end(second, StreamEnd::Eof);
     let (id, _) = h.expect("ReadLog harvest");
     h.ok_log(id, &result_line(0));
-    assert_eq!(
-        summary(h.response()),
-        completed("tick\nafter rotation\n", true)
-    );
+    assert_eq!(summary(h.response()), completed("tick\nafter rotation\n", true));
     let report = h.exec.report();
-    assert_eq!(
-        (report.stdout_stalls, report.stdout_reconnects, report.gaps),
-        (1, 1, 1)
-    );
+    assert_eq!((report.stdout_stalls, report.stdout_reconnects, report.gaps), (1, 1, 1));
     assert!(h.warnings().is_empty());
 }
 

@@ -60,10 +60,9 @@ fn status(name: &str, state: C) -> ContainerStatus {
             }),
             ..Default::default()
         },
-        C::Running => ContainerState {
-            running: Some(ContainerStateRunning::default()),
-            ..Default::default()
-        },
+        C::Running => {
+            ContainerState { running: Some(ContainerStateRunning::default()), ..Default::default() }
+        }
         C::Exited(code, reason) => ContainerState {
             terminated: Some(ContainerStateTerminated {
                 exit_code: code,
@@ -73,11 +72,7 @@ fn status(name: &str, state: C) -> ContainerStatus {
             ..Default::default()
         },
     };
-    ContainerStatus {
-        name: name.into(),
-        state: Some(state),
-        ..Default::default()
-    }
+    ContainerStatus { name: name.into(), state: Some(state), ..Default::default() }
 }
 
 /// A Pod with the given phase and container states (`None`: no status yet).
@@ -91,10 +86,7 @@ pub fn pod(phase: &str, stage: Option<C>, runner: Option<C>, harvest: Option<C>)
         main.push(status("harvest", h));
     }
     Pod {
-        metadata: ObjectMeta {
-            name: Some("p".into()),
-            ..Default::default()
-        },
+        metadata: ObjectMeta { name: Some("p".into()), ..Default::default() },
         spec: None,
         status: Some(PodStatus {
             phase: Some(phase.into()),
@@ -107,12 +99,7 @@ pub fn pod(phase: &str, stage: Option<C>, runner: Option<C>, harvest: Option<C>)
 
 /// The pod once the runner runs.
 pub fn running() -> Pod {
-    pod(
-        "Running",
-        Some(C::Exited(0, Some("Completed"))),
-        Some(C::Running),
-        Some(C::Running),
-    )
+    pod("Running", Some(C::Exited(0, Some("Completed"))), Some(C::Running), Some(C::Running))
 }
 
 /// The pod once everything exited 0.
@@ -145,10 +132,7 @@ pub fn result_line(code: i32) -> String {
 }
 
 pub fn started_line(code: i32) -> String {
-    format_started_line(&StartedInfo {
-        exit_code: code,
-        timed_out: false,
-    })
+    format_started_line(&StartedInfo { exit_code: code, timed_out: false })
 }
 
 /// One kubelet `timestamps=true` line at second `sec` (of 2023-11-14T22:13) + `nanos`.
@@ -196,16 +180,9 @@ impl Harness {
     fn pump(&mut self) {
         while let Some(action) = self.exec.poll_action() {
             match &action {
-                Action::Call {
-                    id,
-                    call,
-                    timeout_ms,
-                } => {
-                    let expected = if matches!(call, Call::ReadLog { .. }) {
-                        30_000
-                    } else {
-                        10_000
-                    };
+                Action::Call { id, call, timeout_ms } => {
+                    let expected =
+                        if matches!(call, Call::ReadLog { .. }) { 30_000 } else { 10_000 };
                     assert_eq!(*timeout_ms, expected, "timeout of {call:?}");
                     self.calls.push_back((*id, call.clone()));
                 }
@@ -223,9 +200,7 @@ impl Harness {
 
     /// The oldest unanswered call.
     pub fn next_call(&mut self) -> (CallId, Call) {
-        self.calls
-            .pop_front()
-            .unwrap_or_else(|| panic!("no call pending; log: {:#?}", self.log))
+        self.calls.pop_front().unwrap_or_else(|| panic!("no call pending; log: {:#?}", self.log))
     }
 
     /// Asserts there is no unanswered call.
@@ -334,9 +309,7 @@ impl Harness {
     }
 
     pub fn response(&self) -> &ExecuteResponse {
-        self.exec
-            .response()
-            .unwrap_or_else(|| panic!("no response yet; log: {:#?}", self.log))
+        self.exec.response().unwrap_or_else(|| panic!("no response yet; log: {:#?}", self.log))
     }
 
     /// The cleanup: answers DeletePod (if expected) and DeleteSecret (if expected) with
@@ -344,13 +317,7 @@ impl Harness {
     pub fn finish_cleanup(&mut self, pod: bool, secret: bool) {
         if pod {
             let (id, call) = self.expect("DeletePod");
-            assert!(matches!(
-                call,
-                Call::DeletePod {
-                    grace_period_seconds: 0,
-                    ..
-                }
-            ));
+            assert!(matches!(call, Call::DeletePod { grace_period_seconds: 0, .. }));
             self.ok(id);
         }
         if secret {
@@ -365,39 +332,21 @@ impl Harness {
     pub fn warnings(&self) -> Vec<String> {
         self.log
             .iter()
-            .filter_map(|a| {
-                if let Action::Warn(w) = a {
-                    Some(w.clone())
-                } else {
-                    None
-                }
-            })
+            .filter_map(|a| if let Action::Warn(w) = a { Some(w.clone()) } else { None })
             .collect()
     }
 
     pub fn deltas(&self) -> String {
         self.log
             .iter()
-            .filter_map(|a| {
-                if let Action::StdoutDelta(d) = a {
-                    Some(d.as_str())
-                } else {
-                    None
-                }
-            })
+            .filter_map(|a| if let Action::StdoutDelta(d) = a { Some(d.as_str()) } else { None })
             .collect()
     }
 
     pub fn phases(&self) -> Vec<Phase> {
         self.log
             .iter()
-            .filter_map(|a| {
-                if let Action::Phase(p) = a {
-                    Some(*p)
-                } else {
-                    None
-                }
-            })
+            .filter_map(|a| if let Action::Phase(p) = a { Some(*p) } else { None })
             .collect()
     }
 
@@ -446,9 +395,7 @@ pub struct Summary {
 }
 
 pub fn summary(r: &ExecuteResponse) -> Summary {
-    let stdout = base64::engine::general_purpose::STANDARD
-        .decode(&r.stdout_base64)
-        .unwrap();
+    let stdout = base64::engine::general_purpose::STANDARD.decode(&r.stdout_base64).unwrap();
     Summary {
         status: r.status,
         exit_code: r.exit_code,

@@ -29,7 +29,11 @@ pub(crate) struct QueryParams(Vec<(String, String)>);
 impl QueryParams {
     pub(crate) fn parse(raw: Option<&str>) -> Self {
         let pairs = raw
-            .map(|q| form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+            .map(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
             .unwrap_or_default();
         QueryParams(pairs)
     }
@@ -74,8 +78,12 @@ impl QueryParams {
     pub(crate) fn refuse_dry_run(&self) -> Result<(), ApiError> {
         match self.get("dryRun") {
             None | Some("") => Ok(()),
-            Some("All") => Err(ApiError::bad_request("dryRun is not supported by the tale test cluster")),
-            Some(other) => Err(ApiError::bad_request(format!("unsupported dryRun value {other:?}: must be \"All\""))),
+            Some("All") => {
+                Err(ApiError::bad_request("dryRun is not supported by the tale test cluster"))
+            }
+            Some(other) => Err(ApiError::bad_request(format!(
+                "unsupported dryRun value {other:?}: must be \"All\""
+            ))),
         }
     }
 }
@@ -84,22 +92,32 @@ impl QueryParams {
 pub(crate) async fn read_body(body: Body) -> Result<Bytes, ApiError> {
     match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(ApiError::too_large(MAX_BODY_BYTES)),
-        Err(error) => Err(ApiError::bad_request(format!("reading the request body failed: {error}"))),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            Err(ApiError::too_large(MAX_BODY_BYTES))
+        }
+        Err(error) => {
+            Err(ApiError::bad_request(format!("reading the request body failed: {error}")))
+        }
     }
 }
 
 /// Decodes a JSON object of `kind` in `v1`, with the apiserver's errors for malformed JSON, a missing or
 /// wrong kind or version, and fields of the wrong type.
 pub(crate) fn decode_object<T: DeserializeOwned>(bytes: &[u8], kind: &str) -> Result<T, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
+    })?;
     let object = value.as_object().ok_or_else(|| {
-        ApiError::bad_request("couldn't get version/kind; json parse error: the body is not a JSON object")
+        ApiError::bad_request(
+            "couldn't get version/kind; json parse error: the body is not a JSON object",
+        )
     })?;
     let found_kind = object.get("kind").and_then(|k| k.as_str()).unwrap_or("");
     if found_kind.is_empty() {
-        return Err(ApiError::bad_request(format!("Object 'Kind' is missing in '{}'", String::from_utf8_lossy(bytes))));
+        return Err(ApiError::bad_request(format!(
+            "Object 'Kind' is missing in '{}'",
+            String::from_utf8_lossy(bytes)
+        )));
     }
     let version = object.get("apiVersion").and_then(|v| v.as_str()).unwrap_or("");
     if found_kind != kind || version != "v1" {
@@ -107,8 +125,11 @@ pub(crate) fn decode_object<T: DeserializeOwned>(bytes: &[u8], kind: &str) -> Re
             "{found_kind} in version {version:?} cannot be handled as a {kind}: no kind {found_kind:?} is registered for version {version:?} on this endpoint"
         )));
     }
-    serde_json::from_value(value)
-        .map_err(|e| ApiError::bad_request(format!("{kind} in version \"v1\" cannot be handled as a {kind}: {e}")))
+    serde_json::from_value(value).map_err(|e| {
+        ApiError::bad_request(format!(
+            "{kind} in version \"v1\" cannot be handled as a {kind}: {e}"
+        ))
+    })
 }
 
 /// The name a create request ends up with (`generateName` gets five random characters).
@@ -119,24 +140,35 @@ pub(crate) fn resolve_name(meta: &ObjectMeta, seed: u64) -> Option<String> {
     let prefix = meta.generate_name.as_ref().filter(|n| !n.is_empty())?;
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let suffix: String = (0..5).map(|_| ALPHABET[(rng.next_u64() % ALPHABET.len() as u64) as usize] as char).collect();
+    let suffix: String = (0..5)
+        .map(|_| ALPHABET[(rng.next_u64() % ALPHABET.len() as u64) as usize] as char)
+        .collect();
     Some(format!("{prefix}{suffix}"))
 }
 
 /// Validates namespace and name of an object to create, and that the body agrees with the URL.
-pub(crate) fn check_identity(kind: &str, namespace: &str, meta: &ObjectMeta, name: &str) -> Result<(), ApiError> {
+pub(crate) fn check_identity(
+    kind: &str,
+    namespace: &str,
+    meta: &ObjectMeta,
+    name: &str,
+) -> Result<(), ApiError> {
     if let Some(body_namespace) = meta.namespace.as_deref().filter(|n| !n.is_empty())
-        && body_namespace != namespace {
-            return Err(ApiError::bad_request(
-                "the namespace of the provided object does not match the namespace sent on the request",
-            ));
-        }
+        && body_namespace != namespace
+    {
+        return Err(ApiError::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        ));
+    }
     let mut causes = Vec::new();
     if let Some(why) = dns1123_label_error(namespace) {
         causes.push(("metadata.namespace".to_string(), why));
     }
     if name.is_empty() {
-        causes.push(("metadata.name".to_string(), "Required value: name or generateName is required".to_string()));
+        causes.push((
+            "metadata.name".to_string(),
+            "Required value: name or generateName is required".to_string(),
+        ));
     } else if let Some(why) = dns1123_subdomain_error(name) {
         causes.push(("metadata.name".to_string(), why));
     }
@@ -144,7 +176,13 @@ pub(crate) fn check_identity(kind: &str, namespace: &str, meta: &ObjectMeta, nam
 }
 
 /// Fills the server-owned metadata of a new object.
-pub(crate) fn stamp_new(meta: &mut ObjectMeta, namespace: &str, name: &str, resource_version: u64, uid_seed: u64) {
+pub(crate) fn stamp_new(
+    meta: &mut ObjectMeta,
+    namespace: &str,
+    name: &str,
+    resource_version: u64,
+    uid_seed: u64,
+) {
     meta.name = Some(name.to_string());
     meta.namespace = Some(namespace.to_string());
     meta.generate_name = meta.generate_name.take().filter(|g| !g.is_empty());
@@ -176,7 +214,9 @@ pub(crate) fn uid(seed: u64) -> String {
 pub(crate) fn json<T: Serialize>(code: StatusCode, value: &T) -> Response {
     match serde_json::to_vec(value) {
         Ok(body) => (code, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(e) => ApiError::internal(500, format!("serialising the response failed: {e}")).into_response(),
+        Err(e) => {
+            ApiError::internal(500, format!("serialising the response failed: {e}")).into_response()
+        }
     }
 }
 
@@ -244,23 +284,32 @@ pub(crate) fn paginate<T>(
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
                 .and_then(|s| s.split_once('/').map(|(ns, n)| (ns.to_string(), n.to_string())))
-                .ok_or_else(|| ApiError::bad_request("continue key is not valid: malformed token"))?;
+                .ok_or_else(|| {
+                    ApiError::bad_request("continue key is not valid: malformed token")
+                })?;
             Some(decoded)
         }
     };
     let limit = match query.int("limit")? {
         None | Some(0) => None,
-        Some(n) if n < 0 => return Err(ApiError::bad_request(format!("limit must not be negative, got {n}"))),
+        Some(n) if n < 0 => {
+            return Err(ApiError::bad_request(format!("limit must not be negative, got {n}")));
+        }
         Some(n) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
     };
     let mut rest: Vec<((String, String), T)> =
         items.into_iter().filter(|(key, _)| after.as_ref().is_none_or(|a| key > a)).collect();
     let Some(limit) = limit.filter(|&l| l < rest.len()) else {
-        return Ok(Page { items: rest.into_iter().map(|(_, t)| t).collect(), continue_token: None, remaining: None });
+        return Ok(Page {
+            items: rest.into_iter().map(|(_, t)| t).collect(),
+            continue_token: None,
+            remaining: None,
+        });
     };
     let remaining = rest.split_off(limit);
     let last = &rest[rest.len() - 1].0;
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}/{}", last.0, last.1));
+    let token =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}/{}", last.0, last.1));
     Ok(Page {
         items: rest.into_iter().map(|(_, t)| t).collect(),
         continue_token: Some(token),

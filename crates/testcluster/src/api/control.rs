@@ -62,9 +62,7 @@ pub(crate) async fn get_scenario(
     Path(id): Path<String>,
 ) -> SimResult {
     let scenario = lock(&shared.scenarios).get(&id).cloned();
-    scenario
-        .map(|s| json(StatusCode::OK, &s))
-        .ok_or_else(|| ApiError::not_found("scenarios", &id))
+    scenario.map(|s| json(StatusCode::OK, &s)).ok_or_else(|| ApiError::not_found("scenarios", &id))
 }
 
 /// `DELETE /sim/v1/scenarios/{executionId}`
@@ -112,10 +110,7 @@ pub(crate) async fn log_info(
     State(shared): State<Arc<Shared>>,
     Path((ns, pod, container)): Path<(String, String, String)>,
 ) -> SimResult {
-    Ok(json(
-        StatusCode::OK,
-        &shared.sim_log_info(&ns, &pod, &container)?,
-    ))
+    Ok(json(StatusCode::OK, &shared.sim_log_info(&ns, &pod, &container)?))
 }
 
 /// `GET /sim/v1/namespaces/{ns}/pods/{pod}/containers/{container}/truth`: the true stream, raw.
@@ -124,11 +119,7 @@ pub(crate) async fn true_stream(
     Path((ns, pod, container)): Path<(String, String, String)>,
 ) -> SimResult {
     let bytes = shared.sim_true_stream(&ns, &pod, &container)?;
-    Ok((
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/octet-stream")],
-        bytes,
-    )
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/octet-stream")], bytes)
         .into_response())
 }
 

@@ -10,7 +10,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::stream;
-use tale_sandbox_kubelet_logs::{FollowCursor, FollowOptions, FollowStatus, ReadOptions, Timestamp};
+use tale_sandbox_kubelet_logs::{
+    FollowCursor, FollowOptions, FollowStatus, ReadOptions, Timestamp,
+};
 use tokio::sync::watch;
 
 use super::common::QueryParams;
@@ -46,7 +48,11 @@ fn parse_query(query: &QueryParams) -> Result<LogQuery, ApiError> {
         None => None,
         Some(text) => Some(
             Timestamp::parse_rfc3339(text)
-                .map_err(|e| ApiError::bad_request(format!("invalid value for query parameter sinceTime: {text:?}: {e}")))?
+                .map_err(|e| {
+                    ApiError::bad_request(format!(
+                        "invalid value for query parameter sinceTime: {text:?}: {e}"
+                    ))
+                })?
                 // The apiserver passes sinceTime on with second precision.
                 .floor_to_second(),
         ),
@@ -54,13 +60,19 @@ fn parse_query(query: &QueryParams) -> Result<LogQuery, ApiError> {
     let tail_lines = query.int("tailLines")?;
     let limit_bytes = query.int("limitBytes")?;
     if since_seconds.is_some() && since_time.is_some() {
-        return Err(invalid("sinceSeconds", "Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified".into()));
+        return Err(invalid(
+            "sinceSeconds",
+            "Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified".into(),
+        ));
     }
     if let Some(s) = since_seconds.filter(|&s| s < 1) {
         return Err(invalid("sinceSeconds", format!("Invalid value: {s}: must be greater than 0")));
     }
     if let Some(t) = tail_lines.filter(|&t| t < 0) {
-        return Err(invalid("tailLines", format!("Invalid value: {t}: must be greater than or equal to 0")));
+        return Err(invalid(
+            "tailLines",
+            format!("Invalid value: {t}: must be greater than or equal to 0"),
+        ));
     }
     if let Some(l) = limit_bytes.filter(|&l| l < 1) {
         return Err(invalid("limitBytes", format!("Invalid value: {l}: must be greater than 0")));
@@ -90,13 +102,19 @@ fn parse_query(query: &QueryParams) -> Result<LogQuery, ApiError> {
 }
 
 /// Which container of the pod a request means, with the apiserver's errors.
-fn pick_container(pod: &k8s_openapi::api::core::v1::Pod, name: &str, wanted: Option<String>) -> Result<String, ApiError> {
+fn pick_container(
+    pod: &k8s_openapi::api::core::v1::Pod,
+    name: &str,
+    wanted: Option<String>,
+) -> Result<String, ApiError> {
     let spec = pod.spec.clone().unwrap_or_default();
     let main: Vec<String> = spec.containers.iter().map(|c| c.name.clone()).collect();
     let init: Vec<String> = spec.init_containers.iter().flatten().map(|c| c.name.clone()).collect();
     match wanted {
         Some(container) if main.contains(&container) || init.contains(&container) => Ok(container),
-        Some(container) => Err(ApiError::bad_request(format!("container {container} is not valid for pod {name}"))),
+        Some(container) => {
+            Err(ApiError::bad_request(format!("container {container} is not valid for pod {name}")))
+        }
         None if main.len() == 1 => Ok(main[0].clone()),
         None => Err(ApiError::bad_request(format!(
             "a container name must be specified for pod {name}, choose one of: [{}] or one of the init containers: [{}]",
@@ -130,7 +148,12 @@ async fn next_chunk(state: &mut LogStream) -> Option<Bytes> {
             state.done = true;
         }
         if !chunk.is_empty() {
-            state.shared.metrics.count_log_bytes(&state.namespace, &state.pod, &state.container.name, chunk.len() as u64);
+            state.shared.metrics.count_log_bytes(
+                &state.namespace,
+                &state.pod,
+                &state.container.name,
+                chunk.len() as u64,
+            );
             return Some(Bytes::from(chunk));
         }
         if status == FollowStatus::Waiting && !state.done {
@@ -152,7 +175,10 @@ pub(crate) async fn pod_log(
     let query = parse_query(&QueryParams::parse(query.as_deref()))?;
     let (pod, runtime) = {
         let store = shared.store();
-        let entry = store.pods.get(&(namespace.clone(), name.clone())).ok_or_else(|| ApiError::not_found("pods", &name))?;
+        let entry = store
+            .pods
+            .get(&(namespace.clone(), name.clone()))
+            .ok_or_else(|| ApiError::not_found("pods", &name))?;
         (entry.pod.clone(), entry.runtime.clone())
     };
     let container_name = pick_container(&pod, &name, query.container)?;
@@ -172,10 +198,9 @@ pub(crate) async fn pod_log(
             "previous terminated container \"{container_name}\" in pod \"{name}\" not found"
         )));
     }
-    let container = runtime
-        .container(&container_name)
-        .cloned()
-        .ok_or_else(|| ApiError::bad_request(format!("container {container_name} is not valid for pod {name}")))?;
+    let container = runtime.container(&container_name).cloned().ok_or_else(|| {
+        ApiError::bad_request(format!("container {container_name} is not valid for pod {name}"))
+    })?;
     let follow_options = if query.follow {
         FollowOptions {
             continue_after_rotation: shared.config.follow_continues_after_rotation,
@@ -200,5 +225,6 @@ pub(crate) async fn pod_log(
     let body = stream::unfold(state, |mut state| async move {
         next_chunk(&mut state).await.map(|chunk| (Ok::<Bytes, std::io::Error>(chunk), state))
     });
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], Body::from_stream(body)).into_response())
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], Body::from_stream(body))
+        .into_response())
 }

@@ -56,9 +56,15 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(&format!("{ns}/pods/{{name}}/log"), get(logs::pod_log))
         .route(&format!("{ns}/secrets"), get(secrets::list_namespaced).post(secrets::create))
         .route("/api/v1/secrets", get(secrets::list_all))
-        .route(&format!("{ns}/secrets/{{name}}"), get(secrets::get).put(secrets::replace).delete(secrets::delete))
+        .route(
+            &format!("{ns}/secrets/{{name}}"),
+            get(secrets::get).put(secrets::replace).delete(secrets::delete),
+        )
         .route(&format!("{ns}/persistentvolumeclaims"), get(pvcs::list).post(pvcs::create))
-        .route(&format!("{ns}/persistentvolumeclaims/{{name}}"), get(pvcs::get).delete(pvcs::delete))
+        .route(
+            &format!("{ns}/persistentvolumeclaims/{{name}}"),
+            get(pvcs::get).delete(pvcs::delete),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ok" }));
@@ -66,8 +72,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let container = "/sim/v1/namespaces/{namespace}/pods/{pod}/containers/{container}";
     let control = Router::new()
         .route("/sim/v1/metrics", get(control::metrics))
-        .route("/sim/v1/scenarios/{id}", put(control::put_scenario).get(control::get_scenario).delete(control::delete_scenario))
-        .route("/sim/v1/default-scenario", put(control::put_default_scenario).get(control::get_default_scenario))
+        .route(
+            "/sim/v1/scenarios/{id}",
+            put(control::put_scenario).get(control::get_scenario).delete(control::delete_scenario),
+        )
+        .route(
+            "/sim/v1/default-scenario",
+            put(control::put_default_scenario).get(control::get_default_scenario),
+        )
         .route("/sim/v1/faults", put(control::put_faults).delete(control::delete_faults))
         .route(&format!("{container}/info"), get(control::log_info))
         .route(&format!("{container}/truth"), get(control::true_stream))
@@ -170,7 +182,11 @@ async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
         Vec::new()
     } else {
         let query = QueryParams::parse(request.uri().query());
-        let target = RequestTarget { route, name: object_name(request.uri().path()), container: query.get("container") };
+        let target = RequestTarget {
+            route,
+            name: object_name(request.uri().path()),
+            container: query.get("container"),
+        };
         lock(&shared.faults).decide(target)
     };
     for fault in &faults {
@@ -248,7 +264,9 @@ fn disturb_body(response: Response, fault: Fault) -> Response {
                 if rest.is_empty() {
                     match data.next().await {
                         None => return None,
-                        Some(Err(e)) => return Some((Err(std::io::Error::other(e)), (data, Bytes::new()))),
+                        Some(Err(e)) => {
+                            return Some((Err(std::io::Error::other(e)), (data, Bytes::new())));
+                        }
                         Some(Ok(chunk)) => rest = chunk,
                     }
                 }

@@ -42,7 +42,10 @@ fn validate_spec(pod: &Pod, name: &str) -> Result<(), ApiError> {
                 if let Some(why) = dns1123_label_error(&container.name) {
                     causes.push((format!("{field}.name"), why));
                 } else if !seen.insert(container.name.clone()) {
-                    causes.push((format!("{field}.name"), format!("Duplicate value: {:?}", container.name)));
+                    causes.push((
+                        format!("{field}.name"),
+                        format!("Duplicate value: {:?}", container.name),
+                    ));
                 }
                 if container.image.as_deref().is_none_or(str::is_empty) {
                     causes.push((format!("{field}.image"), "Required value".to_string()));
@@ -61,7 +64,8 @@ pub(crate) async fn create(
     body: Body,
 ) -> ApiResult {
     let seed = shared.store().resource_version();
-    let (mut pod, name): (Pod, _) = decode_new(query.as_deref(), body, "Pod", &namespace, seed).await?;
+    let (mut pod, name): (Pod, _) =
+        decode_new(query.as_deref(), body, "Pod", &namespace, seed).await?;
     validate_spec(&pod, &name)?;
     let key: Key = (namespace.clone(), name.clone());
     let runtime = {
@@ -110,11 +114,20 @@ pub(crate) async fn list_namespaced(
 }
 
 /// `GET /api/v1/pods` (list or watch, all namespaces).
-pub(crate) async fn list_all(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery, headers: HeaderMap) -> ApiResult {
+pub(crate) async fn list_all(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> ApiResult {
     list(shared, None, QueryParams::parse(query.as_deref()), headers)
 }
 
-fn list(shared: Arc<Shared>, namespace: Option<String>, query: QueryParams, headers: HeaderMap) -> ApiResult {
+fn list(
+    shared: Arc<Shared>,
+    namespace: Option<String>,
+    query: QueryParams,
+    headers: HeaderMap,
+) -> ApiResult {
     if query.bool("watch")?.unwrap_or(false) {
         return watch_pods(shared, namespace, &query);
     }
@@ -142,16 +155,24 @@ fn list(shared: Arc<Shared>, namespace: Option<String>, query: QueryParams, head
 }
 
 /// The grace period of a delete: query parameter, then body, then the pod's own setting.
-fn grace_period(query: &QueryParams, options: Option<&DeleteOptions>, pod: &Pod) -> Result<i64, ApiError> {
+fn grace_period(
+    query: &QueryParams,
+    options: Option<&DeleteOptions>,
+    pod: &Pod,
+) -> Result<i64, ApiError> {
     let from_query = query.int("gracePeriodSeconds")?;
     let from_body = options.and_then(|o| o.grace_period_seconds);
     let from_pod = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds);
     let grace = from_query.or(from_body).or(from_pod).unwrap_or(30);
     if grace < 0 {
-        return Err(ApiError::invalid("DeleteOptions", "", vec![(
-            "gracePeriodSeconds".into(),
-            format!("Invalid value: {grace}: must be greater than or equal to 0"),
-        )]));
+        return Err(ApiError::invalid(
+            "DeleteOptions",
+            "",
+            vec![(
+                "gracePeriodSeconds".into(),
+                format!("Invalid value: {grace}: must be greater than or equal to 0"),
+            )],
+        ));
     }
     Ok(grace)
 }
@@ -160,8 +181,9 @@ fn decode_delete_options(bytes: &[u8]) -> Result<Option<DeleteOptions>, ApiError
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
+    })?;
     if value.get("kind").and_then(|k| k.as_str()).is_some_and(|k| k != "DeleteOptions") {
         return Err(ApiError::bad_request("the body of a delete must be a DeleteOptions object"));
     }
@@ -186,10 +208,16 @@ pub(crate) async fn delete(
         let mut store = shared.store();
         let rv = store.resource_version() + 1;
         let entry = store.pods.get_mut(&key).ok_or_else(|| ApiError::not_found("pods", &name))?;
-        if let Some(uid) = options.as_ref().and_then(|o| o.preconditions.as_ref()).and_then(|p| p.uid.as_ref())
-            && entry.pod.metadata.uid.as_ref() != Some(uid) {
-                return Err(ApiError::conflict("pods", &name, "Precondition failed: UID in precondition does not match the object"));
-            }
+        if let Some(uid) =
+            options.as_ref().and_then(|o| o.preconditions.as_ref()).and_then(|p| p.uid.as_ref())
+            && entry.pod.metadata.uid.as_ref() != Some(uid)
+        {
+            return Err(ApiError::conflict(
+                "pods",
+                &name,
+                "Precondition failed: UID in precondition does not match the object",
+            ));
+        }
         if entry.pod.metadata.deletion_timestamp.is_some() {
             (entry.pod.clone(), entry.runtime.clone(), true)
         } else {

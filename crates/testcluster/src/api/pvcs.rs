@@ -28,10 +28,18 @@ pub(crate) async fn create(
     let (mut pvc, name): (PersistentVolumeClaim, _) =
         decode_new(query.as_deref(), body, "PersistentVolumeClaim", &namespace, seed).await?;
     let spec = pvc.spec.clone().unwrap_or_default();
-    let storage = spec.resources.as_ref().and_then(|r| r.requests.as_ref()).and_then(|r| r.get("storage")).cloned();
+    let storage = spec
+        .resources
+        .as_ref()
+        .and_then(|r| r.requests.as_ref())
+        .and_then(|r| r.get("storage"))
+        .cloned();
     let mut causes = Vec::new();
     if spec.access_modes.as_ref().is_none_or(Vec::is_empty) {
-        causes.push(("spec.accessModes".to_string(), "Required value: at least 1 access mode is required".to_string()));
+        causes.push((
+            "spec.accessModes".to_string(),
+            "Required value: at least 1 access mode is required".to_string(),
+        ));
     }
     if storage.is_none() {
         causes.push(("spec.resources[storage]".to_string(), "Required value".to_string()));
@@ -57,9 +65,15 @@ pub(crate) async fn create(
 }
 
 /// `GET /api/v1/namespaces/{ns}/persistentvolumeclaims/{name}`
-pub(crate) async fn get(State(shared): State<Arc<Shared>>, Path((namespace, name)): Path<(String, String)>) -> ApiResult {
+pub(crate) async fn get(
+    State(shared): State<Arc<Shared>>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> ApiResult {
     let store = shared.store();
-    let pvc = store.pvcs.get(&(namespace, name.clone())).ok_or_else(|| ApiError::not_found("persistentvolumeclaims", &name))?;
+    let pvc = store
+        .pvcs
+        .get(&(namespace, name.clone()))
+        .ok_or_else(|| ApiError::not_found("persistentvolumeclaims", &name))?;
     Ok(json(StatusCode::OK, pvc))
 }
 
@@ -86,7 +100,10 @@ pub(crate) async fn list(
 }
 
 /// `DELETE /api/v1/namespaces/{ns}/persistentvolumeclaims/{name}`
-pub(crate) async fn delete(State(shared): State<Arc<Shared>>, Path((namespace, name)): Path<(String, String)>) -> ApiResult {
+pub(crate) async fn delete(
+    State(shared): State<Arc<Shared>>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> ApiResult {
     let mut store = shared.store();
     let removed = store
         .pvcs

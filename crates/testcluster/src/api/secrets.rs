@@ -10,7 +10,10 @@ use axum::response::Response;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 
-use super::common::{QueryParams, check_identity, decode_new, decode_object, json, paginate, read_body, stamp_new, wants_table};
+use super::common::{
+    QueryParams, check_identity, decode_new, decode_object, json, paginate, read_body, stamp_new,
+    wants_table,
+};
 use super::status::{ApiError, success_status};
 use super::table;
 use super::validation::secret_key_error;
@@ -40,7 +43,10 @@ fn normalise(secret: &mut Secret, name: &str) -> Result<(), ApiError> {
         .collect();
     let size: usize = data.iter().map(|(k, v)| k.len() + v.0.len()).sum();
     if size > MAX_SECRET_BYTES {
-        causes.push(("data".to_string(), format!("Too long: must have at most {MAX_SECRET_BYTES} bytes")));
+        causes.push((
+            "data".to_string(),
+            format!("Too long: must have at most {MAX_SECRET_BYTES} bytes"),
+        ));
     }
     if causes.is_empty() { Ok(()) } else { Err(ApiError::invalid("Secret", name, causes)) }
 }
@@ -53,7 +59,8 @@ pub(crate) async fn create(
     body: Body,
 ) -> ApiResult {
     let seed = shared.store().resource_version();
-    let (mut secret, name): (Secret, _) = decode_new(query.as_deref(), body, "Secret", &namespace, seed).await?;
+    let (mut secret, name): (Secret, _) =
+        decode_new(query.as_deref(), body, "Secret", &namespace, seed).await?;
     normalise(&mut secret, &name)?;
     let mut store = shared.store();
     let key: Key = (namespace.clone(), name.clone());
@@ -73,9 +80,15 @@ pub(crate) async fn get(
     headers: HeaderMap,
 ) -> ApiResult {
     let store = shared.store();
-    let secret = store.secrets.get(&(namespace, name.clone())).ok_or_else(|| ApiError::not_found("secrets", &name))?;
+    let secret = store
+        .secrets
+        .get(&(namespace, name.clone()))
+        .ok_or_else(|| ApiError::not_found("secrets", &name))?;
     if wants_table(&headers) {
-        return Ok(json(StatusCode::OK, &table::secrets(std::slice::from_ref(secret), store.resource_version(), None)));
+        return Ok(json(
+            StatusCode::OK,
+            &table::secrets(std::slice::from_ref(secret), store.resource_version(), None),
+        ));
     }
     Ok(json(StatusCode::OK, secret))
 }
@@ -91,13 +104,24 @@ pub(crate) async fn list_namespaced(
 }
 
 /// `GET /api/v1/secrets`
-pub(crate) async fn list_all(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery, headers: HeaderMap) -> ApiResult {
+pub(crate) async fn list_all(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> ApiResult {
     list(&shared, None, &QueryParams::parse(query.as_deref()), &headers)
 }
 
-fn list(shared: &Shared, namespace: Option<String>, query: &QueryParams, headers: &HeaderMap) -> ApiResult {
+fn list(
+    shared: &Shared,
+    namespace: Option<String>,
+    query: &QueryParams,
+    headers: &HeaderMap,
+) -> ApiResult {
     if query.bool("watch")?.unwrap_or(false) {
-        return Err(ApiError::method_not_allowed("watch on secrets is not supported by the tale test cluster"));
+        return Err(ApiError::method_not_allowed(
+            "watch on secrets is not supported by the tale test cluster",
+        ));
     }
     let labels = query.label_selector()?;
     let fields = query.field_selector()?;
@@ -144,20 +168,26 @@ pub(crate) async fn replace(
     let key: Key = (namespace.clone(), name.clone());
     let current = store.secrets.get(&key).ok_or_else(|| ApiError::not_found("secrets", &name))?;
     if let Some(wanted) = secret.metadata.resource_version.as_ref().filter(|v| !v.is_empty())
-        && Some(wanted) != current.metadata.resource_version.as_ref() {
-            return Err(ApiError::conflict(
-                "secrets",
-                &name,
-                "the object has been modified; please apply your changes to the latest version and try again",
-            ));
-        }
-    if current.immutable == Some(true) && current.data != secret.data {
-        return Err(ApiError::invalid("Secret", &name, vec![(
-            "data".to_string(),
-            "Forbidden: field is immutable when `immutable` is set".to_string(),
-        )]));
+        && Some(wanted) != current.metadata.resource_version.as_ref()
+    {
+        return Err(ApiError::conflict(
+            "secrets",
+            &name,
+            "the object has been modified; please apply your changes to the latest version and try again",
+        ));
     }
-    let (uid, created) = (current.metadata.uid.clone(), current.metadata.creation_timestamp.clone());
+    if current.immutable == Some(true) && current.data != secret.data {
+        return Err(ApiError::invalid(
+            "Secret",
+            &name,
+            vec![(
+                "data".to_string(),
+                "Forbidden: field is immutable when `immutable` is set".to_string(),
+            )],
+        ));
+    }
+    let (uid, created) =
+        (current.metadata.uid.clone(), current.metadata.creation_timestamp.clone());
     let generation = current.metadata.generation.unwrap_or(1) + 1;
     let rv = store.next_resource_version();
     secret.metadata.namespace = Some(namespace);
@@ -177,7 +207,10 @@ pub(crate) async fn delete(
 ) -> ApiResult {
     QueryParams::parse(query.as_deref()).refuse_dry_run()?;
     let mut store = shared.store();
-    let removed = store.secrets.remove(&(namespace, name.clone())).ok_or_else(|| ApiError::not_found("secrets", &name))?;
+    let removed = store
+        .secrets
+        .remove(&(namespace, name.clone()))
+        .ok_or_else(|| ApiError::not_found("secrets", &name))?;
     store.next_resource_version();
     Ok(json(StatusCode::OK, &success_status("secrets", &name, removed.metadata.uid)))
 }

@@ -41,7 +41,8 @@ impl ApiError {
 
     /// 404 NotFound for a named object; `resource` is the plural resource name (`pods`).
     pub(crate) fn not_found(resource: &str, name: &str) -> Self {
-        Self::new(404, "NotFound", format!("{resource} \"{name}\" not found")).with_details(resource, name)
+        Self::new(404, "NotFound", format!("{resource} \"{name}\" not found"))
+            .with_details(resource, name)
     }
 
     /// 404 for a path no route serves.
@@ -51,12 +52,17 @@ impl ApiError {
 
     /// 405 MethodNotAllowed.
     pub(crate) fn method_not_allowed(method: &str) -> Self {
-        Self::new(405, "MethodNotAllowed", format!("the server does not allow this method on the requested resource: {method}"))
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            format!("the server does not allow this method on the requested resource: {method}"),
+        )
     }
 
     /// 409 AlreadyExists.
     pub(crate) fn already_exists(resource: &str, name: &str) -> Self {
-        Self::new(409, "AlreadyExists", format!("{resource} \"{name}\" already exists")).with_details(resource, name)
+        Self::new(409, "AlreadyExists", format!("{resource} \"{name}\" already exists"))
+            .with_details(resource, name)
     }
 
     /// 409 Conflict (stale `resourceVersion` on update).
@@ -76,7 +82,11 @@ impl ApiError {
 
     /// 413 RequestEntityTooLarge.
     pub(crate) fn too_large(limit: usize) -> Self {
-        Self::new(413, "RequestEntityTooLarge", format!("the request body is larger than {limit} bytes"))
+        Self::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("the request body is larger than {limit} bytes"),
+        )
     }
 
     /// 415 UnsupportedMediaType.
@@ -84,13 +94,16 @@ impl ApiError {
         Self::new(
             415,
             "UnsupportedMediaType",
-            format!("the body of the request was in an unknown format ({content_type}) - accepted media types include: application/json"),
+            format!(
+                "the body of the request was in an unknown format ({content_type}) - accepted media types include: application/json"
+            ),
         )
     }
 
     /// 422 Invalid with one cause per `(field, message)`.
     pub(crate) fn invalid(kind: &str, name: &str, causes: Vec<(String, String)>) -> Self {
-        let summary: Vec<String> = causes.iter().map(|(field, why)| format!("{field}: {why}")).collect();
+        let summary: Vec<String> =
+            causes.iter().map(|(field, why)| format!("{field}: {why}")).collect();
         let message = match summary.len() {
             1 => format!("{kind} \"{name}\" is invalid: {}", summary[0]),
             _ => format!("{kind} \"{name}\" is invalid: [{}]", summary.join(", ")),
@@ -115,7 +128,11 @@ impl ApiError {
 
     /// 429 TooManyRequests with a `Retry-After` header.
     pub(crate) fn too_many_requests(retry_after_seconds: u32) -> Self {
-        let mut error = Self::new(429, "TooManyRequests", "the server has received too many requests and has asked us to try again later");
+        let mut error = Self::new(
+            429,
+            "TooManyRequests",
+            "the server has received too many requests and has asked us to try again later",
+        );
         error.retry_after_seconds = Some(retry_after_seconds);
         error.details = Some(Box::new(StatusDetails {
             retry_after_seconds: Some(i32::try_from(retry_after_seconds).unwrap_or(i32::MAX)),
@@ -147,7 +164,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self.status()).unwrap_or_default();
-        let mut response = (code, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        let mut response =
+            (code, [(header::CONTENT_TYPE, "application/json")], body).into_response();
         if let Some(seconds) = self.retry_after_seconds {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }

@@ -33,7 +33,12 @@ fn row_object(meta: &ObjectMeta) -> Value {
     json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta})
 }
 
-fn table(columns: Vec<Value>, rows: Vec<Value>, resource_version: u64, continue_token: Option<String>) -> Value {
+fn table(
+    columns: Vec<Value>,
+    rows: Vec<Value>,
+    resource_version: u64,
+    continue_token: Option<String>,
+) -> Value {
     let mut metadata = json!({"resourceVersion": resource_version.to_string()});
     if let Some(token) = continue_token {
         metadata["continue"] = Value::String(token);
@@ -63,7 +68,9 @@ fn pod_status_text(pod: &Pod) -> String {
     for (i, c) in init.iter().enumerate() {
         match terminated(c) {
             Some((0, _)) => continue,
-            Some((code, reason)) => return format!("Init:{}", reason.unwrap_or_else(|| format!("ExitCode:{code}"))),
+            Some((code, reason)) => {
+                return format!("Init:{}", reason.unwrap_or_else(|| format!("ExitCode:{code}")));
+            }
             None => {
                 return match waiting_reason(c).filter(|r| r != "PodInitializing") {
                     Some(reason) => format!("Init:{reason}"),
@@ -81,7 +88,9 @@ fn pod_status_text(pod: &Pod) -> String {
             text = reason.unwrap_or_else(|| format!("ExitCode:{code}"));
         }
     }
-    if main.iter().any(|c| c.state.as_ref().is_some_and(|s| s.running.is_some())) && text == "Completed" {
+    if main.iter().any(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()))
+        && text == "Completed"
+    {
         text = "Running".to_string();
     }
     text
@@ -91,15 +100,31 @@ fn pod_status_text(pod: &Pod) -> String {
 pub(crate) fn pods(items: &[Pod], resource_version: u64, continue_token: Option<String>) -> Value {
     let columns = vec![
         column("Name", "string", "name", "Name must be unique within a namespace."),
-        column("Ready", "string", "", "The aggregate readiness state of this pod for accepting traffic."),
+        column(
+            "Ready",
+            "string",
+            "",
+            "The aggregate readiness state of this pod for accepting traffic.",
+        ),
         column("Status", "string", "", "The aggregate status of the containers in this pod."),
-        column("Restarts", "string", "", "The number of times the containers in this pod have been restarted."),
-        column("Age", "string", "", "CreationTimestamp is a timestamp representing the server time when this object was created."),
+        column(
+            "Restarts",
+            "string",
+            "",
+            "The number of times the containers in this pod have been restarted.",
+        ),
+        column(
+            "Age",
+            "string",
+            "",
+            "CreationTimestamp is a timestamp representing the server time when this object was created.",
+        ),
     ];
     let rows = items
         .iter()
         .map(|pod| {
-            let statuses = pod.status.as_ref().and_then(|s| s.container_statuses.clone()).unwrap_or_default();
+            let statuses =
+                pod.status.as_ref().and_then(|s| s.container_statuses.clone()).unwrap_or_default();
             let total = pod.spec.as_ref().map_or(0, |s| s.containers.len());
             let ready = statuses.iter().filter(|c| c.ready).count();
             json!({
@@ -118,12 +143,21 @@ pub(crate) fn pods(items: &[Pod], resource_version: u64, continue_token: Option<
 }
 
 /// A Table of secrets: NAME, TYPE, DATA, AGE.
-pub(crate) fn secrets(items: &[Secret], resource_version: u64, continue_token: Option<String>) -> Value {
+pub(crate) fn secrets(
+    items: &[Secret],
+    resource_version: u64,
+    continue_token: Option<String>,
+) -> Value {
     let columns = vec![
         column("Name", "string", "name", "Name must be unique within a namespace."),
         column("Type", "string", "", "Used to facilitate programmatic handling of secret data."),
         column("Data", "string", "", "Contains the secret data."),
-        column("Age", "string", "", "CreationTimestamp is a timestamp representing the server time when this object was created."),
+        column(
+            "Age",
+            "string",
+            "",
+            "CreationTimestamp is a timestamp representing the server time when this object was created.",
+        ),
     ];
     let rows = items
         .iter()

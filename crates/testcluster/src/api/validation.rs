@@ -30,7 +30,11 @@ pub(crate) fn dns1123_label_error(name: &str) -> Option<String> {
     if name.len() > 63 {
         return Some(format!("Invalid value: {name:?}: must be no more than 63 characters"));
     }
-    if is_label(name) { None } else { Some(format!("Invalid value: {name:?}: {DNS1123_LABEL_MESSAGE}")) }
+    if is_label(name) {
+        None
+    } else {
+        Some(format!("Invalid value: {name:?}: {DNS1123_LABEL_MESSAGE}"))
+    }
 }
 
 /// Why `key` is not a valid Secret data key, if it is not.
@@ -43,7 +47,9 @@ pub(crate) fn secret_key_error(key: &str) -> Option<String> {
     if ok {
         None
     } else {
-        Some(format!("Invalid value: {key:?}: a valid config key must consist of alphanumeric characters, '-', '_' or '.'"))
+        Some(format!(
+            "Invalid value: {key:?}: a valid config key must consist of alphanumeric characters, '-', '_' or '.'"
+        ))
     }
 }
 

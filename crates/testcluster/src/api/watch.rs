@@ -79,27 +79,44 @@ async fn next_line(state: &mut WatchState) -> Option<Bytes> {
 }
 
 /// Starts a pod watch.
-pub(crate) fn watch_pods(shared: Arc<Shared>, namespace: Option<String>, query: &QueryParams) -> Result<Response, ApiError> {
-    let filter = Filter { namespace, labels: query.label_selector()?, fields: query.field_selector()? };
+pub(crate) fn watch_pods(
+    shared: Arc<Shared>,
+    namespace: Option<String>,
+    query: &QueryParams,
+) -> Result<Response, ApiError> {
+    let filter =
+        Filter { namespace, labels: query.label_selector()?, fields: query.field_selector()? };
     let since = match query.get("resourceVersion") {
         None | Some("") | Some("0") => None,
         Some(text) => Some(text.parse::<u64>().map_err(|_| {
-            ApiError::bad_request(format!("invalid value for resourceVersion: {text:?} is not a resource version"))
+            ApiError::bad_request(format!(
+                "invalid value for resourceVersion: {text:?} is not a resource version"
+            ))
         })?),
     };
     let timeout = match query.int("timeoutSeconds")? {
         None => None,
-        Some(s) if s < 0 => return Err(ApiError::bad_request(format!("timeoutSeconds must not be negative, got {s}"))),
-        Some(s) => Some(tokio::time::Instant::now() + Duration::from_secs(u64::try_from(s).unwrap_or(0))),
+        Some(s) if s < 0 => {
+            return Err(ApiError::bad_request(format!(
+                "timeoutSeconds must not be negative, got {s}"
+            )));
+        }
+        Some(s) => {
+            Some(tokio::time::Instant::now() + Duration::from_secs(u64::try_from(s).unwrap_or(0)))
+        }
     };
     let (pending, live) = {
         let store = shared.store();
         let (replay, live) = match store.watch_from(since) {
             Ok(started) => started,
             Err(compacted) => {
-                let line = expired_line(format!("too old resource version: {} ({compacted})", since.unwrap_or(0)));
+                let line = expired_line(format!(
+                    "too old resource version: {} ({compacted})",
+                    since.unwrap_or(0)
+                ));
                 let body = Body::from(line);
-                return Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response());
+                return Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body)
+                    .into_response());
             }
         };
         let mut pending: std::collections::VecDeque<Bytes> = std::collections::VecDeque::new();
@@ -135,5 +152,6 @@ pub(crate) fn watch_pods(shared: Arc<Shared>, namespace: Option<String>, query: 
     let body = stream::unfold(state, |mut state| async move {
         next_line(&mut state).await.map(|line| (Ok::<Bytes, std::io::Error>(line), state))
     });
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], Body::from_stream(body)).into_response())
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], Body::from_stream(body))
+        .into_response())
 }

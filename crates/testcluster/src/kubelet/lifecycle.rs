@@ -14,8 +14,8 @@ use tokio::time::{sleep, sleep_until, timeout};
 use super::status::{self, container_state, set_container_state, terminate_container, waiting};
 use crate::runtime::{ContainerRuntime, PodRuntime, StopReason};
 use crate::scenario::{
-    AutoResult, AutoStarted, AutoUploadStats, ContainerExit, LineSpec, OutputStep, RESULT_MARKER, STARTED_MARKER,
-    Waiting,
+    AutoResult, AutoStarted, AutoUploadStats, ContainerExit, LineSpec, OutputStep, RESULT_MARKER,
+    STARTED_MARKER, Waiting,
 };
 use crate::state::Shared;
 
@@ -28,7 +28,8 @@ enum RunnerOutcome {
     Killed,
 }
 
-const DEFAULT_EVICTION_MESSAGE: &str = "The node was low on resource: memory. Threshold quantity: 100Mi, available: 51200Ki. ";
+const DEFAULT_EVICTION_MESSAGE: &str =
+    "The node was low on resource: memory. Threshold quantity: 100Mi, available: 51200Ki. ";
 
 /// Runs a pod to its end, or until it is deleted or evicted.
 pub(crate) async fn run_pod(shared: Arc<Shared>, runtime: Arc<PodRuntime>) {
@@ -88,19 +89,36 @@ async fn lifecycle(shared: &Arc<Shared>, runtime: &Arc<PodRuntime>) {
 }
 
 /// Waits in `waiting` forever when the scenario says the container cannot start.
-async fn start_container(shared: &Shared, runtime: &PodRuntime, container: &ContainerRuntime, delay_ms: u64, stuck: &Option<Waiting>) {
+async fn start_container(
+    shared: &Shared,
+    runtime: &PodRuntime,
+    container: &ContainerRuntime,
+    delay_ms: u64,
+    stuck: &Option<Waiting>,
+) {
     sleep(Duration::from_millis(delay_ms)).await;
     if let Some(stuck) = stuck {
-        update(shared, runtime, |pod| set_container_state(pod, &container.name, waiting(&stuck.reason, stuck.message.clone())));
+        update(shared, runtime, |pod| {
+            set_container_state(pod, &container.name, waiting(&stuck.reason, stuck.message.clone()))
+        });
         return pending().await;
     }
     update(shared, runtime, |pod| set_container_state(pod, &container.name, status::running()));
 }
 
-fn finish_container(shared: &Shared, runtime: &PodRuntime, container: &ContainerRuntime, exit_code: i32, reason: Option<String>) {
-    let reason = reason.unwrap_or_else(|| if exit_code == 0 { "Completed".into() } else { "Error".into() });
+fn finish_container(
+    shared: &Shared,
+    runtime: &PodRuntime,
+    container: &ContainerRuntime,
+    exit_code: i32,
+    reason: Option<String>,
+) {
+    let reason =
+        reason.unwrap_or_else(|| if exit_code == 0 { "Completed".into() } else { "Error".into() });
     container.close();
-    update(shared, runtime, |pod| terminate_container(pod, &container.name, exit_code, &reason, None));
+    update(shared, runtime, |pod| {
+        terminate_container(pod, &container.name, exit_code, &reason, None)
+    });
 }
 
 async fn run_containers(shared: &Arc<Shared>, runtime: &Arc<PodRuntime>) {
@@ -211,7 +229,9 @@ async fn run_harvest(
     let runner = &runtime.scenario.runner;
     start_container(shared, runtime, container, scenario.start_delay_ms, &scenario.waiting).await;
     let work = async {
-        let wait = timeout(Duration::from_millis(scenario.runner_timeout_ms), exit_code_file(outcome)).await;
+        let wait =
+            timeout(Duration::from_millis(scenario.runner_timeout_ms), exit_code_file(outcome))
+                .await;
         let (exit_code, timed_out) = match wait {
             Ok(code) => (code, false),
             Err(_) => (124, true),
@@ -263,20 +283,26 @@ async fn run_harvest(
 async fn run_steps(runtime: &PodRuntime, container: &ContainerRuntime, steps: &[OutputStep]) {
     for step in steps {
         match step {
-            OutputStep::Write(write) => container.write(write.stream.into(), &write.bytes().unwrap_or_default()),
+            OutputStep::Write(write) => {
+                container.write(write.stream.into(), &write.bytes().unwrap_or_default())
+            }
             OutputStep::Repeat(repeat) => {
                 let started = tokio::time::Instant::now();
-                let chunk = usize::try_from(repeat.chunk_bytes.max(1)).unwrap_or(usize::MAX).min(1 << 20);
+                let chunk =
+                    usize::try_from(repeat.chunk_bytes.max(1)).unwrap_or(usize::MAX).min(1 << 20);
                 let mut buffer = Vec::with_capacity(chunk);
                 let mut written = 0u64;
                 while written < repeat.total_bytes {
-                    let n = chunk.min(usize::try_from(repeat.total_bytes - written).unwrap_or(usize::MAX));
+                    let n = chunk
+                        .min(usize::try_from(repeat.total_bytes - written).unwrap_or(usize::MAX));
                     buffer.clear();
                     repeat.fill(written, n, &mut buffer);
                     container.write(repeat.stream.into(), &buffer);
                     written += n as u64;
                     if repeat.bytes_per_second > 0 {
-                        let due = Duration::from_secs_f64(written as f64 / repeat.bytes_per_second as f64);
+                        let due = Duration::from_secs_f64(
+                            written as f64 / repeat.bytes_per_second as f64,
+                        );
                         sleep_until(started + due).await;
                     } else {
                         // Let log readers run between writes, as a pipe would.

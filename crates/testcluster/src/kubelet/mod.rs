@@ -23,7 +23,9 @@ pub(crate) fn start_pod(shared: Arc<Shared>, runtime: Arc<PodRuntime>) {
 /// `max_log_size`.
 pub(crate) async fn rotation_monitor(shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.clone();
-    let mut ticker = tokio::time::interval(shared.config.rotation_period.max(std::time::Duration::from_millis(1)));
+    let mut ticker = tokio::time::interval(
+        shared.config.rotation_period.max(std::time::Duration::from_millis(1)),
+    );
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
     loop {

@@ -3,8 +3,8 @@
 //! through the store.
 
 use k8s_openapi::api::core::v1::{
-    ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus, Pod,
-    PodCondition, PodIP, PodStatus, HostIP,
+    ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting,
+    ContainerStatus, HostIP, Pod, PodCondition, PodIP, PodStatus,
 };
 
 use crate::util::api_now;
@@ -27,7 +27,10 @@ pub(crate) fn waiting(reason: &str, message: Option<String>) -> ContainerState {
 }
 
 pub(crate) fn running() -> ContainerState {
-    ContainerState { running: Some(ContainerStateRunning { started_at: Some(api_now()) }), ..ContainerState::default() }
+    ContainerState {
+        running: Some(ContainerStateRunning { started_at: Some(api_now()) }),
+        ..ContainerState::default()
+    }
 }
 
 /// Whether a pod's status shows the named container as having started (running or terminated): the
@@ -55,7 +58,13 @@ fn status_mut(pod: &mut Pod) -> &mut PodStatus {
     pod.status.get_or_insert_with(PodStatus::default)
 }
 
-fn set_condition(pod: &mut Pod, kind: &str, value: bool, reason: Option<&str>, message: Option<String>) {
+fn set_condition(
+    pod: &mut Pod,
+    kind: &str,
+    value: bool,
+    reason: Option<&str>,
+    message: Option<String>,
+) {
     let now = api_now();
     let conditions = status_mut(pod).conditions.get_or_insert_with(Vec::new);
     let wanted = if value { "True" } else { "False" };
@@ -99,9 +108,11 @@ pub(crate) fn mark_scheduled(pod: &mut Pod) {
         state: Some(waiting(reason, None)),
         ..ContainerStatus::default()
     };
-    let init: Vec<ContainerStatus> = spec.init_containers.iter().flatten().map(|c| status_of(c, "PodInitializing")).collect();
+    let init: Vec<ContainerStatus> =
+        spec.init_containers.iter().flatten().map(|c| status_of(c, "PodInitializing")).collect();
     let main_reason = if init.is_empty() { "ContainerCreating" } else { "PodInitializing" };
-    let main: Vec<ContainerStatus> = spec.containers.iter().map(|c| status_of(c, main_reason)).collect();
+    let main: Vec<ContainerStatus> =
+        spec.containers.iter().map(|c| status_of(c, main_reason)).collect();
     let status = status_mut(pod);
     status.phase = Some("Pending".to_string());
     status.host_ip = Some(NODE_IP.to_string());
@@ -127,7 +138,9 @@ fn container_status_mut<'a>(pod: &'a mut Pod, name: &str) -> Option<&'a mut Cont
 fn container_id(pod: &Pod, name: &str) -> String {
     let uid = pod.metadata.uid.clone().unwrap_or_default();
     let seed = format!("{uid}/{name}");
-    let a = seed.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let a = seed
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
     let b = a.rotate_left(29).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     format!("containerd://{a:016x}{b:016x}{a:016x}{b:016x}")
 }
@@ -148,7 +161,13 @@ pub(crate) fn set_container_state(pod: &mut Pod, name: &str, state: ContainerSta
 }
 
 /// The running container terminated now (`started_at` copied from its running state).
-pub(crate) fn terminate_container(pod: &mut Pod, name: &str, exit_code: i32, reason: &str, message: Option<String>) {
+pub(crate) fn terminate_container(
+    pod: &mut Pod,
+    name: &str,
+    exit_code: i32,
+    reason: &str,
+    message: Option<String>,
+) {
     let started_at = container_status_mut(pod, name)
         .and_then(|c| c.state.as_ref())
         .and_then(|s| s.running.as_ref())
@@ -163,7 +182,11 @@ pub(crate) fn terminate_container(pod: &mut Pod, name: &str, exit_code: i32, rea
         container_id: Some(container_id),
         ..ContainerStateTerminated::default()
     };
-    set_container_state(pod, name, ContainerState { terminated: Some(terminated), ..ContainerState::default() });
+    set_container_state(
+        pod,
+        name,
+        ContainerState { terminated: Some(terminated), ..ContainerState::default() },
+    );
 }
 
 /// The named container's state, if the pod has a status for it.
@@ -218,5 +241,11 @@ fn recompute_phase(pod: &mut Pod) {
     if init_done {
         set_condition(pod, "Initialized", true, None, None);
     }
-    set_condition(pod, "Ready", phase == "Running" && all_ready, (!all_ready).then_some("ContainersNotReady"), None);
+    set_condition(
+        pod,
+        "Ready",
+        phase == "Running" && all_ready,
+        (!all_ready).then_some("ContainersNotReady"),
+        None,
+    );
 }

@@ -27,29 +27,48 @@ impl Raw {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
 }
 
 /// Sends one request on a fresh connection (TLS when the cluster serves it) and returns the response
 /// head, its body unread.
-pub async fn send(cluster: &TestCluster, method: &str, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Result<Response<Incoming>, String> {
-    let stream = tokio::net::TcpStream::connect(("127.0.0.1", cluster.port())).await.map_err(|e| e.to_string())?;
+pub async fn send(
+    cluster: &TestCluster,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Result<Response<Incoming>, String> {
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", cluster.port()))
+        .await
+        .map_err(|e| e.to_string())?;
     let mut sender = match cluster.tls_client_config() {
         None => {
-            let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+            let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(|e| e.to_string())?;
             tokio::spawn(connection);
             sender
         }
         Some(config) => {
             let name = ServerName::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST).into());
-            let stream = tokio_rustls::TlsConnector::from(config).connect(name, stream).await.map_err(|e| format!("TLS: {e}"))?;
-            let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+            let stream = tokio_rustls::TlsConnector::from(config)
+                .connect(name, stream)
+                .await
+                .map_err(|e| format!("TLS: {e}"))?;
+            let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(|e| e.to_string())?;
             tokio::spawn(connection);
             sender
         }
     };
-    let mut request = Request::builder().method(method).uri(path).header("host", format!("127.0.0.1:{}", cluster.port()));
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", format!("127.0.0.1:{}", cluster.port()));
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -58,7 +77,13 @@ pub async fn send(cluster: &TestCluster, method: &str, path: &str, headers: &[(&
 }
 
 /// Sends one request and reads the whole body.
-pub async fn request(cluster: &TestCluster, method: &str, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Result<Raw, String> {
+pub async fn request(
+    cluster: &TestCluster,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Result<Raw, String> {
     let response = send(cluster, method, path, headers, body).await?;
     let (parts, body) = response.into_parts();
     let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
@@ -70,15 +95,24 @@ pub async fn get(cluster: &TestCluster, path: &str) -> Raw {
 }
 
 pub async fn post_json(cluster: &TestCluster, path: &str, body: &str) -> Raw {
-    request(cluster, "POST", path, &[("content-type", "application/json")], body.to_string()).await.expect("request")
+    request(cluster, "POST", path, &[("content-type", "application/json")], body.to_string())
+        .await
+        .expect("request")
 }
 
 /// Reads body chunks until the stream ends, `predicate` says stop, or `limit` elapses.
-pub async fn read_until(body: &mut Incoming, collected: &mut Vec<u8>, limit: Duration, mut predicate: impl FnMut(&[u8]) -> bool) -> Result<bool, String> {
+pub async fn read_until(
+    body: &mut Incoming,
+    collected: &mut Vec<u8>,
+    limit: Duration,
+    mut predicate: impl FnMut(&[u8]) -> bool,
+) -> Result<bool, String> {
     let deadline = tokio::time::Instant::now() + limit;
     while !predicate(collected) {
         let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
-            Err(_) => return Err(format!("timed out after {limit:?} with {} bytes", collected.len())),
+            Err(_) => {
+                return Err(format!("timed out after {limit:?} with {} bytes", collected.len()));
+            }
             Ok(None) => return Ok(false),
             Ok(Some(frame)) => frame.map_err(|e| e.to_string())?,
         };
@@ -127,19 +161,29 @@ pub async fn cluster_with(f: impl FnOnce(&mut ClusterConfig)) -> TestCluster {
 pub async fn run_pod(cluster: &TestCluster, name: &str, scenario: Scenario) {
     let id = format!("exec-{name}");
     cluster.set_scenario(&id, scenario).expect("scenario");
-    let response = post_json(cluster, "/api/v1/namespaces/default/pods", &pod_json(name, &id)).await;
+    let response =
+        post_json(cluster, "/api/v1/namespaces/default/pods", &pod_json(name, &id)).await;
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
 }
 
 /// Polls the pod until `predicate` holds (bounded).
-pub async fn wait_for_pod(cluster: &TestCluster, name: &str, what: &str, predicate: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+pub async fn wait_for_pod(
+    cluster: &TestCluster,
+    name: &str,
+    what: &str,
+    predicate: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let pod = get(cluster, &format!("/api/v1/namespaces/default/pods/{name}")).await;
         if pod.status == StatusCode::OK && predicate(&pod.json()) {
             return pod.json();
         }
-        assert!(tokio::time::Instant::now() < deadline, "pod {name} never reached: {what}; last: {}", pod.text());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "pod {name} never reached: {what}; last: {}",
+            pod.text()
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -148,9 +192,10 @@ pub async fn wait_for_pod(cluster: &TestCluster, name: &str, what: &str, predica
 pub fn container_state<'a>(pod: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     for list in ["initContainerStatuses", "containerStatuses"] {
         if let Some(items) = pod["status"][list].as_array()
-            && let Some(c) = items.iter().find(|c| c["name"] == name) {
-                return &c["state"];
-            }
+            && let Some(c) = items.iter().find(|c| c["name"] == name)
+        {
+            return &c["state"];
+        }
     }
     &serde_json::Value::Null
 }

@@ -2,14 +2,22 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use crate::common::*;
+use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::StatusCode;
 use tale_sandbox_testcluster::{Fault, FaultPlan, FaultRule, OutputStep, Scenario};
 
 fn rule(route: &str, fault: Fault) -> FaultRule {
-    FaultRule { route: route.into(), name: None, container: None, probability: None, on_requests: None, max_times: None, fault }
+    FaultRule {
+        route: route.into(),
+        name: None,
+        container: None,
+        probability: None,
+        on_requests: None,
+        max_times: None,
+        fault,
+    }
 }
 
 async fn finished_pod(name: &str, text: &str) -> tale_sandbox_testcluster::TestCluster {
@@ -25,8 +33,14 @@ async fn scheduled_status_and_429_faults_hit_exactly_the_listed_requests() {
     let plan = FaultPlan {
         seed: 1,
         rules: vec![
-            FaultRule { on_requests: Some(vec![2]), ..rule("pods.get", Fault::Status { code: 503 }) },
-            FaultRule { on_requests: Some(vec![3]), ..rule("pods.get", Fault::TooManyRequests { retry_after_seconds: 7 }) },
+            FaultRule {
+                on_requests: Some(vec![2]),
+                ..rule("pods.get", Fault::Status { code: 503 })
+            },
+            FaultRule {
+                on_requests: Some(vec![3]),
+                ..rule("pods.get", Fault::TooManyRequests { retry_after_seconds: 7 })
+            },
         ],
     };
     cluster.set_faults(plan).unwrap();
@@ -35,7 +49,10 @@ async fn scheduled_status_and_429_faults_hit_exactly_the_listed_requests() {
     for _ in 0..4 {
         seen.push(get(&cluster, path).await);
     }
-    assert_eq!(seen.iter().map(|r| r.status.as_u16()).collect::<Vec<_>>(), vec![200, 503, 429, 200]);
+    assert_eq!(
+        seen.iter().map(|r| r.status.as_u16()).collect::<Vec<_>>(),
+        vec![200, 503, 429, 200]
+    );
     assert_eq!(seen[1].json()["reason"], "ServiceUnavailable");
     assert_eq!(seen[2].headers["retry-after"], "7");
     assert_eq!(seen[2].json()["details"]["retryAfterSeconds"], 7);
@@ -48,7 +65,10 @@ async fn scheduled_status_and_429_faults_hit_exactly_the_listed_requests() {
 #[tokio::test]
 async fn probability_faults_are_reproducible_from_the_seed() {
     let cluster = finished_pod("p", "x\n").await;
-    let plan = FaultPlan { seed: 42, rules: vec![FaultRule { probability: Some(0.3), ..rule("*", Fault::Status { code: 500 }) }] };
+    let plan = FaultPlan {
+        seed: 42,
+        rules: vec![FaultRule { probability: Some(0.3), ..rule("*", Fault::Status { code: 500 }) }],
+    };
     let mut runs = Vec::new();
     for _ in 0..2 {
         cluster.set_faults(plan.clone()).unwrap();
@@ -68,7 +88,12 @@ async fn probability_faults_are_reproducible_from_the_seed() {
 #[tokio::test]
 async fn a_reset_closes_the_connection_without_a_response() {
     let cluster = finished_pod("p", "x\n").await;
-    cluster.set_faults(FaultPlan { seed: 0, rules: vec![FaultRule { max_times: Some(1), ..rule("pods.log", Fault::Reset) }] }).unwrap();
+    cluster
+        .set_faults(FaultPlan {
+            seed: 0,
+            rules: vec![FaultRule { max_times: Some(1), ..rule("pods.log", Fault::Reset) }],
+        })
+        .unwrap();
     let path = "/api/v1/namespaces/default/pods/p/log?container=runner";
     let error = request(&cluster, "GET", path, &[], Bytes::new()).await.err().expect("no response");
     assert!(!error.is_empty());
@@ -83,7 +108,11 @@ async fn a_log_body_can_be_cut_cleanly_or_abruptly_after_n_bytes() {
     let path = "/api/v1/namespaces/default/pods/p/log?container=runner";
     let cut = |abrupt| FaultPlan {
         seed: 0,
-        rules: vec![FaultRule { container: Some("runner".into()), max_times: Some(1), ..rule("pods.log", Fault::CutBody { after_bytes: 25, abrupt }) }],
+        rules: vec![FaultRule {
+            container: Some("runner".into()),
+            max_times: Some(1),
+            ..rule("pods.log", Fault::CutBody { after_bytes: 25, abrupt })
+        }],
     };
     cluster.set_faults(cut(false)).unwrap();
     let clean = get(&cluster, path).await;
@@ -105,16 +134,32 @@ async fn stall_and_slow_faults_delay_the_response() {
     let text = "y".repeat(2000);
     let cluster = finished_pod("p", &text).await;
     let path = "/api/v1/namespaces/default/pods/p/log?container=runner";
-    cluster.set_faults(FaultPlan { seed: 0, rules: vec![FaultRule { max_times: Some(1), ..rule("pods.log", Fault::Stall { ms: 300 }) }] }).unwrap();
+    cluster
+        .set_faults(FaultPlan {
+            seed: 0,
+            rules: vec![FaultRule {
+                max_times: Some(1),
+                ..rule("pods.log", Fault::Stall { ms: 300 })
+            }],
+        })
+        .unwrap();
     let started = Instant::now();
     assert_eq!(get(&cluster, path).await.text(), text);
     assert!(started.elapsed() >= Duration::from_millis(300));
-    cluster.set_faults(FaultPlan { seed: 0, rules: vec![rule("pods.log", Fault::Slow { bytes_per_second: 4000 })] }).unwrap();
+    cluster
+        .set_faults(FaultPlan {
+            seed: 0,
+            rules: vec![rule("pods.log", Fault::Slow { bytes_per_second: 4000 })],
+        })
+        .unwrap();
     let started = Instant::now();
     let response = send(&cluster, "GET", path, &[], Bytes::new()).await.unwrap();
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(body.len(), 2000);
-    assert!(started.elapsed() >= Duration::from_millis(400), "2000 bytes at 4000 B/s take about half a second");
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "2000 bytes at 4000 B/s take about half a second"
+    );
 }
 
 #[tokio::test]
@@ -130,21 +175,67 @@ async fn metrics_count_log_bytes_per_container_and_live_objects() {
     assert_eq!(metrics.live_pods, 1);
     let over_http = get(&cluster, "/sim/v1/metrics").await.json();
     assert_eq!(over_http["livePods"], 1);
-    assert!(over_http["logBytes"].as_array().unwrap().iter().any(|l| l["container"] == "runner" && l["bytes"] == 55));
+    assert!(
+        over_http["logBytes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["container"] == "runner" && l["bytes"] == 55)
+    );
 }
 
 #[tokio::test]
 async fn control_endpoints_validate_what_they_are_given() {
     let cluster = cluster_with(|_| {}).await;
     let port = &cluster;
-    let bad_scenario = request(port, "PUT", "/sim/v1/scenarios/x", &[], r#"{"runner": {"output": [{"write": {"base64": "%%"}}]}}"#).await.unwrap();
+    let bad_scenario = request(
+        port,
+        "PUT",
+        "/sim/v1/scenarios/x",
+        &[],
+        r#"{"runner": {"output": [{"write": {"base64": "%%"}}]}}"#,
+    )
+    .await
+    .unwrap();
     assert_eq!(bad_scenario.status, StatusCode::BAD_REQUEST);
-    let unknown_field = request(port, "PUT", "/sim/v1/scenarios/x", &[], r#"{"runnr": {}}"#).await.unwrap();
+    let unknown_field =
+        request(port, "PUT", "/sim/v1/scenarios/x", &[], r#"{"runnr": {}}"#).await.unwrap();
     assert_eq!(unknown_field.status, StatusCode::BAD_REQUEST);
-    let bad_faults = request(port, "PUT", "/sim/v1/faults", &[], r#"{"rules": [{"route": "*", "probability": 3, "fault": "reset"}]}"#).await.unwrap();
+    let bad_faults = request(
+        port,
+        "PUT",
+        "/sim/v1/faults",
+        &[],
+        r#"{"rules": [{"route": "*", "probability": 3, "fault": "reset"}]}"#,
+    )
+    .await
+    .unwrap();
     assert_eq!(bad_faults.status, StatusCode::BAD_REQUEST);
-    let good = request(port, "PUT", "/sim/v1/scenarios/x", &[], r#"{"runner": {"output": [{"write": {"text": "hi\n"}}]}}"#).await.unwrap();
+    let good = request(
+        port,
+        "PUT",
+        "/sim/v1/scenarios/x",
+        &[],
+        r#"{"runner": {"output": [{"write": {"text": "hi\n"}}]}}"#,
+    )
+    .await
+    .unwrap();
     assert_eq!(good.status, StatusCode::NO_CONTENT);
-    assert_eq!(get(port, "/sim/v1/scenarios/x").await.json()["runner"]["output"][0]["write"]["text"], "hi\n");
-    assert_eq!(request(port, "POST", "/sim/v1/namespaces/default/pods/none/containers/runner/rotate", &[], Bytes::new()).await.unwrap().status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(port, "/sim/v1/scenarios/x").await.json()["runner"]["output"][0]["write"]["text"],
+        "hi\n"
+    );
+    assert_eq!(
+        request(
+            port,
+            "POST",
+            "/sim/v1/namespaces/default/pods/none/containers/runner/rotate",
+            &[],
+            Bytes::new()
+        )
+        .await
+        .unwrap()
+        .status,
+        StatusCode::NOT_FOUND
+    );
 }

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use crate::common::*;
+use bytes::Bytes;
 use hyper::StatusCode;
 use tale_sandbox_testcluster::kubelet_logs::Timestamp;
 use tale_sandbox_testcluster::{OutputStep, RepeatStep, RunnerScenario, Scenario, Waiting};
@@ -53,20 +53,35 @@ async fn a_follow_stream_continues_across_a_rotation_at_the_size_threshold() {
     .await;
     let (first, second) = (lines("first", 200), lines("second", 50));
     run_pod(&cluster, "follow-new", release_scenario(&first, &second)).await;
-    wait_for_pod(&cluster, "follow-new", "runner running", |p| !container_state(p, "runner")["running"].is_null()).await;
+    wait_for_pod(&cluster, "follow-new", "runner running", |p| {
+        !container_state(p, "runner")["running"].is_null()
+    })
+    .await;
 
-    let response = send(&cluster, "GET", &log_path("follow-new", "container=runner&follow=true"), &[], Bytes::new()).await.unwrap();
+    let response = send(
+        &cluster,
+        "GET",
+        &log_path("follow-new", "container=runner&follow=true"),
+        &[],
+        Bytes::new(),
+    )
+    .await
+    .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     cluster.release(NS, "follow-new", "start").unwrap();
     let mut body = response.into_body();
     let mut streamed = Vec::new();
-    read_until(&mut body, &mut streamed, Duration::from_secs(5), |b| b.len() >= first.len()).await.unwrap();
+    read_until(&mut body, &mut streamed, Duration::from_secs(5), |b| b.len() >= first.len())
+        .await
+        .unwrap();
     assert_eq!(streamed, first.as_bytes());
 
     wait_for_rotation(&cluster, "follow-new").await;
     cluster.release(NS, "follow-new", "second").unwrap();
     let expected = format!("{first}{second}");
-    read_until(&mut body, &mut streamed, Duration::from_secs(5), |b| b.len() >= expected.len()).await.unwrap();
+    read_until(&mut body, &mut streamed, Duration::from_secs(5), |b| b.len() >= expected.len())
+        .await
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&streamed), expected);
 
     // A plain read now serves only the new file.
@@ -74,14 +89,16 @@ async fn a_follow_stream_continues_across_a_rotation_at_the_size_threshold() {
     assert_eq!(plain.text(), second);
 
     cluster.release(NS, "follow-new", "exit").unwrap();
-    let ended = read_until(&mut body, &mut streamed, Duration::from_secs(5), |_| false).await.unwrap();
+    let ended =
+        read_until(&mut body, &mut streamed, Duration::from_secs(5), |_| false).await.unwrap();
     assert!(!ended, "the stream ends when the container exits");
     assert_eq!(streamed, cluster.true_stream(NS, "follow-new", "runner").unwrap());
     assert!(cluster.metrics().rotations >= 1);
 }
 
 #[tokio::test]
-async fn with_the_old_kubelet_switch_a_follow_stream_gets_nothing_after_rotation_and_ends_at_exit() {
+async fn with_the_old_kubelet_switch_a_follow_stream_gets_nothing_after_rotation_and_ends_at_exit()
+{
     let cluster = cluster_with(|c| {
         c.max_log_size = 4096;
         c.rotation_period = Duration::from_millis(20);
@@ -90,20 +107,36 @@ async fn with_the_old_kubelet_switch_a_follow_stream_gets_nothing_after_rotation
     .await;
     let (first, second) = (lines("first", 200), lines("second", 50));
     run_pod(&cluster, "follow-old", release_scenario(&first, &second)).await;
-    wait_for_pod(&cluster, "follow-old", "runner running", |p| !container_state(p, "runner")["running"].is_null()).await;
-    let response = send(&cluster, "GET", &log_path("follow-old", "container=runner&follow=true"), &[], Bytes::new()).await.unwrap();
+    wait_for_pod(&cluster, "follow-old", "runner running", |p| {
+        !container_state(p, "runner")["running"].is_null()
+    })
+    .await;
+    let response = send(
+        &cluster,
+        "GET",
+        &log_path("follow-old", "container=runner&follow=true"),
+        &[],
+        Bytes::new(),
+    )
+    .await
+    .unwrap();
     cluster.release(NS, "follow-old", "start").unwrap();
     let mut body = response.into_body();
     let mut streamed = Vec::new();
-    read_until(&mut body, &mut streamed, Duration::from_secs(5), |b| b.len() >= first.len()).await.unwrap();
+    read_until(&mut body, &mut streamed, Duration::from_secs(5), |b| b.len() >= first.len())
+        .await
+        .unwrap();
     wait_for_rotation(&cluster, "follow-old").await;
     cluster.release(NS, "follow-old", "second").unwrap();
     // The new file fills up, the stream stays silent.
-    let result = read_until(&mut body, &mut streamed, Duration::from_millis(300), |b| b.len() > first.len()).await;
+    let result =
+        read_until(&mut body, &mut streamed, Duration::from_millis(300), |b| b.len() > first.len())
+            .await;
     assert!(result.is_err(), "no bytes after the rotation: {result:?}");
     assert_eq!(get(&cluster, &log_path("follow-old", "container=runner")).await.text(), second);
     cluster.release(NS, "follow-old", "exit").unwrap();
-    let ended = read_until(&mut body, &mut streamed, Duration::from_secs(5), |_| false).await.unwrap();
+    let ended =
+        read_until(&mut body, &mut streamed, Duration::from_secs(5), |_| false).await.unwrap();
     assert!(!ended);
     assert_eq!(String::from_utf8_lossy(&streamed), first);
 }
@@ -125,7 +158,12 @@ async fn a_40_kib_line_is_stored_as_partial_records_and_served_as_one_line_with_
     let scenario = Scenario {
         runner: RunnerScenario {
             output: vec![
-                OutputStep::Repeat(RepeatStep { pattern: "abcdefghij".into(), total_bytes: 40 * 1024, chunk_bytes: 5000, ..RepeatStep::default() }),
+                OutputStep::Repeat(RepeatStep {
+                    pattern: "abcdefghij".into(),
+                    total_bytes: 40 * 1024,
+                    chunk_bytes: 5000,
+                    ..RepeatStep::default()
+                }),
                 OutputStep::text("\nafter\n"),
             ],
             ..RunnerScenario::default()
@@ -147,12 +185,21 @@ async fn a_40_kib_line_is_stored_as_partial_records_and_served_as_one_line_with_
 #[tokio::test]
 async fn limit_bytes_cuts_the_output_anywhere_including_timestamps_and_characters() {
     let cluster = cluster_with(|_| {}).await;
-    run_pod(&cluster, "limits", Scenario::runner_output(vec![OutputStep::text("héllo €uro\nsecond line\n")], 0)).await;
+    run_pod(
+        &cluster,
+        "limits",
+        Scenario::runner_output(vec![OutputStep::text("héllo €uro\nsecond line\n")], 0),
+    )
+    .await;
     wait_for_pod(&cluster, "limits", "Succeeded", |p| phase(p) == "Succeeded").await;
     let full = get(&cluster, &log_path("limits", "container=runner&timestamps=true")).await.body;
     assert_eq!(full.len(), 2 * 31 + "héllo €uro\nsecond line\n".len());
     for limit in [1usize, 12, 31, 33, 42, 43, full.len() - 1, full.len(), full.len() + 10] {
-        let cut = get(&cluster, &log_path("limits", &format!("container=runner&timestamps=true&limitBytes={limit}"))).await;
+        let cut = get(
+            &cluster,
+            &log_path("limits", &format!("container=runner&timestamps=true&limitBytes={limit}")),
+        )
+        .await;
         assert_eq!(cut.status, StatusCode::OK);
         assert_eq!(cut.body, full[..limit.min(full.len())], "limitBytes={limit}");
     }
@@ -165,31 +212,56 @@ async fn limit_bytes_cuts_the_output_anywhere_including_timestamps_and_character
 async fn since_time_has_second_precision_and_can_start_with_the_tail_of_a_line() {
     let cluster = cluster_with(|_| {}).await;
     let scenario = Scenario::runner_output(
-        vec![OutputStep::text("early\nhead-"), OutputStep::Sleep { ms: 1100 }, OutputStep::text("tail\nlate\n")],
+        vec![
+            OutputStep::text("early\nhead-"),
+            OutputStep::Sleep { ms: 1100 },
+            OutputStep::text("tail\nlate\n"),
+        ],
         0,
     );
     run_pod(&cluster, "since", scenario).await;
     wait_for_pod(&cluster, "since", "Succeeded", |p| phase(p) == "Succeeded").await;
     let full = get(&cluster, &log_path("since", "container=runner&timestamps=true")).await.text();
     let parsed = timestamped_lines(&full);
-    assert_eq!(parsed.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>(), ["early\n", "head-tail\n", "late\n"]);
+    assert_eq!(
+        parsed.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>(),
+        ["early\n", "head-tail\n", "late\n"]
+    );
     let late = parsed[2].0;
     let since = late.floor_to_second().to_rfc3339_nanos();
     let since_second = format!("{}Z", &since[..19]);
-    let served = get(&cluster, &log_path("since", &format!("container=runner&timestamps=true&sinceTime={since_second}"))).await;
+    let served = get(
+        &cluster,
+        &log_path("since", &format!("container=runner&timestamps=true&sinceTime={since_second}")),
+    )
+    .await;
     assert_eq!(served.text(), format!("tail\n{} late\n", late.to_rfc3339_nanos()));
     // A sub-second sinceTime is floored: the same response.
     let precise = late.to_rfc3339_nanos();
-    let served = get(&cluster, &log_path("since", &format!("container=runner&timestamps=true&sinceTime={precise}"))).await;
+    let served = get(
+        &cluster,
+        &log_path("since", &format!("container=runner&timestamps=true&sinceTime={precise}")),
+    )
+    .await;
     assert_eq!(served.text(), format!("tail\n{} late\n", late.to_rfc3339_nanos()));
     // sinceSeconds far back returns everything.
-    assert_eq!(get(&cluster, &log_path("since", "container=runner&timestamps=true&sinceSeconds=3600")).await.text(), full);
+    assert_eq!(
+        get(&cluster, &log_path("since", "container=runner&timestamps=true&sinceSeconds=3600"))
+            .await
+            .text(),
+        full
+    );
 }
 
 #[tokio::test]
 async fn tail_lines_counts_records_and_is_applied_before_limit_bytes() {
     let cluster = cluster_with(|c| c.log.max_record_bytes = 4).await;
-    run_pod(&cluster, "tail", Scenario::runner_output(vec![OutputStep::text("one\ntwo\nthree!\n")], 0)).await;
+    run_pod(
+        &cluster,
+        "tail",
+        Scenario::runner_output(vec![OutputStep::text("one\ntwo\nthree!\n")], 0),
+    )
+    .await;
     wait_for_pod(&cluster, "tail", "Succeeded", |p| phase(p) == "Succeeded").await;
     let read = |q: &'static str| {
         let port = &cluster;
@@ -205,11 +277,17 @@ async fn tail_lines_counts_records_and_is_applied_before_limit_bytes() {
 async fn log_errors_are_statuses_like_the_apiservers() {
     let cluster = cluster_with(|_| {}).await;
     let stuck = Scenario {
-        runner: RunnerScenario { waiting: Some(Waiting { reason: "ImagePullBackOff".into(), message: None }), ..RunnerScenario::default() },
+        runner: RunnerScenario {
+            waiting: Some(Waiting { reason: "ImagePullBackOff".into(), message: None }),
+            ..RunnerScenario::default()
+        },
         ..Scenario::default()
     };
     run_pod(&cluster, "stuck", stuck).await;
-    wait_for_pod(&cluster, "stuck", "runner waiting", |p| container_state(p, "runner")["waiting"]["reason"] == "ImagePullBackOff").await;
+    wait_for_pod(&cluster, "stuck", "runner waiting", |p| {
+        container_state(p, "runner")["waiting"]["reason"] == "ImagePullBackOff"
+    })
+    .await;
     let port = &cluster;
     let check = |path: String, code: u16, reason: &'static str, text: &'static str| async move {
         let r = get(port, &path).await;
@@ -217,19 +295,45 @@ async fn log_errors_are_statuses_like_the_apiservers() {
         let status = r.json();
         assert_eq!(status["kind"], "Status");
         assert_eq!(status["reason"], reason, "{path}");
-        assert!(status["message"].as_str().unwrap().contains(text), "{path}: {}", status["message"]);
+        assert!(
+            status["message"].as_str().unwrap().contains(text),
+            "{path}: {}",
+            status["message"]
+        );
     };
-    check(log_path("stuck", "container=runner"), 400, "BadRequest", "is waiting to start: ImagePullBackOff").await;
-    check(log_path("missing", "container=runner"), 404, "NotFound", "pods \"missing\" not found").await;
-    check(log_path("stuck", "container=nope"), 400, "BadRequest", "container nope is not valid").await;
+    check(
+        log_path("stuck", "container=runner"),
+        400,
+        "BadRequest",
+        "is waiting to start: ImagePullBackOff",
+    )
+    .await;
+    check(log_path("missing", "container=runner"), 404, "NotFound", "pods \"missing\" not found")
+        .await;
+    check(log_path("stuck", "container=nope"), 400, "BadRequest", "container nope is not valid")
+        .await;
     check(log_path("stuck", ""), 400, "BadRequest", "a container name must be specified").await;
-    check(log_path("stuck", "container=stage&previous=true"), 400, "BadRequest", "previous terminated container").await;
+    check(
+        log_path("stuck", "container=stage&previous=true"),
+        400,
+        "BadRequest",
+        "previous terminated container",
+    )
+    .await;
     check(log_path("stuck", "container=stage&follow=maybe"), 400, "BadRequest", "follow").await;
     check(log_path("stuck", "container=stage&tailLines=-1"), 422, "Invalid", "tailLines").await;
     check(log_path("stuck", "container=stage&limitBytes=0"), 422, "Invalid", "limitBytes").await;
-    check(log_path("stuck", "container=stage&limitBytes=ten"), 400, "BadRequest", "limitBytes").await;
-    check(log_path("stuck", "container=stage&sinceTime=yesterday"), 400, "BadRequest", "sinceTime").await;
-    check(log_path("stuck", "container=stage&sinceSeconds=5&sinceTime=2024-01-01T00:00:00Z"), 422, "Invalid", "at most one").await;
+    check(log_path("stuck", "container=stage&limitBytes=ten"), 400, "BadRequest", "limitBytes")
+        .await;
+    check(log_path("stuck", "container=stage&sinceTime=yesterday"), 400, "BadRequest", "sinceTime")
+        .await;
+    check(
+        log_path("stuck", "container=stage&sinceSeconds=5&sinceTime=2024-01-01T00:00:00Z"),
+        422,
+        "Invalid",
+        "at most one",
+    )
+    .await;
     // The init container did run: its (empty) log is served.
     assert_eq!(get(port, &log_path("stuck", "container=stage")).await.status, StatusCode::OK);
 }
@@ -239,7 +343,9 @@ async fn a_stage_failure_is_visible_in_the_status_and_its_log_tail() {
     let cluster = cluster_with(|_| {}).await;
     let failing = Scenario {
         stage: tale_sandbox_testcluster::InitScenario {
-            output: vec![OutputStep::text("downloading\nstep 2\nstep 3\nstep 4\nstep 5\nerror: download of code.py failed: 403\n")],
+            output: vec![OutputStep::text(
+                "downloading\nstep 2\nstep 3\nstep 4\nstep 5\nerror: download of code.py failed: 403\n",
+            )],
             exit_code: 1,
             ..Default::default()
         },
@@ -252,10 +358,18 @@ async fn a_stage_failure_is_visible_in_the_status_and_its_log_tail() {
     assert_eq!(stage["terminated"]["reason"], "Error");
     assert!(stage["terminated"]["finishedAt"].as_str().is_some());
     assert_eq!(container_state(&pod, "runner")["waiting"]["reason"], "PodInitializing");
-    let tail = get(&cluster, &log_path("stage-fails", "container=stage&tailLines=5&limitBytes=4096")).await;
-    assert_eq!(tail.text(), "step 2\nstep 3\nstep 4\nstep 5\nerror: download of code.py failed: 403\n");
+    let tail =
+        get(&cluster, &log_path("stage-fails", "container=stage&tailLines=5&limitBytes=4096"))
+            .await;
+    assert_eq!(
+        tail.text(),
+        "step 2\nstep 3\nstep 4\nstep 5\nerror: download of code.py failed: 403\n"
+    );
     // The runner never started: its log is refused.
-    assert_eq!(get(&cluster, &log_path("stage-fails", "container=runner")).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        get(&cluster, &log_path("stage-fails", "container=runner")).await.status,
+        StatusCode::BAD_REQUEST
+    );
 }
 
 #[tokio::test]
@@ -265,14 +379,28 @@ async fn the_reported_rotation_loss_can_be_switched_on() {
     let cluster = cluster_with(|c| c.follow_loses_unread_on_rotation = true).await;
     let scenario = Scenario {
         runner: RunnerScenario {
-            output: vec![OutputStep::text("seen\n"), OutputStep::WaitRelease { name: "exit".into() }],
+            output: vec![
+                OutputStep::text("seen\n"),
+                OutputStep::WaitRelease { name: "exit".into() },
+            ],
             ..RunnerScenario::default()
         },
         ..Scenario::default()
     };
     run_pod(&cluster, "lossy", scenario).await;
-    wait_for_pod(&cluster, "lossy", "runner running", |p| !container_state(p, "runner")["running"].is_null()).await;
-    let response = send(&cluster, "GET", &log_path("lossy", "container=runner&follow=true"), &[], Bytes::new()).await.unwrap();
+    wait_for_pod(&cluster, "lossy", "runner running", |p| {
+        !container_state(p, "runner")["running"].is_null()
+    })
+    .await;
+    let response = send(
+        &cluster,
+        "GET",
+        &log_path("lossy", "container=runner&follow=true"),
+        &[],
+        Bytes::new(),
+    )
+    .await
+    .unwrap();
     let mut body = response.into_body();
     let mut streamed = Vec::new();
     read_until(&mut body, &mut streamed, Duration::from_secs(5), |b| b == b"seen\n").await.unwrap();

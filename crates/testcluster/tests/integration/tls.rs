@@ -49,19 +49,13 @@ async fn handshake(
 #[tokio::test]
 async fn the_cluster_serves_https_with_its_own_ca_and_kube_rs_trusts_it_through_the_kubeconfig() {
     let cluster = cluster_with(|_| {}).await;
-    assert_eq!(
-        cluster.url(),
-        format!("https://127.0.0.1:{}", cluster.port())
-    );
+    assert_eq!(cluster.url(), format!("https://127.0.0.1:{}", cluster.port()));
     let ca = cluster.ca_pem().expect("a CA over TLS");
     assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "{ca}");
     let kubeconfig: serde_json::Value = serde_json::from_str(&cluster.kubeconfig()).unwrap();
     let server = &kubeconfig["clusters"][0]["cluster"];
     assert_eq!(server["server"], cluster.url());
-    assert!(
-        server.get("insecure-skip-tls-verify").is_none(),
-        "TLS is verified: {server}"
-    );
+    assert!(server.get("insecure-skip-tls-verify").is_none(), "TLS is verified: {server}");
     use base64::Engine as _;
     let ca_data = base64::engine::general_purpose::STANDARD
         .decode(server["certificate-authority-data"].as_str().unwrap())
@@ -69,12 +63,7 @@ async fn the_cluster_serves_https_with_its_own_ca_and_kube_rs_trusts_it_through_
     assert_eq!(ca_data, ca.as_bytes());
 
     let pods: Api<Pod> = Api::namespaced(cluster.kube_client().await.unwrap(), "default");
-    run_pod(
-        &cluster,
-        "over-tls",
-        tale_sandbox_testcluster::Scenario::default(),
-    )
-    .await;
+    run_pod(&cluster, "over-tls", tale_sandbox_testcluster::Scenario::default()).await;
     let names: Vec<String> = pods
         .list(&ListParams::default())
         .await
@@ -105,12 +94,8 @@ async fn the_certificate_names_the_loopback_addresses_and_localhost_and_only_its
             .await
             .unwrap_or_else(|e| panic!("{name:?}: {e}"));
     }
-    let other_name = handshake(
-        &cluster,
-        trusted,
-        ServerName::try_from("example.com").unwrap(),
-    )
-    .await;
+    let other_name =
+        handshake(&cluster, trusted, ServerName::try_from("example.com").unwrap()).await;
     assert!(
         other_name.is_err_and(|e| e.contains("certificate")),
         "a name the certificate does not carry is refused"
@@ -126,10 +111,7 @@ async fn the_certificate_names_the_loopback_addresses_and_localhost_and_only_its
     );
     // kube-rs without the CA refuses the server too.
     let client = client_from_edited_kubeconfig(&cluster, |k| {
-        k["clusters"][0]["cluster"]
-            .as_object_mut()
-            .unwrap()
-            .remove("certificate-authority-data");
+        k["clusters"][0]["cluster"].as_object_mut().unwrap().remove("certificate-authority-data");
     })
     .await;
     let pods: Api<Pod> = Api::namespaced(client, "default");
@@ -142,11 +124,7 @@ async fn with_a_token_every_request_but_the_control_routes_needs_it_and_kube_rs_
     let cluster = cluster_with(|c| c.token = Some("s3cret".into())).await;
     let pods: Api<Pod> = Api::namespaced(cluster.kube_client().await.unwrap(), "default");
     assert!(
-        pods.list(&ListParams::default())
-            .await
-            .unwrap()
-            .items
-            .is_empty(),
+        pods.list(&ListParams::default()).await.unwrap().items.is_empty(),
         "the kubeconfig carries the token"
     );
 
@@ -154,10 +132,8 @@ async fn with_a_token_every_request_but_the_control_routes_needs_it_and_kube_rs_
         k["users"][0]["user"]["token"] = "wrong".into()
     })
     .await;
-    let error = Api::<Pod>::namespaced(wrong, "default")
-        .list(&ListParams::default())
-        .await
-        .unwrap_err();
+    let error =
+        Api::<Pod>::namespaced(wrong, "default").list(&ListParams::default()).await.unwrap_err();
     match error {
         kube::Error::Api(status) => {
             assert_eq!((status.code, status.reason.as_str()), (401, "Unauthorized"))
@@ -171,28 +147,16 @@ async fn with_a_token_every_request_but_the_control_routes_needs_it_and_kube_rs_
         matches!(anonymous.apiserver_version().await, Err(kube::Error::Api(s)) if s.code == 401)
     );
 
-    for path in [
-        "/version",
-        "/healthz",
-        "/api",
-        "/api/v1/namespaces/default/secrets",
-        "/no/such/path",
-    ] {
+    for path in
+        ["/version", "/healthz", "/api", "/api/v1/namespaces/default/secrets", "/no/such/path"]
+    {
         let raw = get(&cluster, path).await;
-        assert_eq!(
-            raw.status,
-            StatusCode::UNAUTHORIZED,
-            "{path}: {}",
-            raw.text()
-        );
+        assert_eq!(raw.status, StatusCode::UNAUTHORIZED, "{path}: {}", raw.text());
         assert_eq!(raw.json()["reason"], "Unauthorized");
     }
     let bearer = [("authorization", "Bearer s3cret")];
     assert_eq!(
-        request(&cluster, "GET", "/version", &bearer, Bytes::new())
-            .await
-            .unwrap()
-            .status,
+        request(&cluster, "GET", "/version", &bearer, Bytes::new()).await.unwrap().status,
         StatusCode::OK
     );
     assert_eq!(
@@ -200,10 +164,7 @@ async fn with_a_token_every_request_but_the_control_routes_needs_it_and_kube_rs_
         StatusCode::OK,
         "control routes stay open"
     );
-    assert_eq!(
-        get(&cluster, "/sim/v1/no-such-control").await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(get(&cluster, "/sim/v1/no-such-control").await.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -213,37 +174,19 @@ async fn plain_http_stays_available_as_a_setting() {
         c.token = Some("t".into());
     })
     .await;
-    assert_eq!(
-        cluster.url(),
-        format!("http://127.0.0.1:{}", cluster.port())
-    );
+    assert_eq!(cluster.url(), format!("http://127.0.0.1:{}", cluster.port()));
     assert!(cluster.ca_pem().is_none() && cluster.tls_client_config().is_none());
     assert!(cluster.write_ca_file(temp_path("none.crt")).is_err());
     let kubeconfig: serde_json::Value = serde_json::from_str(&cluster.kubeconfig()).unwrap();
-    assert_eq!(
-        kubeconfig["clusters"][0]["cluster"]["insecure-skip-tls-verify"],
-        true
-    );
+    assert_eq!(kubeconfig["clusters"][0]["cluster"]["insecure-skip-tls-verify"], true);
     let pods: Api<Pod> = Api::namespaced(cluster.kube_client().await.unwrap(), "default");
-    assert!(
-        pods.list(&ListParams::default())
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
+    assert!(pods.list(&ListParams::default()).await.unwrap().items.is_empty());
     assert_eq!(
-        get(&cluster, "/api/v1/namespaces/default/pods")
-            .await
-            .status,
+        get(&cluster, "/api/v1/namespaces/default/pods").await.status,
         StatusCode::UNAUTHORIZED
     );
     // A TLS client gets no handshake from a plain HTTP server.
     let tls_cluster = cluster_with(|_| {}).await;
     let name = ServerName::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST).into());
-    assert!(
-        handshake(&cluster, tls_cluster.tls_client_config().unwrap(), name)
-            .await
-            .is_err()
-    );
+    assert!(handshake(&cluster, tls_cluster.tls_client_config().unwrap(), name).await.is_err());
 }
