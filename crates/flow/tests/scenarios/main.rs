@@ -1,6 +1,5 @@
 //! Scenario tests of the execute flow against a scripted fake cluster with simulated time
 //! (see `support`). One test binary, several modules, to keep linking cheap.
-#![allow(dead_code)]
 
 mod support;
 

@@ -15,8 +15,8 @@ use tale_sandbox_contract::wire::{
     ErrorCode, ExecuteRequest, ExecuteResponse, ExecutionStatus, HarvestResult, Phase, StartedInfo,
 };
 use tale_sandbox_flow::{
-    Action, ApiError, Call, CallId, Container, ExecuteOptions, Execution, LogParams, Payload,
-    StreamEnd, StreamId,
+    Action, ApiError, Call, CallId, ExecuteOptions, Execution, LogParams, Payload, StreamEnd,
+    StreamId,
 };
 
 /// The TypeScript tests' `NOW`.
@@ -280,14 +280,6 @@ impl Harness {
         self.now = until;
     }
 
-    /// Lets time pass until the next timer and fires it.
-    pub fn fire_next_timer(&mut self) {
-        let at = self.exec.poll_timeout().expect("a timer is armed");
-        self.now = self.now.max(at);
-        self.exec.handle_timeout(self.now);
-        self.pump();
-    }
-
     /// Secret created, Pod created; returns with the watch on.
     pub fn create_all(&mut self) {
         let (id, _) = self.expect("CreateSecret");
@@ -377,10 +369,6 @@ pub fn log_params(call: &Call) -> LogParams {
         Call::ReadLog { params, .. } => params.clone(),
         other => panic!("not a log read: {other:?}"),
     }
-}
-
-pub fn container(call: &Call) -> Container {
-    log_params(call).container
 }
 
 /// What a test checks of a response.

@@ -1,9 +1,7 @@
 //! Spec §7.3 (`exec-response.test.ts`), §1.3 outcome table and §1.9 assembly order.
 
-mod fixture;
-
+use crate::fixture::*;
 use base64::Engine;
-use fixture::*;
 use tale_sandbox_contract::config::ContractVariant;
 use tale_sandbox_contract::response::*;
 use tale_sandbox_contract::wire::*;

@@ -1,9 +1,7 @@
 //! Spec §7.5 (`k8s-pod-spec.test.ts`, /user + attest version), the name
 //! safety checks of §2.3 and the variants of §4.
 
-mod fixture;
-
-use fixture::*;
+use crate::fixture::*;
 use k8s_openapi::api::core::v1::{Container, Pod};
 use tale_sandbox_contract::config::{CacheMode, ContractVariant};
 use tale_sandbox_contract::error::PodSpecError;

@@ -2,11 +2,9 @@
 //! here too, field by field (result and started lines, `ExecuteRequest`,
 //! `spec.json`), and what it would still reject stays a typed error.
 
-mod fixture;
-
+use crate::fixture::*;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use fixture::*;
 use tale_sandbox_contract::config::{ContractVariant, SpawnerConfig};
 use tale_sandbox_contract::error::RequestError;
 use tale_sandbox_contract::exec_spec::{build_exec_spec, parse_exec_spec};

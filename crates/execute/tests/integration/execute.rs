@@ -3,13 +3,11 @@
 //! cancellation and abort at each stage, a dropped future, log rotation, cut
 //! follow streams, and API faults.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::{Harness, NS, request, unique};
 use base64::Engine as _;
-use common::{Harness, NS, request, unique};
 use tale_sandbox_contract::names::{pod_name_for, secret_name_for};
 use tale_sandbox_contract::wire::{ErrorCode, ExecuteResponse, ExecutionStatus, Phase};
 use tale_sandbox_execute::{ExecuteOptions, ExecuteOutcome, KubernetesBackend, now_ms};

@@ -2,12 +2,10 @@
 //! reset): retried where the spec retries (pod reads, log reads, streams,
 //! watches) and reported where it does not (creates, deletes).
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{Harness, request, unique};
 use base64::Engine as _;
-use common::{Harness, request, unique};
 use tale_sandbox_contract::wire::{ErrorCode, ExecuteResponse, ExecutionStatus};
 use tale_sandbox_execute::{ExecuteOptions, ExecuteOutcome, now_ms};
 use tale_sandbox_flow::Tuning;

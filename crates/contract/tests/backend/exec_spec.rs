@@ -1,9 +1,7 @@
 //! Spec §7.6 (`exec-spec.test.ts`): secret naming, `buildExecSpec`,
 //! `buildExecSecret`, `parseExecSpec`.
 
-mod fixture;
-
-use fixture::*;
+use crate::fixture::*;
 use serde_json::{Value, json};
 use tale_sandbox_contract::config::ContractVariant;
 use tale_sandbox_contract::error::ExecSpecError;

@@ -2,9 +2,7 @@
 //! `staleLifetimeCutoffMs`), the duplicate check of §1.4, startup
 //! classification (§1.5, W15) and the main-loop pod checks (§1.7).
 
-mod fixture;
-
-use fixture::*;
+use crate::fixture::*;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use serde_json::json;
 use tale_sandbox_contract::config::ContractVariant;

@@ -2,11 +2,9 @@
 //! hand from spec §4 and §3.2–§3.3: the Pod variants, the Secret and every
 //! response constructor.
 
-mod fixture;
-
 use std::path::PathBuf;
 
-use fixture::*;
+use crate::fixture::*;
 use serde_json::Value;
 use tale_sandbox_contract::config::{CacheMode, ContractVariant};
 use tale_sandbox_contract::names::pvc_name_for;

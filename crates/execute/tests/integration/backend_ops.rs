@@ -1,9 +1,7 @@
 //! `init`, `health`, `cancel` and `sweep_orphans` against the embedded test
 //! cluster (spec §1.10–§1.12).
 
-mod common;
-
-use common::{Harness, NS, sandbox_pod, sandbox_secret, unique};
+use crate::common::{Harness, NS, sandbox_pod, sandbox_secret, unique};
 use tale_sandbox_contract::constants::{HARVEST_BACKSTOP_MS, STARTUP_BUDGET_MS, SWEEP_SLACK_MS};
 use tale_sandbox_contract::names::{pod_name_for, secret_name_for};
 use tale_sandbox_contract::reap::SweepOptions;

@@ -1,6 +1,5 @@
 //! Shared helpers of the integration tests: an embedded test cluster, a backend
 //! pointed at it through a kubeconfig file, sandbox-shaped requests and objects.
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
