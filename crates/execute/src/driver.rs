@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tale_sandbox_contract::constants::RUNNER_CONTAINER;
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
@@ -213,7 +214,7 @@ impl Core {
         let api = self.api.clone();
         let tx = self.tx.clone();
         let task = tokio::spawn(async move {
-            let mut follow = match api.follow_log(&pod, "runner", since_ms).await {
+            let mut follow = match api.follow_log(&pod, RUNNER_CONTAINER, since_ms).await {
                 Ok(follow) => follow,
                 Err(e) => {
                     let _ = tx.send(Event::End(id, StreamEnd::Error(e.into()))).await;

@@ -5,6 +5,7 @@
 //! harvest log is read for the started line. W12: a failed read there is retried one
 //! `POLL_INTERVAL_MS` later instead of declaring the runner dead.
 
+use tale_sandbox_contract::constants::RUNNER_CONTAINER;
 use tale_sandbox_contract::constants::{
     HARVEST_BACKSTOP_MS, POLL_INTERVAL_MS, RUNNER_DEAD_GRACE_MS,
 };
@@ -22,7 +23,7 @@ fn runner_terminated(pod: &Pod) -> bool {
     pod.status
         .as_ref()
         .and_then(|s| s.container_statuses.as_ref())
-        .and_then(|cs| cs.iter().find(|c| c.name == "runner"))
+        .and_then(|cs| cs.iter().find(|c| c.name == RUNNER_CONTAINER))
         .and_then(|c| c.state.as_ref())
         .is_some_and(|s| s.terminated.is_some())
 }

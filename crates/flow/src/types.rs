@@ -3,6 +3,7 @@
 //! [`Execution::poll_action`](crate::Execution::poll_action).
 
 use std::fmt;
+use tale_sandbox_contract::constants::{HARVEST_CONTAINER, RUNNER_CONTAINER, STAGE_CONTAINER};
 
 use tale_sandbox_contract::k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Secret};
 use tale_sandbox_contract::response::AssembleOptions;
@@ -113,9 +114,9 @@ impl Container {
     /// The container name as the API expects it.
     pub fn as_str(self) -> &'static str {
         match self {
-            Container::Stage => "stage",
-            Container::Runner => "runner",
-            Container::Harvest => "harvest",
+            Container::Stage => STAGE_CONTAINER,
+            Container::Runner => RUNNER_CONTAINER,
+            Container::Harvest => HARVEST_CONTAINER,
         }
     }
 }

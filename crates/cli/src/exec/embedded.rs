@@ -4,6 +4,7 @@
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use tale_sandbox_contract::constants::{PHASE_RUN, RUNNER_CONTAINER};
 
 use anyhow::Context as _;
 use clap::Args;
@@ -24,8 +25,6 @@ use super::{
     load_request, preview,
 };
 
-/// The phase marker the runner prints first (stripped from the response by the contract).
-const PHASE_LINE: &str = "PHASE: running\n";
 /// Distinct numbered lines in the repeated pattern (a lost or doubled line shows).
 const PATTERN_LINES: usize = 4096;
 
@@ -113,7 +112,7 @@ impl EmbeddedArgs {
         };
         if let Some(after_bytes) = self.cut_stream_every {
             plan.rules.push(FaultRule {
-                container: Some("runner".to_string()),
+                container: Some(RUNNER_CONTAINER.to_string()),
                 ..rule("pods.log", Fault::CutBody { after_bytes, abrupt: true })
             });
         }
@@ -135,7 +134,10 @@ impl EmbeddedArgs {
         };
         Scenario {
             runner: RunnerScenario {
-                output: vec![OutputStep::text(PHASE_LINE), OutputStep::Repeat(repeat)],
+                output: vec![
+                    OutputStep::text(format!("{PHASE_RUN}\n")),
+                    OutputStep::Repeat(repeat),
+                ],
                 ..RunnerScenario::default()
             },
             // Keep the deleted pod (and so its log's truth) around for the check.
@@ -242,7 +244,7 @@ pub async fn run(args: &ExecArgs) -> anyhow::Result<bool> {
     let poll = |live: &Live| {
         let metrics = cluster.metrics();
         live.rotations.store(metrics.rotations, Ordering::Relaxed);
-        live.log_bytes.store(metrics.log_bytes_of(&pod, "runner"), Ordering::Relaxed);
+        live.log_bytes.store(metrics.log_bytes_of(&pod, RUNNER_CONTAINER), Ordering::Relaxed);
     };
     let run = execute_with_progress(&backend, &cfg, req, live.clone(), &bar, true, poll).await;
     bar.finish();
@@ -255,11 +257,11 @@ pub async fn run(args: &ExecArgs) -> anyhow::Result<bool> {
     out.line(format!(
         "cluster    {} rotation(s) of the runner's log, runner log bytes served {}, faults injected: {}",
         metrics.rotations,
-        human(metrics.log_bytes_of(&pod, "runner")),
+        human(metrics.log_bytes_of(&pod, RUNNER_CONTAINER)),
         if faults.is_empty() { "none".to_string() } else { faults.join(", ") }
     ));
     let truth = cluster
-        .true_stream(&namespace, &pod, "runner")
+        .true_stream(&namespace, &pod, RUNNER_CONTAINER)
         .map_err(|e| anyhow::anyhow!("cannot read the runner's truth: {e}"))?;
     let verdict = check(&truth, &run, &cfg, metrics.rotations);
     verdict.print(&mut out);
