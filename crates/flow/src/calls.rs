@@ -49,6 +49,24 @@ pub(crate) enum Purpose {
     CleanupSecret,
 }
 
+impl Purpose {
+    /// The calls that create the Secret and the Pod (and settle a duplicate first): their replies
+    /// matter only while the execution is still preparing.
+    pub(crate) fn is_preparing(&self) -> bool {
+        matches!(
+            self,
+            Purpose::ReadPvc(_)
+                | Purpose::CreatePvc(_)
+                | Purpose::CreateSecret
+                | Purpose::DuplicateReadPod
+                | Purpose::DuplicateDeletePod
+                | Purpose::WaitGoneReadPod
+                | Purpose::ReplaceSecret
+                | Purpose::CreatePod
+        )
+    }
+}
+
 /// A call in flight.
 #[derive(Debug, Clone)]
 pub(crate) struct Pending {

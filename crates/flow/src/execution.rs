@@ -365,14 +365,6 @@ impl Execution {
     /// Whether a reply or retry for `purpose` still matters in the current state.
     fn is_relevant(&self, purpose: &Purpose) -> bool {
         match purpose {
-            Purpose::ReadPvc(_)
-            | Purpose::CreatePvc(_)
-            | Purpose::CreateSecret
-            | Purpose::DuplicateReadPod
-            | Purpose::DuplicateDeletePod
-            | Purpose::WaitGoneReadPod
-            | Purpose::ReplaceSecret
-            | Purpose::CreatePod => self.stage == Stage::Preparing,
             Purpose::PodPoll => {
                 matches!(self.stage, Stage::Starting | Stage::Running)
                     && self.pod_source == PodSource::Polling
@@ -384,6 +376,11 @@ impl Execution {
             Purpose::StdoutPoll => self.stage == Stage::Running && self.stdout.is_polling(),
             Purpose::StdoutFinal => self.stage == Stage::Finishing && !self.stdout.is_drained(),
             Purpose::CleanupPod | Purpose::CleanupSecret => self.stage == Stage::Cleanup,
+            // The rest create the Secret and the Pod (`Purpose::is_preparing`, the one list).
+            preparing => {
+                debug_assert!(preparing.is_preparing());
+                self.stage == Stage::Preparing
+            }
         }
     }
 

@@ -242,26 +242,13 @@ impl Execution {
     /// (ownership, or a live duplicate, which is reported as such); the reply handlers
     /// check `aborted`. Otherwise (the W16 wait timer) answer now.
     pub(crate) fn abort_preparation(&mut self, now_ms: i64) {
-        let retrying = self.timers.iter().any(
-            |t| matches!(&t.kind, TimerKind::Retry { purpose, .. } if Self::is_preparing(purpose)),
-        );
-        let in_flight = retrying || self.calls.values().any(|p| Self::is_preparing(&p.purpose));
+        let retrying = self
+            .timers
+            .iter()
+            .any(|t| matches!(&t.kind, TimerKind::Retry { purpose, .. } if purpose.is_preparing()));
+        let in_flight = retrying || self.calls.values().any(|p| p.purpose.is_preparing());
         if !in_flight {
             self.respond_cancelled_empty(now_ms);
         }
-    }
-
-    fn is_preparing(purpose: &Purpose) -> bool {
-        matches!(
-            purpose,
-            Purpose::ReadPvc(_)
-                | Purpose::CreatePvc(_)
-                | Purpose::CreateSecret
-                | Purpose::DuplicateReadPod
-                | Purpose::DuplicateDeletePod
-                | Purpose::WaitGoneReadPod
-                | Purpose::ReplaceSecret
-                | Purpose::CreatePod
-        )
     }
 }
