@@ -25,6 +25,7 @@ use anyhow::{Context as _, bail};
 use base64::Engine as _;
 use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser};
 use tale_sandbox_contract::config::SpawnerConfig;
+use tale_sandbox_contract::constants::RUNNER_CONTAINER;
 use tale_sandbox_contract::wire::{ExecuteRequest, ExecuteResponse, Phase};
 use tale_sandbox_execute::{
     ClientOptions, ExecuteOptions, ExecutionReport, KubernetesBackend, make_config, now_ms,
@@ -235,7 +236,9 @@ fn counting_client(mut config: kube::Config, live: Arc<Live>) -> anyhow::Result<
 fn is_runner_follow(uri: &http::Uri) -> bool {
     let query = uri.query().unwrap_or("");
     let has = |pair: &str| query.split('&').any(|p| p == pair);
-    uri.path().ends_with("/log") && has("follow=true") && has("container=runner")
+    uri.path().ends_with("/log")
+        && has("follow=true")
+        && has(&format!("container={RUNNER_CONTAINER}"))
 }
 
 /// The phase name as the wire spells it.

@@ -150,7 +150,10 @@ pub struct K8sConfig {
 }
 
 /// The `SpawnerConfig` fields read by the Kubernetes execute path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Its `Debug` prints `sandbox_token` as `[redacted]`, so that no `{:?}` of the config, or of
+/// anything holding it, can put the token into a log line.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SpawnerConfig {
     /// `SANDBOX_DEFAULT_TIMEOUT_MS` (min 1).
@@ -182,6 +185,27 @@ pub struct SpawnerConfig {
     /// Which TypeScript generation to reproduce (not an env var of the TypeScript;
     /// `TALE_SANDBOX_CONTRACT_VARIANT` here).
     pub variant: ContractVariant,
+}
+
+impl std::fmt::Debug for SpawnerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpawnerConfig")
+            .field("default_timeout_ms", &self.default_timeout_ms)
+            .field("max_timeout_ms", &self.max_timeout_ms)
+            .field("stdout_max_bytes", &self.stdout_max_bytes)
+            .field("stderr_max_bytes", &self.stderr_max_bytes)
+            .field("output_file_max_bytes", &self.output_file_max_bytes)
+            .field("output_total_max_bytes", &self.output_total_max_bytes)
+            .field("sandbox_token", &self.sandbox_token.as_ref().map(|_| "[redacted]"))
+            .field("runtime_image", &self.runtime_image)
+            .field("egress_proxy", &self.egress_proxy)
+            .field("cache_volume_prefix", &self.cache_volume_prefix)
+            .field("k8s", &self.k8s)
+            .field("runtime_tier", &self.runtime_tier)
+            .field("docker_in_container", &self.docker_in_container)
+            .field("variant", &self.variant)
+            .finish()
+    }
 }
 
 impl Default for SpawnerConfig {

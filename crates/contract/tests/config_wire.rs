@@ -206,3 +206,15 @@ fn health_result_shapes() {
     );
     assert!(serde_json::from_str::<HealthResult>(r#"{"ok":true,"error":"x"}"#).is_err());
 }
+
+#[test]
+fn debug_of_the_config_never_shows_the_sandbox_token() {
+    let cfg = SpawnerConfig {
+        sandbox_token: Some("tok-s3cret-value".into()),
+        ..SpawnerConfig::default()
+    };
+    let shown = format!("{cfg:?} {cfg:#?}");
+    assert!(!shown.contains("tok-s3cret-value"), "{shown}");
+    assert!(shown.contains("sandbox_token: Some(\"[redacted]\")"), "{shown}");
+    assert!(shown.contains("runtime_image"), "the other fields are still shown: {shown}");
+}

@@ -434,16 +434,16 @@ pub async fn drive(
         make_error(
             ErrorCode::SpawnerUnavailable,
             &internal_error_message("execution finished without a response"),
-            now_ms() - started_at_ms,
+            now_ms().saturating_sub(started_at_ms),
         )
     });
     let flow = core.exec.report();
     let harvest_to_response_ms = match (flow.harvest_done_at_ms, flow.responded_at_ms) {
-        (Some(harvest), Some(responded)) => Some(responded - harvest),
+        (Some(harvest), Some(responded)) => Some(responded.saturating_sub(harvest)),
         _ => None,
     };
     let cleanup_ms = match (flow.responded_at_ms, core.done_at_ms) {
-        (Some(responded), Some(done)) => Some(done - responded),
+        (Some(responded), Some(done)) => Some(done.saturating_sub(responded)),
         _ => None,
     };
     let report = ExecutionReport {
