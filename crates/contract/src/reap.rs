@@ -195,7 +195,13 @@ pub fn classify_startup(pod: &Pod) -> StartupState {
         let failed =
             stage.state.as_ref().and_then(|s| s.terminated.as_ref()).filter(|t| t.exit_code != 0);
         if let Some(term) = failed {
-            let reason = term.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+            // `reason ? ": " + reason : ""`: an empty reason is falsy in the TypeScript.
+            let reason = term
+                .reason
+                .as_deref()
+                .filter(|r| !r.is_empty())
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
             return StartupState::PreStageFailed(format!(
                 "pre-stage failed (exit {}){reason}",
                 term.exit_code

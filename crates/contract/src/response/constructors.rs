@@ -134,7 +134,8 @@ pub fn build_runner_killed(
             Classified::new(ErrorCode::Oom, "Runner container OOM-killed (memory limit exceeded)");
         return build(parts, ExecutionStatus::Failed, Some(137), Some(error));
     }
-    let message = match reason {
+    // `reason ? ` (${reason})` : ''`: an empty reason is falsy in the TypeScript.
+    let message = match reason.filter(|r| !r.is_empty()) {
         Some(r) => format!("Runner container terminated abnormally ({r})"),
         None => "Runner container terminated abnormally".to_string(),
     };

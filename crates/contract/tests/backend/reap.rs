@@ -257,3 +257,15 @@ fn main_loop_pod_checks() {
     );
     assert!(runner_abnormal_exit(&clean).is_none());
 }
+
+#[test]
+fn an_empty_stage_reason_adds_nothing_as_in_the_typescript() {
+    // `reason ? ": " + reason : ""` — an empty string is falsy.
+    let stage_failed = status_pod(
+        json!({"initContainerStatuses": [cs("stage", json!({"terminated": {"exitCode": 2, "reason": ""}}))]}),
+    );
+    assert_eq!(
+        classify_startup(&stage_failed),
+        StartupState::PreStageFailed("pre-stage failed (exit 2)".into())
+    );
+}

@@ -529,3 +529,10 @@ fn outcome_table_rows() {
     }
     // PRE_STAGE_FAILED and UPLOAD_INCOMPLETE are never produced by assembly.
 }
+
+#[test]
+fn an_empty_runner_kill_reason_adds_nothing_as_in_the_typescript() {
+    // `reason ? ` (${reason})` : ''` — an empty string is falsy.
+    let killed = build_runner_killed(parts(), 2, Some(""));
+    assert_eq!(killed.error_message.as_deref(), Some("Runner container terminated abnormally"));
+}
