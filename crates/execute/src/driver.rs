@@ -25,7 +25,7 @@ use tale_sandbox_flow::{
     Action, Call, CallId, Execution, Payload, Reply, Report, StreamEnd, StreamId,
 };
 use tokio::sync::mpsc;
-use tokio::task::AbortHandle;
+use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{ApiError, FollowEnd, KubeApi, LogRequest, PodEvent};
@@ -113,6 +113,9 @@ struct Core {
     rx: mpsc::Receiver<Event>,
     streams: HashMap<StreamId, AbortHandle>,
     watch: Option<AbortHandle>,
+    /// API calls in flight: a `JoinSet` aborts whatever is left when the driver is dropped, so
+    /// no call (a late log read, a progress check) outlives `execute`.
+    calls: JoinSet<()>,
     response: Option<ExecuteResponse>,
     aborted: bool,
     done_at_ms: Option<i64>,
@@ -120,7 +123,8 @@ struct Core {
 
 impl Drop for Core {
     fn drop(&mut self) {
-        // Streams and the watch are the driver's own tasks; none may outlive it.
+        // Streams and the watch are the driver's own tasks; none may outlive it (the calls in
+        // flight are aborted by dropping their `JoinSet`).
         for (_, handle) in self.streams.drain() {
             handle.abort();
         }
@@ -140,6 +144,7 @@ impl Core {
             rx,
             streams: HashMap::new(),
             watch: None,
+            calls: JoinSet::new(),
             response: None,
             aborted: false,
             done_at_ms: None,
@@ -180,10 +185,12 @@ impl Core {
         }
     }
 
-    fn spawn_call(&self, id: CallId, call: Call, timeout_ms: u64) {
+    fn spawn_call(&mut self, id: CallId, call: Call, timeout_ms: u64) {
+        // Forget the calls that finished, so the set holds only those in flight.
+        while self.calls.try_join_next().is_some() {}
         let api = self.api.clone();
         let tx = self.tx.clone();
-        tokio::spawn(async move {
+        self.calls.spawn(async move {
             let timeout = Duration::from_millis(timeout_ms);
             let reply = match tokio::time::timeout(timeout, perform(&api, call)).await {
                 Ok(reply) => reply,
