@@ -279,11 +279,10 @@ impl KubeApi {
     }
 
     fn clean(&self, mut err: ApiError, extra: &[&str]) -> ApiError {
-        for secret in self.redact.iter().map(String::as_str).chain(extra.iter().copied()) {
-            if !secret.is_empty() && err.message.contains(secret) {
-                err.message = err.message.replace(secret, "[redacted]");
-            }
-        }
+        redact(
+            &mut err.message,
+            self.redact.iter().map(String::as_str).chain(extra.iter().copied()),
+        );
         err
     }
 
@@ -447,7 +446,7 @@ impl KubeApi {
     /// A re-list that no longer contains the pod is reported as [`PodEvent::Deleted`].
     pub fn watch_pod(&self, name: &str) -> impl Stream<Item = PodEvent> + Send + use<> {
         let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-        let redact = self.redact.clone();
+        let redacted = self.redact.clone();
         let mut listed_since_init = false;
         watcher(self.pods.clone(), config).default_backoff().filter_map(move |event| {
             let out = match event {
@@ -464,9 +463,7 @@ impl KubeApi {
                 Ok(watcher::Event::InitDone) => (!listed_since_init).then_some(PodEvent::Deleted),
                 Err(e) => {
                     let mut err = ApiError::from_watcher(e);
-                    for secret in redact.iter() {
-                        err.message = err.message.replace(secret.as_str(), "[redacted]");
-                    }
+                    redact(&mut err.message, redacted.iter().map(String::as_str));
                     Some(PodEvent::Error(err))
                 }
             };
@@ -490,6 +487,16 @@ fn list_params(label_selector: Option<&str>, limit: Option<u32>) -> ListParams {
 fn secret_values(secret: &Secret) -> Vec<&str> {
     let string_data = secret.string_data.iter().flat_map(|m| m.values());
     string_data.map(String::as_str).filter(|v| v.len() >= 8).collect()
+}
+
+/// Replaces every non-empty secret in `message` with `[redacted]` (the sandbox token, the exec
+/// Secret's values): no error or warning may carry them.
+fn redact<'a>(message: &mut String, secrets: impl IntoIterator<Item = &'a str>) {
+    for secret in secrets {
+        if !secret.is_empty() && message.contains(secret) {
+            *message = message.replace(secret, "[redacted]");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,10 +3,8 @@
 //! backoff, non-retryable 4xx at once, a warning per failed retryable attempt) applied with
 //! the flow's own timers, and the per-call timeouts.
 
-use tale_sandbox_contract::constants::{
-    K8S_API_TIMEOUT_MS, K8S_LOG_TIMEOUT_MS, NON_RETRYABLE_STATUS, RETRY_ATTEMPTS,
-};
-use tale_sandbox_contract::retry::{RetryDecision, retry_decision};
+use tale_sandbox_contract::constants::{K8S_API_TIMEOUT_MS, K8S_LOG_TIMEOUT_MS, RETRY_ATTEMPTS};
+use tale_sandbox_contract::retry::{RetryDecision, is_retryable, retry_decision};
 
 use crate::execution::Execution;
 pub(crate) use crate::types::Call;
@@ -190,7 +188,7 @@ impl Execution {
         let Some(label) = pending.retry_label() else {
             return Some(err);
         };
-        if err.status.is_some_and(|s| NON_RETRYABLE_STATUS.contains(&s)) {
+        if !is_retryable(err.status) {
             return Some(err);
         }
         self.warn(format!(
