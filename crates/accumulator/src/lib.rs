@@ -194,6 +194,20 @@ impl ResumePoint {
     }
 }
 
+/// A `tailLines` read that can prove nothing was written after the last line group taken
+/// (see [`StdoutAccumulator::tail_check`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TailCheck {
+    tail_lines: u64,
+}
+
+impl TailCheck {
+    /// The `tailLines` query value: the lines of the last group taken, and one more.
+    pub fn tail_lines(self) -> u64 {
+        self.tail_lines
+    }
+}
+
 impl fmt::Display for ResumePoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Kubelet record times are real dates; an out-of-range value cannot come from one, so
@@ -339,6 +353,46 @@ impl StdoutAccumulator {
             Engine::Timestamped(ts) => ts.mark_time().map(|nanos| ResumePoint {
                 unix_seconds: i64::try_from(nanos.div_euclid(1_000_000_000)).unwrap_or(i64::MAX),
             }),
+        }
+    }
+
+    /// The cheapest proof that nothing was written after the last line group taken: a
+    /// `timestamps=true&tailLines=N` read (no `sinceTime`) with `N` = [`TailCheck::tail_lines`]
+    /// serves the file's last `N` records, and if that response is exactly the group, preceded
+    /// by a line of an earlier time or by nothing ([`tail_confirms`](Self::tail_confirms)),
+    /// the current log file ends where stdout ends: no byte was written after it, to this file
+    /// or to a rotated one. It costs about two lines, where the resumed read of
+    /// [`resume_since`](Self::resume_since) re-serves the whole last second.
+    ///
+    /// Anything else proves nothing (new output, a rotation, a long line the runtime split
+    /// into several records, a line the kubelet shows under another time): read on from the
+    /// resume point. `None` in raw mode and before the first line is taken.
+    ///
+    /// ```
+    /// use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
+    ///
+    /// let mut acc = StdoutAccumulator::new(Config { cap_bytes: 64, mode: Mode::Timestamped }).unwrap();
+    /// acc.begin_read();
+    /// acc.push(b"2024-05-01T10:20:30.100000000Z a\n2024-05-01T10:20:31.500000000Z b\n").unwrap();
+    /// acc.end_read().unwrap();
+    /// assert_eq!(acc.tail_check().unwrap().tail_lines(), 2);
+    /// assert!(acc.tail_confirms(b"2024-05-01T10:20:30.100000000Z a\n2024-05-01T10:20:31.500000000Z b\n"));
+    /// assert!(!acc.tail_confirms(b"2024-05-01T10:20:32.000000000Z c\n"));
+    /// ```
+    pub fn tail_check(&self) -> Option<TailCheck> {
+        match &self.engine {
+            Engine::Raw(_) => None,
+            Engine::Timestamped(ts) => ts.tail_lines().map(|tail_lines| TailCheck { tail_lines }),
+        }
+    }
+
+    /// Whether `response`, the whole body of the read that [`tail_check`](Self::tail_check)
+    /// describes, is exactly the last line group taken. Changes nothing: the response is not
+    /// stdout either way. With a read open, compares with the group as taken so far.
+    pub fn tail_confirms(&self, response: &[u8]) -> bool {
+        match &self.engine {
+            Engine::Raw(_) => false,
+            Engine::Timestamped(ts) => ts.tail_matches(response),
         }
     }
 

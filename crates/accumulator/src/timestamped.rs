@@ -212,6 +212,52 @@ impl Timestamped {
         self.mark.as_ref().map(|m| m.ts)
     }
 
+    /// The `tailLines` of a read that can prove nothing follows the last group taken: its
+    /// lines and the line before them (`None`: nothing taken yet).
+    pub(crate) fn tail_lines(&self) -> Option<u64> {
+        self.mark.as_ref().map(|m| m.lines + 1)
+    }
+
+    /// Whether `response` (a whole read of [`tail_lines`](Self::tail_lines) lines) ends the
+    /// file with exactly the last group taken: the same lines, bytes and checksum, all with the
+    /// group's time, and before them either nothing (the file starts there) or one line of an
+    /// earlier time. That earlier line matters: the group may have been taken in part (a
+    /// stream cut between two lines written at once), and then the file's last lines at that
+    /// time are the lines not taken, which could repeat those taken byte for byte. Record times
+    /// never go back, so a line of an earlier time right before them places them at our group.
+    pub(crate) fn tail_matches(&self, response: &[u8]) -> bool {
+        let Some(mark) = &self.mark else { return false };
+        let mut parser = PrefixParser::default();
+        let (mut lines, mut bytes, mut sum) = (0u64, 0u64, GroupSum::default());
+        let mut first = true;
+        let mut rest = response;
+        while !rest.is_empty() {
+            let ts = match parser.feed(rest) {
+                Step::Complete { used, ts } => {
+                    rest = &rest[used..];
+                    ts
+                }
+                _ => return false,
+            };
+            parser.clear();
+            let line_len = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+            let (line, after) = rest.split_at(line_len);
+            rest = after;
+            let before_group = first && ts < mark.ts && line.last() == Some(&b'\n');
+            first = false;
+            if before_group {
+                continue;
+            }
+            if ts != mark.ts {
+                return false;
+            }
+            lines += 1;
+            bytes += line.len() as u64;
+            sum.update(line);
+        }
+        lines == mark.lines && bytes == mark.bytes && sum.value() == mark.sum.value()
+    }
+
     pub(crate) fn begin(&mut self) {
         self.parser.clear();
         let flow = Flow::Searching { plain: Reading::new(false), continued: None };

@@ -1,0 +1,204 @@
+//! `StdoutAccumulator::tail_check` / `tail_confirms`: a `tailLines` read that proves nothing
+//! was written after the last line group taken, checked against the kubelet model of
+//! `tale-sandbox-kubelet-logs`.
+//!
+//! Properties:
+//! * sound: a confirmed tail means nothing was written after the accumulator's position (the
+//!   whole stream written so far is what the accumulator has seen), whatever was written or
+//!   rotated after its last read, and however the runtime split the lines into records;
+//! * useful: when nothing was written after the last read and the last group's lines are each
+//!   one record, the tail read confirms.
+
+use proptest::prelude::*;
+use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
+use tale_sandbox_kubelet_logs::{
+    ContainerLog, LogConfig, ReadOptions, SplitMode, Stream, Timestamp,
+};
+
+const T0: i64 = 1_700_000_000_000_000_000;
+
+fn acc(cap: usize) -> StdoutAccumulator {
+    StdoutAccumulator::new(Config { cap_bytes: cap, mode: Mode::Timestamped }).unwrap()
+}
+
+fn read_all(a: &mut StdoutAccumulator, body: &[u8]) {
+    a.begin_read();
+    a.push(body).unwrap();
+    a.end_read().unwrap();
+}
+
+#[test]
+fn confirms_only_the_exact_last_group() {
+    let mut a = acc(1024);
+    assert_eq!(a.tail_check(), None, "nothing taken yet");
+    read_all(
+        &mut a,
+        b"2024-05-01T10:20:30.000000000Z a\n\
+          2024-05-01T10:20:31.000000000Z b\n2024-05-01T10:20:31.000000000Z c\n",
+    );
+    let check = a.tail_check().unwrap();
+    assert_eq!(check.tail_lines(), 3, "both lines sharing the last time, and the line before");
+    let before = b"2024-05-01T10:20:30.000000000Z a\n".as_slice();
+    let group = b"2024-05-01T10:20:31.000000000Z b\n2024-05-01T10:20:31.000000000Z c\n";
+    assert!(a.tail_confirms(&[before, group].concat()));
+    assert!(a.tail_confirms(group), "a file that starts with the group");
+    // One line of the group only, another time, other content, more after it, a cut response.
+    assert!(!a.tail_confirms(b"2024-05-01T10:20:31.000000000Z c\n"));
+    assert!(
+        !a.tail_confirms(b"2024-05-01T10:20:31.000000001Z b\n2024-05-01T10:20:31.000000001Z c\n")
+    );
+    assert!(
+        !a.tail_confirms(b"2024-05-01T10:20:31.000000000Z b\n2024-05-01T10:20:31.000000000Z d\n")
+    );
+    assert!(!a.tail_confirms(
+        b"2024-05-01T10:20:31.000000000Z b\n2024-05-01T10:20:31.000000000Z c\n2024-05-01T10:20:32.000000000Z e\n"
+    ));
+    assert!(!a.tail_confirms(&group[..group.len() - 1]));
+    assert!(!a.tail_confirms(b""));
+    // The check changes nothing.
+    assert_eq!(a.finish().stdout, b"a\nb\nc\n");
+    assert_eq!(a.finish().gaps, 0);
+}
+
+#[test]
+fn a_group_taken_in_part_is_not_confirmed_by_lines_that_repeat_it() {
+    // One write of two identical lines: both records share one time. The stream was cut
+    // after the first; the file's last line is the second, byte for byte the one taken.
+    let mut a = acc(1024);
+    a.begin_read();
+    a.push(b"2024-05-01T10:20:30.000000000Z x\n2024-05-01T10:20:31.000000000Z a\n").unwrap();
+    a.abandon_read();
+    let file = b"2024-05-01T10:20:30.000000000Z x\n\
+        2024-05-01T10:20:31.000000000Z a\n2024-05-01T10:20:31.000000000Z a\n";
+    let tail_of = |n: u64| {
+        let lines: Vec<&[u8]> = file.split_inclusive(|&b| b == b'\n').collect();
+        lines[lines.len().saturating_sub(n as usize)..].concat()
+    };
+    let n = a.tail_check().unwrap().tail_lines();
+    assert_eq!(n, 2);
+    assert!(!a.tail_confirms(&tail_of(n)));
+    // The full group then confirms.
+    a.begin_read();
+    a.push(&file[..]).unwrap();
+    a.end_read().unwrap();
+    assert_eq!(a.finish().stdout, b"x\na\na\n");
+    assert!(a.tail_confirms(&tail_of(a.tail_check().unwrap().tail_lines())));
+}
+
+#[test]
+fn an_unfinished_last_line_must_match_as_unfinished() {
+    let mut a = acc(1024);
+    read_all(&mut a, b"2024-05-01T10:20:30.000000000Z abc");
+    assert!(a.tail_confirms(b"2024-05-01T10:20:30.000000000Z abc"));
+    assert!(!a.tail_confirms(b"2024-05-01T10:20:30.000000000Z abc\n"));
+    assert!(!a.tail_confirms(b"2024-05-01T10:20:30.000000000Z abcd"));
+}
+
+#[test]
+fn raw_mode_has_no_tail_check() {
+    let mut a = StdoutAccumulator::new(Config { cap_bytes: 64, mode: Mode::Raw }).unwrap();
+    read_all(&mut a, b"hello\n");
+    assert_eq!(a.tail_check(), None);
+    assert!(!a.tail_confirms(b"hello\n"));
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Write { dt: i64, data: Vec<u8> },
+    Rotate,
+}
+
+fn write_op() -> impl Strategy<Value = Op> {
+    let data = prop::collection::vec(prop::sample::select(b"ab\n".to_vec()), 0..24);
+    prop_oneof![
+        6 => (0i64..3, data).prop_map(|(dt, data)| Op::Write { dt, data }),
+        1 => Just(Op::Rotate),
+    ]
+}
+
+fn apply(log: &mut ContainerLog, now: &mut i64, ops: &[Op]) {
+    for op in ops {
+        match op {
+            // dt in units of 400 ms: several records share a second, some share a time.
+            Op::Write { dt, data } => {
+                *now += dt * 400_000_000;
+                log.write(Timestamp::from_unix_nanos(*now), Stream::Stdout, data);
+            }
+            Op::Rotate => log.rotate(),
+        }
+    }
+}
+
+fn tail_read(log: &ContainerLog, lines: u64) -> Vec<u8> {
+    log.read(&ReadOptions { timestamps: true, tail_lines: Some(lines), ..ReadOptions::default() })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// Sound: confirmed ⇒ stdout is everything written since the accumulator started reading,
+    /// after any writes, rotations and record splits, and after a read cut anywhere.
+    #[test]
+    fn a_confirmed_tail_means_nothing_was_written_after(
+        before in prop::collection::vec(write_op(), 1..12),
+        cut in any::<prop::sample::Index>(),
+        after in prop::collection::vec(write_op(), 0..6),
+        max_record in prop::sample::select(vec![3usize, 8, 16 * 1024]),
+        hold_tails in any::<bool>(),
+    ) {
+        let config = LogConfig {
+            max_record_bytes: max_record,
+            split_mode: if hold_tails { SplitMode::HoldUntilNewline } else { SplitMode::PerWrite },
+            ..LogConfig::default()
+        };
+        let mut log = ContainerLog::new(config).unwrap();
+        let mut now = T0;
+        // One head read of the file that is current after `before`, cut anywhere.
+        let last_rotation = before.iter().rposition(|op| matches!(op, Op::Rotate));
+        let (early, late) = before.split_at(last_rotation.map_or(0, |i| i + 1));
+        apply(&mut log, &mut now, early);
+        let start = log.true_stream_len() as usize;
+        apply(&mut log, &mut now, late);
+        let body = log.read(&ReadOptions { timestamps: true, ..ReadOptions::default() });
+        let mut a = acc(1 << 20);
+        a.begin_read();
+        a.push(&body[..cut.index(body.len() + 1)]).unwrap();
+        a.abandon_read();
+        let Some(check) = a.tail_check() else { return Ok(()) };
+
+        apply(&mut log, &mut now, &after);
+        let tail = tail_read(&log, check.tail_lines());
+        if a.tail_confirms(&tail) {
+            let truth = &log.true_stream().unwrap()[start..];
+            prop_assert_eq!(
+                a.finish().stdout,
+                truth,
+                "confirmed by {:?}",
+                String::from_utf8_lossy(&tail)
+            );
+        }
+    }
+
+    /// Useful: with one record per line and nothing written after a whole read, it confirms.
+    #[test]
+    fn nothing_written_after_is_confirmed(
+        lines in prop::collection::vec((0i64..3, prop::collection::vec(prop::sample::select(b"ab".to_vec()), 0..8)), 1..12),
+        rotate_before_last in any::<bool>(),
+    ) {
+        let mut log = ContainerLog::new(LogConfig::default()).unwrap();
+        let mut now = T0;
+        for (i, (dt, content)) in lines.iter().enumerate() {
+            if rotate_before_last && i + 1 == lines.len() {
+                log.rotate();
+            }
+            now += dt * 400_000_000;
+            let mut line = content.clone();
+            line.push(b'\n');
+            log.write(Timestamp::from_unix_nanos(now), Stream::Stdout, &line);
+        }
+        let mut a = acc(1 << 20);
+        read_all(&mut a, &log.read(&ReadOptions { timestamps: true, ..ReadOptions::default() }));
+        let tail = tail_read(&log, a.tail_check().unwrap().tail_lines());
+        prop_assert!(a.tail_confirms(&tail), "tail {:?}", String::from_utf8_lossy(&tail));
+    }
+}
