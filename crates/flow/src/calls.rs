@@ -41,6 +41,8 @@ pub(crate) enum Purpose {
     StdoutPoll,
     /// Final resume read of the runner log.
     StdoutFinal,
+    /// A `tailLines` read proving nothing was written after the stdout taken.
+    StdoutTailCheck,
     /// §1.2 step 16.
     CleanupPod,
     /// §1.2 step 16.
@@ -65,6 +67,15 @@ impl Purpose {
     }
 }
 
+/// What a runner-log tail check decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TailCheckFor {
+    /// The open stream brought nothing for a while: quiet program, or stalled stream?
+    Stall,
+    /// No stream is open and the runner has exited (or the loop ended): is stdout complete?
+    End,
+}
+
 /// A call in flight.
 #[derive(Debug, Clone)]
 pub(crate) struct Pending {
@@ -78,7 +89,11 @@ impl Pending {
     /// The `withRetry` label, for the calls the TypeScript retries.
     pub(crate) fn retry_label(&self) -> Option<&'static str> {
         // The W16 wait and the runner-log polls repeat by themselves; a retry adds nothing.
-        if matches!(self.purpose, Purpose::WaitGoneReadPod | Purpose::StdoutPoll) {
+        // A failed tail check falls back to a full read, which retries.
+        if matches!(
+            self.purpose,
+            Purpose::WaitGoneReadPod | Purpose::StdoutPoll | Purpose::StdoutTailCheck
+        ) {
             return None;
         }
         match self.call {

@@ -335,6 +335,7 @@ impl Execution {
             Purpose::HarvestResult => self.on_harvest_result(reply, now_ms),
             Purpose::StdoutPoll => self.on_stdout_poll(reply, now_ms),
             Purpose::StdoutFinal => self.on_stdout_final(reply, now_ms),
+            Purpose::StdoutTailCheck => self.on_stdout_tail_check(reply, now_ms),
             Purpose::CleanupPod | Purpose::CleanupSecret => {
                 self.on_cleanup_reply(purpose, reply, now_ms)
             }
@@ -375,6 +376,9 @@ impl Execution {
             Purpose::HarvestResult => self.stage == Stage::Finishing && !self.result_settled,
             Purpose::StdoutPoll => self.stage == Stage::Running && self.stdout.is_polling(),
             Purpose::StdoutFinal => self.stage == Stage::Finishing && !self.stdout.is_drained(),
+            Purpose::StdoutTailCheck => {
+                matches!(self.stage, Stage::Running | Stage::Finishing) && !self.stdout.is_drained()
+            }
             Purpose::CleanupPod | Purpose::CleanupSecret => self.stage == Stage::Cleanup,
             // The rest create the Secret and the Pod (`Purpose::is_preparing`, the one list).
             preparing => {

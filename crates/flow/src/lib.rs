@@ -69,8 +69,16 @@
 //!   seen.
 //! * **Final read** (W3, W7): at the end of the run the flow waits (bounded,
 //!   [`Tuning::stdout_drain_ms`]) for the exited runner's stream to end by itself; if it
-//!   does not, it does one final resume read; if that fails too, `truncated.stdout` is set
+//!   does not, it reads the log's last lines (`tailLines`, about two lines): when they are
+//!   exactly the last lines taken, nothing follows them
+//!   ([`StdoutAccumulator::tail_confirms`](tale_sandbox_accumulator::StdoutAccumulator::tail_confirms));
+//!   otherwise it does one final resume read; if that fails too, `truncated.stdout` is set
 //!   instead of silently dropping bytes.
+//! * **A stream that ends normally before the runner is seen exited** (the usual order: the
+//!   kubelet ends an exited container's stream a moment before the Pod status shows the exit)
+//!   is not reopened at once: the flow waits up to [`Tuning::stdout_eof_settle_ms`] for the
+//!   status; if the exit shows up, a tail check proves stdout complete; if not (a server ended
+//!   the stream), it reconnects from the resume point. A normal run thus reads its output once.
 //! * **Pod status comes from a watch**: the flow reacts the moment the harvest terminates
 //!   (no 500 ms tick), and issues no periodic Pod GETs while the watch is healthy; after
 //!   [`Execution::handle_watch_failed`] it polls with `ReadPod` every `POLL_INTERVAL_MS`.
@@ -90,9 +98,10 @@
 //!   harvest's `outputFiles`, `steps` and `uploadStats`; stdout stops at the abort), nor the
 //!   stage-tail read of a staging failure (the response stays `spawner staging failed: …`).
 //! * A follow stream that brings nothing new for [`Tuning::stdout_stall_ms`] (30 s) is
+//!   checked with a tail read; if the log has more than the stream brought, the stream is
 //!   reopened from the resume point: kubelets before 1.29 stop sending after a rotation
 //!   without ending the stream, and the reopened read then shows the rotation (a gap) instead
-//!   of silence. A silent program costs one cheap reconnect per period.
+//!   of silence. A quiet program costs a read of about two lines per period.
 //! * The live tail and phases come from the accumulator's accepted bytes through the
 //!   contract's `StreamScanner` (W8/W9 fixed there), so they are exactly the canonical
 //!   stdout, in order.

@@ -47,7 +47,7 @@ impl Execution {
             return;
         }
         if runner_terminated(pod) {
-            self.stdout.runner_exited = true;
+            self.on_runner_exited(now_ms);
         }
         // §1.7 step 4 (eviction sets phase Failed and lands here too: W11, kept).
         if harvest_done(pod) {

@@ -6,15 +6,19 @@
 //! canonical stdout, in order — feed the contract's live-progress scanner.
 //!
 //! At the end of the loop the stream of an exited runner ends by itself once drained: the
-//! flow waits for that (bounded), else makes one final resume read; a failed final read sets
-//! `truncated.stdout` (W7) instead of losing bytes silently.
+//! flow waits for that (bounded). Where it must check whether more was written than it has
+//! seen (a stream that ended before the runner was seen exited, a stream that stayed quiet, no
+//! stream at the end), it first reads the log's last lines (`tailLines`, about two lines): if
+//! they are exactly the last lines taken, nothing follows them
+//! ([`StdoutAccumulator::tail_confirms`]); otherwise it resumes from the last second seen. A
+//! failed final read sets `truncated.stdout` (W7) instead of losing bytes silently.
 
 use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
 use tale_sandbox_contract::config::SpawnerConfig;
 use tale_sandbox_contract::constants::{MAX_LINE_BUF_BYTES, POLL_INTERVAL_MS};
 use tale_sandbox_contract::scanner::{ScanEvent, ScannerOptions, StreamScanner};
 
-use crate::calls::{Purpose, TimerKind};
+use crate::calls::{Purpose, TailCheckFor, TimerKind};
 use crate::execution::Execution;
 use crate::types::{
     Action, Call, Container, ExecuteOptions, LogParams, Reply, Stage, StreamEnd, StreamId,
@@ -50,6 +54,11 @@ pub(crate) struct StdoutFlow {
     /// The runner container was seen terminated.
     pub(crate) runner_exited: bool,
     opened_any: bool,
+    /// The last stream ended normally while the runner was not yet seen exited: if the exit
+    /// shows up before the reconnect, a tail check can prove the end.
+    ended_before_exit: bool,
+    /// What the tail check in flight decides, if one is.
+    tail_check: Option<TailCheckFor>,
 }
 
 impl StdoutFlow {
@@ -81,6 +90,8 @@ impl StdoutFlow {
             lost: false,
             runner_exited: false,
             opened_any: false,
+            ended_before_exit: false,
+            tail_check: None,
         }
     }
 
@@ -165,6 +176,7 @@ impl Execution {
         let accepted = self.stdout.acc.begin_read().to_vec();
         self.feed_scanner(accepted);
         self.stdout.stream = Some(id);
+        self.stdout.ended_before_exit = false;
         self.stdout.progress_from = self.stdout.acc.finish().total_bytes;
         self.report.stdout_streams += 1;
         if self.stdout.opened_any {
@@ -195,9 +207,86 @@ impl Execution {
             self.arm_stall_check(self.stdout.last_progress_at);
             return;
         }
-        self.report.stdout_stalls += 1;
-        self.close_stdout_stream();
-        self.open_stdout(now_ms);
+        self.issue_tail_check(TailCheckFor::Stall, now_ms);
+    }
+
+    /// Reads the runner log's last lines to check whether anything follows the stdout taken;
+    /// without a line taken yet there is nothing to compare, and the fallback runs at once.
+    fn issue_tail_check(&mut self, why: TailCheckFor, now_ms: i64) {
+        if let Some(intent) = &mut self.stdout.tail_check {
+            // One in flight answers for both; deciding the end matters more.
+            if why == TailCheckFor::End {
+                *intent = TailCheckFor::End;
+            }
+            return;
+        }
+        let Some(check) = self.stdout.acc.tail_check() else {
+            self.after_tail_check(why, false, now_ms);
+            return;
+        };
+        self.stdout.tail_check = Some(why);
+        self.report.stdout_tail_checks += 1;
+        let params = LogParams {
+            container: Container::Runner,
+            tail_lines: Some(i64::try_from(check.tail_lines()).unwrap_or(i64::MAX)),
+            limit_bytes: None,
+            timestamps: true,
+            since_time: None,
+        };
+        self.issue(Purpose::StdoutTailCheck, Call::ReadLog { pod: self.pod_name.clone(), params });
+    }
+
+    pub(crate) fn on_stdout_tail_check(&mut self, reply: Reply, now_ms: i64) {
+        let Some(why) = self.stdout.tail_check.take() else { return };
+        let confirmed = match Self::expect_log(reply) {
+            Ok(bytes) => self.stdout.acc.tail_confirms(&bytes),
+            // Proves nothing: the fallback reads on from the resume point.
+            Err(_) => false,
+        };
+        if confirmed {
+            self.report.stdout_tail_confirmed += 1;
+        }
+        self.after_tail_check(why, confirmed, now_ms);
+    }
+
+    /// Acts on a tail check (or on its absence: `confirmed == false`).
+    fn after_tail_check(&mut self, why: TailCheckFor, confirmed: bool, now_ms: i64) {
+        if self.stdout.complete || self.stdout.drained {
+            return;
+        }
+        match why {
+            TailCheckFor::Stall => {
+                if self.stage != Stage::Running || self.stdout.stream.is_none() {
+                    return;
+                }
+                let quiet_since = self.stdout.last_progress_at;
+                if confirmed
+                    || now_ms.saturating_sub(quiet_since) < self.opts.tuning.stdout_stall_ms
+                {
+                    // A quiet program (or the stream moved on meanwhile): keep the stream.
+                    self.arm_stall_check(if confirmed { now_ms } else { quiet_since });
+                    return;
+                }
+                // The log has more than the stream brought: the stream stalled.
+                self.report.stdout_stalls += 1;
+                self.close_stdout_stream();
+                self.open_stdout(now_ms);
+            }
+            TailCheckFor::End => {
+                if confirmed {
+                    self.stdout.complete = true;
+                    if self.stdout.draining {
+                        self.set_drained(now_ms);
+                    }
+                } else if self.stdout.draining {
+                    self.final_stdout_read();
+                } else if self.stage == Stage::Running && self.stdout.stream.is_none() {
+                    // More was written after the stream ended: read it (the exited runner's
+                    // stream ends by itself once drained).
+                    self.open_stdout(now_ms);
+                }
+            }
+        }
     }
 
     pub(crate) fn on_stdout_chunk(&mut self, id: StreamId, chunk: &[u8], now_ms: i64) {
@@ -251,7 +340,7 @@ impl Execution {
                 self.stdout.complete = true;
                 self.set_drained(now_ms);
             } else {
-                self.final_stdout_read();
+                self.issue_tail_check(TailCheckFor::End, now_ms);
             }
             return;
         }
@@ -260,12 +349,37 @@ impl Execution {
             self.stdout.complete = true;
             return;
         }
-        self.after_stream_failure(&end, now_ms);
+        let mut min_delay = 0;
+        if end == StreamEnd::Eof {
+            // Most likely the runner exited a moment before its status says so; or a server
+            // ended the stream. Give the status a moment before re-reading the last second.
+            self.stdout.ended_before_exit = true;
+            min_delay = self.opts.tuning.stdout_eof_settle_ms.max(0);
+        }
+        self.after_stream_failure(&end, min_delay, now_ms);
     }
 
-    /// A stream ended early: reconnect (at once if it brought something, else with backoff),
-    /// or fall back to polling when streaming keeps failing.
-    fn after_stream_failure(&mut self, end: &StreamEnd, now_ms: i64) {
+    /// The runner was seen terminated (Pod status).
+    pub(crate) fn on_runner_exited(&mut self, now_ms: i64) {
+        if self.stdout.runner_exited {
+            return;
+        }
+        self.stdout.runner_exited = true;
+        let s = &self.stdout;
+        if self.stage == Stage::Running
+            && s.ended_before_exit
+            && s.stream.is_none()
+            && !s.polling
+            && !s.complete
+        {
+            self.cancel_timers(|k| matches!(k, TimerKind::StdoutReconnect));
+            self.issue_tail_check(TailCheckFor::End, now_ms);
+        }
+    }
+
+    /// A stream ended early: reconnect (at once if it brought something, else with backoff;
+    /// not before `min_delay` ms), or fall back to polling when streaming keeps failing.
+    fn after_stream_failure(&mut self, end: &StreamEnd, min_delay: i64, now_ms: i64) {
         let progressed = self.stdout.acc.finish().total_bytes > self.stdout.progress_from;
         if progressed {
             self.stdout.failures = 0;
@@ -290,19 +404,29 @@ impl Execution {
             self.on_stdout_poll_tick(now_ms);
             return;
         }
-        if self.stdout.failures == 0 {
+        let backoff = match self.stdout.failures {
+            0 => 0,
+            n => {
+                let shift = (n - 1).min(20);
+                tuning.reconnect_initial_ms.saturating_mul(1 << shift).min(tuning.reconnect_max_ms)
+            }
+        };
+        let delay = backoff.max(min_delay);
+        if delay == 0 {
             self.open_stdout(now_ms);
-            return;
+        } else {
+            self.set_timer(now_ms.saturating_add(delay), TimerKind::StdoutReconnect);
         }
-        let shift = (self.stdout.failures - 1).min(20);
-        let delay =
-            tuning.reconnect_initial_ms.saturating_mul(1 << shift).min(tuning.reconnect_max_ms);
-        self.set_timer(now_ms.saturating_add(delay), TimerKind::StdoutReconnect);
     }
 
     pub(crate) fn on_stdout_reconnect(&mut self, now_ms: i64) {
         let s = &self.stdout;
-        if self.stage == Stage::Running && !s.complete && s.stream.is_none() && !s.polling {
+        if self.stage == Stage::Running
+            && !s.complete
+            && s.stream.is_none()
+            && !s.polling
+            && s.tail_check.is_none()
+        {
             self.open_stdout(now_ms);
         }
     }
@@ -370,14 +494,14 @@ impl Execution {
                 TimerKind::StdoutDrainDeadline,
             );
         } else {
-            self.final_stdout_read();
+            self.issue_tail_check(TailCheckFor::End, now_ms);
         }
     }
 
-    pub(crate) fn on_stdout_drain_deadline(&mut self, _now_ms: i64) {
+    pub(crate) fn on_stdout_drain_deadline(&mut self, now_ms: i64) {
         if self.stage == Stage::Finishing && self.stdout.stream.is_some() {
             self.close_stdout_stream();
-            self.final_stdout_read();
+            self.issue_tail_check(TailCheckFor::End, now_ms);
         }
     }
 

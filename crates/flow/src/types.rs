@@ -275,10 +275,17 @@ pub struct Tuning {
     pub stream_failures_before_polling: u32,
     /// W16: how long to wait for a deleted leftover pod to disappear before creating ours.
     pub pod_gone_wait_ms: i64,
-    /// A follow stream that brought nothing new for this long is reopened from the resume
-    /// point (kubelets before 1.29 stop sending after a rotation without ending the stream;
-    /// a silent program costs one cheap reconnect per period). `0` disables it.
+    /// A follow stream that brought nothing new for this long is checked with a `tailLines`
+    /// read, and reopened from the resume point if the log has more than it brought
+    /// (kubelets before 1.29 stop sending after a rotation without ending the stream; a
+    /// quiet program costs a read of about two lines per period). `0` disables it.
     pub stdout_stall_ms: i64,
+    /// A follow stream that ended normally while the runner was not yet seen exited: how long
+    /// to wait for the Pod status to show the exit (the stream of an exited runner ends by
+    /// itself, usually a moment before the status says so) before reconnecting. When the exit
+    /// shows up in time, a `tailLines` read proves the end instead of a reconnect re-reading
+    /// the last second.
+    pub stdout_eof_settle_ms: i64,
 }
 
 impl Default for Tuning {
@@ -290,6 +297,7 @@ impl Default for Tuning {
             stream_failures_before_polling: 5,
             pod_gone_wait_ms: 30_000,
             stdout_stall_ms: 30_000,
+            stdout_eof_settle_ms: 1_000,
         }
     }
 }
@@ -405,6 +413,12 @@ pub struct Report {
     pub stdout_stalls: u64,
     /// Runner-log polling reads (after streaming kept failing) and final resume reads.
     pub stdout_polls: u64,
+    /// `tailLines` reads that checked whether anything was written after the stdout taken
+    /// (instead of re-reading the last second), and how many of them proved it.
+    pub stdout_tail_checks: u64,
+    /// Of [`stdout_tail_checks`](Self::stdout_tail_checks), those that proved stdout complete
+    /// (or a quiet stream healthy).
+    pub stdout_tail_confirmed: u64,
     /// Log rotations the accumulator detected.
     pub rotations: u64,
     /// Places where stdout bytes may be missing (accumulator gaps).

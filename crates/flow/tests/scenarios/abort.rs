@@ -110,6 +110,7 @@ fn abort_while_reading_the_result() {
     h.chunk(stream, &ts(20, 0, "out"));
     h.end(stream, StreamEnd::Eof);
     h.pod(succeeded());
+    h.tail_check(&ts(20, 0, "out"));
     let (id, _) = h.expect("ReadLog harvest");
     h.abort();
     // §1.9: the result read goes on; the cancel carries what it brings.
@@ -132,6 +133,7 @@ fn abort_in_the_result_window_waits_for_the_result_and_carries_it() {
     h.chunk(stream, &ts(20, 0, "out"));
     h.end(stream, StreamEnd::Eof);
     h.pod(succeeded());
+    h.tail_check(&ts(20, 0, "out"));
     // The first read has no result line yet (log flush lag).
     let (id, _) = h.expect("ReadLog harvest");
     h.ok_log(id, "");

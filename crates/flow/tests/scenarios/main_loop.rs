@@ -121,21 +121,25 @@ fn backstop_with_a_wedged_harvest() {
     let mut h = Harness::start();
     let stream = h.run_to_running();
     h.chunk(stream, &ts(20, 0, "still going"));
-    // timeoutMs (30 s default) + HARVEST_BACKSTOP_MS (120 s).
-    h.advance(149_999);
+    // timeoutMs (30 s default) + HARVEST_BACKSTOP_MS (120 s). The quiet stream is checked
+    // every 30 s: the log ends where it does, so it is kept.
+    for _ in 0..4 {
+        h.advance(30_000);
+        h.tail_check(&ts(20, 0, "still going"));
+    }
+    h.advance(29_999);
     assert!(h.exec.response().is_none());
     h.no_call();
     h.advance(1);
     assert!(!h.watching);
     let (id, call) = h.expect("ReadLog harvest");
     h.ok_log(id, "");
-    // The stream of a running runner does not end: after the bounded wait, a final resume read.
+    // The stream of a running runner does not end: after the bounded wait, a tail check, and
+    // as the log has more, a final resume read.
     h.advance(2_000);
-    // The silent stream was reopened every 30 s (stall check), the last one closed now.
-    assert_eq!(h.exec.report().stdout_stalls, 4);
-    assert_eq!(h.closed.len(), 5);
-    assert_eq!(h.closed.last(), Some(&h.last_stream()));
-    assert_ne!(h.last_stream(), stream);
+    assert_eq!(h.exec.report().stdout_stalls, 0);
+    assert_eq!(h.closed, vec![stream]);
+    h.tail_check(&format!("{}{}", ts(20, 0, "still going"), ts(21, 0, "more")));
     let (fid, fcall) = h.expect("ReadLog runner");
     let params = log_params(&fcall);
     assert!(params.timestamps);
@@ -199,6 +203,8 @@ fn pod_gone_mid_run_reads_once_and_reports_the_loss() {
     h.err(hid, Some(404), "pods not found");
     // The stream of a deleted pod is cut; the final read fails with 404 as well.
     h.end(stream, StreamEnd::Error(tale_sandbox_flow::ApiError::status(404, "pods not found")));
+    let (tid, _) = h.take_tail_check();
+    h.err(tid, Some(404), "pods not found");
     let (fid, _) = h.expect("ReadLog runner");
     h.err(fid, Some(404), "pods not found");
     let s = summary(h.response());

@@ -65,17 +65,23 @@ fn failing_streams_back_off_then_fall_back_to_polling() {
         ]
     );
     h.pod(succeeded());
-    // No stream to wait for: the final resume read collects the rest at once.
-    let (fid, _) = h.expect("ReadLog runner");
+    // No stream to wait for: a tail check at once. The log's last lines are not the last
+    // ones taken, so a final resume read collects the rest.
+    let file = format!("{}{}{}", ts(20, 0, "one"), ts(22, 0, "two"), ts(23, 0, "three"));
+    h.tail_check(&file);
     let (hid, _) = h.expect("ReadLog harvest");
     h.ok_log(hid, &result_line(0));
+    let (fid, fcall) = h.expect("ReadLog runner");
+    assert_eq!(log_params(&fcall).since_time.as_deref(), Some("2023-11-14T22:13:22Z"));
     h.ok_log(fid, &format!("{}{}", ts(22, 0, "two"), ts(23, 0, "three")));
     assert_eq!(summary(h.response()), completed("one\ntwo\nthree\n", false));
     let report = h.exec.report();
     assert_eq!((report.stdout_streams, report.stdout_reconnects, report.stdout_polls), (5, 4, 3));
-    assert_eq!(report.log_reads, 4, "two polls, the final read, the harvest read");
-    let runner_bytes =
-        (ts(20, 0, "one").len() * 2 + ts(22, 0, "two").len() * 2 + ts(23, 0, "three").len()) as u64;
+    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (1, 0));
+    assert_eq!(report.log_reads, 5, "two polls, the tail check, the final read, the harvest read");
+    let runner_bytes = (ts(20, 0, "one").len() * 2
+        + ts(22, 0, "two").len() * 3
+        + ts(23, 0, "three").len() * 2) as u64;
     assert_eq!(report.log_bytes.runner, runner_bytes);
     assert_eq!(report.log_bytes.harvest, result_line(0).len() as u64);
     assert_eq!(report.stdout_total_bytes, "one\ntwo\nthree\n".len() as u64);
@@ -87,10 +93,58 @@ fn an_early_end_before_the_runner_exited_reconnects() {
     let mut h = Harness::start();
     let stream = h.run_to_running();
     h.chunk(stream, &ts(20, 0, "x"));
-    // A server-side timeout can end a follow stream normally while the runner still runs.
+    // A server-side timeout can end a follow stream normally while the runner still runs:
+    // once the Pod status has had a moment to show an exit and has not, reconnect.
     h.end(stream, StreamEnd::Eof);
+    h.advance(999);
+    assert_eq!(h.opened.len(), 1);
+    h.advance(1);
     assert_eq!(h.opened.len(), 2);
+    assert_eq!(h.opened[1].1.as_deref(), Some("2023-11-14T22:13:20Z"));
+    h.no_call();
     assert!(h.warnings().is_empty());
+}
+
+/// The usual end: the exited runner's stream ends a moment before the status shows the exit.
+/// A tail check proves stdout complete, instead of a reconnect re-reading the last second.
+#[test]
+fn a_stream_that_ended_as_the_runner_exited_is_proven_complete_by_a_tail_check() {
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    let out = format!("{}{}{}", ts(20, 0, "a"), ts(21, 0, "b"), ts(21, 5, "c"));
+    h.chunk(stream, &out);
+    h.end(stream, StreamEnd::Eof);
+    h.advance(300);
+    h.pod(succeeded());
+    let (id, lines) = h.take_tail_check();
+    assert_eq!(lines, 2, "the last group (one line) and the line before it");
+    h.ok_log(id, &format!("{}{}", ts(21, 0, "b"), ts(21, 5, "c")));
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    assert_eq!(summary(h.response()), completed("a\nb\nc\n", false));
+    assert_eq!(h.opened.len(), 1, "no reconnect");
+    let report = h.exec.report();
+    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (1, 1));
+    let tail = ts(21, 0, "b").len() + ts(21, 5, "c").len();
+    assert_eq!(report.log_bytes.runner, (out.len() + tail) as u64);
+    h.finish_cleanup(true, true);
+
+    // More was written after the end (a server ended the stream, then the runner printed and
+    // exited): the tail check fails, and a reconnect from the last second reads the rest.
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &out);
+    h.end(stream, StreamEnd::Eof);
+    h.pod(succeeded());
+    h.tail_check(&format!("{out}{}", ts(22, 0, "d")));
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    assert!(h.exec.response().is_none(), "stdout is not final yet");
+    let (id, call) = h.expect("ReadLog runner");
+    assert_eq!(log_params(&call).since_time.as_deref(), Some("2023-11-14T22:13:21Z"));
+    h.ok_log(id, &format!("{}{}{}", ts(21, 0, "b"), ts(21, 5, "c"), ts(22, 0, "d")));
+    assert_eq!(summary(h.response()), completed("a\nb\nc\nd\n", false));
+    h.finish_cleanup(true, true);
 }
 
 #[test]
@@ -105,6 +159,9 @@ fn the_drain_wait_is_bounded_and_a_failed_final_read_truncates_w7() {
     assert!(h.exec.response().is_none());
     h.advance(1);
     assert_eq!(h.closed, vec![stream]);
+    // A failed tail check proves nothing (and is not retried): the final read follows.
+    let (id, _) = h.take_tail_check();
+    h.err(id, Some(500), "kubelet unreachable");
     for attempt in 1..=3 {
         let (id, _) = h.expect("ReadLog runner");
         h.err(id, Some(500), "kubelet unreachable");
@@ -229,7 +286,10 @@ fn a_stream_silent_for_the_stall_period_is_reopened() {
     // Progress at 20 s moves the check to 50 s.
     h.advance(29_999);
     assert_eq!(h.opened.len(), 1);
+    h.no_call();
     h.advance(1);
+    // A tail check first: the log has more than the stream brought, so it stalled.
+    h.tail_check(&format!("{}{}", ts(20, 0, "tick"), ts(50, 0, "after rotation")));
     assert_eq!(h.closed, vec![first]);
     assert_eq!(h.opened.len(), 2);
     assert_eq!(h.opened[1].1.as_deref(), Some("2023-11-14T22:13:20Z"));
@@ -244,6 +304,29 @@ fn a_stream_silent_for_the_stall_period_is_reopened() {
     let report = h.exec.report();
     assert_eq!((report.stdout_stalls, report.stdout_reconnects, report.gaps), (1, 1, 1));
     assert!(h.warnings().is_empty());
+}
+
+#[test]
+fn a_quiet_program_keeps_its_stream_when_the_tail_check_confirms() {
+    let mut h = Harness::start();
+    let first = h.run_to_running();
+    h.chunk(first, &ts(20, 0, "tick"));
+    for _ in 0..3 {
+        h.advance(30_000);
+        h.tail_check(&ts(20, 0, "tick"));
+        assert!(h.closed.is_empty());
+        assert_eq!(h.opened.len(), 1);
+    }
+    // The stream moved on while a check was in flight: the check compares with what was
+    // taken by the time it answers.
+    h.advance(30_000);
+    let (id, _) = h.take_tail_check();
+    h.chunk(first, &ts(21, 0, "tock"));
+    h.ok_log(id, &ts(21, 0, "tock"));
+    assert!(h.closed.is_empty());
+    let report = h.exec.report();
+    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (4, 4));
+    assert_eq!(report.stdout_stalls, 0);
 }
 
 #[test]
@@ -295,6 +378,8 @@ fn bytes_accepted_when_a_stream_is_dropped_reach_the_live_tail() {
         let (id, _) = h.expect("ReadLog harvest");
         h.ok_log(id, &result_line(0));
         h.advance(60_000);
+        let (id, _) = h.take_tail_check();
+        h.err(id, Some(404), "gone");
         let (id, _) = h.expect("ReadLog runner");
         h.err(id, Some(404), "gone");
         let stdout = String::from_utf8(

@@ -236,6 +236,31 @@ impl Harness {
         (id, call)
     }
 
+    /// Takes the pending tail check of the runner log (a `tailLines` read, not necessarily
+    /// the oldest call) and returns its id and `tailLines`.
+    pub fn take_tail_check(&mut self) -> (CallId, u64) {
+        let at = self
+            .calls
+            .iter()
+            .position(|(_, call)| {
+                describe(call) == "ReadLog runner" && log_params(call).tail_lines.is_some()
+            })
+            .unwrap_or_else(|| panic!("no tail check pending: {:#?}", self.calls));
+        let (id, call) = self.calls.remove(at).expect("found");
+        let params = log_params(&call);
+        assert!(params.timestamps && params.since_time.is_none() && params.limit_bytes.is_none());
+        (id, params.tail_lines.expect("found") as u64)
+    }
+
+    /// Answers the pending tail check as a kubelet would if the runner's log file were `file`:
+    /// with its last `tailLines` lines.
+    pub fn tail_check(&mut self, file: &str) {
+        let (id, n) = self.take_tail_check();
+        let lines: Vec<&str> = file.split_inclusive('\n').collect();
+        let tail = lines[lines.len().saturating_sub(n as usize)..].concat();
+        self.ok_log(id, &tail);
+    }
+
     pub fn pod(&mut self, pod: Pod) {
         self.exec.handle_pod(&pod, self.now);
         self.pump();
