@@ -426,12 +426,14 @@ impl Output {
         }
         let f = &run.report.flow;
         self.line(format!(
-            "flow       runner log read {} in {} follow stream(s): {} reconnect(s), {} stall(s), {} poll(s); rotations seen {}, gaps {}",
+            "flow       runner log read {} in {} follow stream(s): {} reconnect(s), {} stall(s), {} poll(s), {} tail check(s) ({} proved the end); rotations seen {}, gaps {}",
             human(f.log_bytes.runner),
             f.stdout_streams,
             f.stdout_reconnects,
             f.stdout_stalls,
             f.stdout_polls,
+            f.stdout_tail_checks,
+            f.stdout_tail_confirmed,
             f.rotations,
             f.gaps
         ));

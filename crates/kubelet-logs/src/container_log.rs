@@ -78,7 +78,7 @@ pub struct ContainerLog {
     history: Option<Vec<u8>>,
     payload_bytes: u64,
     records_written: u64,
-    exited: bool,
+    exited_at: Option<Timestamp>,
 }
 
 impl ContainerLog {
@@ -98,7 +98,7 @@ impl ContainerLog {
             history: config.keep_history.then(Vec::new),
             payload_bytes: 0,
             records_written: 0,
-            exited: false,
+            exited_at: None,
         })
     }
 
@@ -146,12 +146,17 @@ impl ContainerLog {
                 append_one(current, history, payload_bytes, records_written, record);
             });
         }
-        self.exited = true;
+        self.exited_at = Some(time);
     }
 
     /// Whether [`ContainerLog::close`] was called.
     pub fn is_exited(&self) -> bool {
-        self.exited
+        self.exited_at.is_some()
+    }
+
+    /// When the container exited (the time given to [`ContainerLog::close`]).
+    pub fn exited_at(&self) -> Option<Timestamp> {
+        self.exited_at
     }
 
     /// Rotates unconditionally: `0.log` becomes a rotated file, a new empty `0.log` starts with the next

@@ -58,6 +58,10 @@ pub struct ContainerLogInfo {
     pub true_stream_bytes: u64,
     /// Whether the container has exited.
     pub exited: bool,
+    /// When it exited, RFC 3339 with nanoseconds (the pod status's `finishedAt` has seconds
+    /// only): for measuring how soon a client noticed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exited_at: Option<String>,
 }
 
 /// [`RotatedFileInfo`] as JSON.
@@ -144,6 +148,7 @@ impl Shared {
             rotated_files: log.rotated_files().into_iter().map(Into::into).collect(),
             true_stream_bytes: log.true_stream_len(),
             exited: log.is_exited(),
+            exited_at: log.exited_at().map(|t| t.to_rfc3339_nanos()),
         }))
     }
 

@@ -175,6 +175,10 @@ async fn a_40_kib_line_is_stored_as_partial_records_and_served_as_one_line_with_
     wait_for_pod(&cluster, "long-line", "Succeeded", |p| phase(p) == "Succeeded").await;
     let info = cluster.log_info(NS, "long-line", "runner").unwrap();
     assert!(info.current_records >= 4, "the line is split into several CRI records: {info:?}");
+    // The exit time, with nanoseconds, at or after the last record.
+    assert!(info.exited);
+    let exited_at = info.exited_at.as_deref().expect("exit time of an exited container");
+    assert_eq!(exited_at.len(), "2024-05-01T10:20:30.123456789Z".len(), "{exited_at}");
     let served = get(&cluster, &log_path("long-line", "container=runner&timestamps=true")).await;
     let parsed = timestamped_lines(&served.text());
     assert_eq!(parsed.len(), 2);
