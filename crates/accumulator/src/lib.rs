@@ -202,7 +202,7 @@ pub struct TailCheck {
 }
 
 impl TailCheck {
-    /// The `tailLines` query value: the lines of the last group taken, and one more.
+    /// The `tailLines` query value: the lines of the last group taken, and two more.
     pub fn tail_lines(self) -> u64 {
         self.tail_lines
     }
@@ -359,9 +359,9 @@ impl StdoutAccumulator {
     /// The cheapest proof that nothing was written after the last line group taken: a
     /// `timestamps=true&tailLines=N` read (no `sinceTime`) with `N` = [`TailCheck::tail_lines`]
     /// serves the file's last `N` records, and if that response is exactly the group, preceded
-    /// by a line of an earlier time or by nothing ([`tail_confirms`](Self::tail_confirms)),
-    /// the current log file ends where stdout ends: no byte was written after it, to this file
-    /// or to a rotated one. It costs about two lines, where the resumed read of
+    /// only by lines of earlier times ([`tail_confirms`](Self::tail_confirms)), the current
+    /// log file ends where stdout ends: no byte was written after it, to this file or to a
+    /// rotated one. It costs the group and two records more, where the resumed read of
     /// [`resume_since`](Self::resume_since) re-serves the whole last second.
     ///
     /// Anything else proves nothing (new output, a rotation, a long line the runtime split
@@ -375,7 +375,7 @@ impl StdoutAccumulator {
     /// acc.begin_read();
     /// acc.push(b"2024-05-01T10:20:30.100000000Z a\n2024-05-01T10:20:31.500000000Z b\n").unwrap();
     /// acc.end_read().unwrap();
-    /// assert_eq!(acc.tail_check().unwrap().tail_lines(), 2);
+    /// assert_eq!(acc.tail_check().unwrap().tail_lines(), 3);
     /// assert!(acc.tail_confirms(b"2024-05-01T10:20:30.100000000Z a\n2024-05-01T10:20:31.500000000Z b\n"));
     /// assert!(!acc.tail_confirms(b"2024-05-01T10:20:32.000000000Z c\n"));
     /// ```

@@ -213,23 +213,27 @@ impl Timestamped {
     }
 
     /// The `tailLines` of a read that can prove nothing follows the last group taken: its
-    /// lines and the line before them (`None`: nothing taken yet).
+    /// lines and the two records before them (`None`: nothing taken yet).
     pub(crate) fn tail_lines(&self) -> Option<u64> {
-        self.mark.as_ref().map(|m| m.lines + 1)
+        self.mark.as_ref().map(|m| m.lines + 2)
     }
 
-    /// Whether `response` (a whole read of [`tail_lines`](Self::tail_lines) lines) ends the
+    /// Whether `response` (a whole read of [`tail_lines`](Self::tail_lines) records) ends the
     /// file with exactly the last group taken: the same lines, bytes and checksum, all with the
-    /// group's time, and before them either nothing (the file starts there) or one line of an
-    /// earlier time. That earlier line matters: the group may have been taken in part (a
-    /// stream cut between two lines written at once), and then the file's last lines at that
-    /// time are the lines not taken, which could repeat those taken byte for byte. Record times
-    /// never go back, so a line of an earlier time right before them places them at our group.
+    /// group's time, and before them only whole lines of earlier times (or nothing: the file
+    /// starts there).
+    ///
+    /// Those earlier lines matter: the group may have been taken in part (a stream cut between
+    /// two lines written at once), and then the file's last lines at that time are the lines
+    /// not taken, which could repeat those taken byte for byte. Record times never go back, so
+    /// a line of an earlier time right before them places them at our group. Two records are
+    /// asked for beyond the group because a write that ended inside a line leaves its end in
+    /// the next write's first record, which has the group's time: read from the record before
+    /// it, the two render as one line of the earlier time.
     pub(crate) fn tail_matches(&self, response: &[u8]) -> bool {
         let Some(mark) = &self.mark else { return false };
         let mut parser = PrefixParser::default();
         let (mut lines, mut bytes, mut sum) = (0u64, 0u64, GroupSum::default());
-        let mut first = true;
         let mut rest = response;
         while !rest.is_empty() {
             let ts = match parser.feed(rest) {
@@ -243,10 +247,8 @@ impl Timestamped {
             let line_len = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
             let (line, after) = rest.split_at(line_len);
             rest = after;
-            let before_group = first && ts < mark.ts && line.last() == Some(&b'\n');
-            first = false;
-            if before_group {
-                continue;
+            if lines == 0 && ts < mark.ts && line.last() == Some(&b'\n') {
+                continue; // before the group
             }
             if ts != mark.ts {
                 return false;

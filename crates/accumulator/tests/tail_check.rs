@@ -37,7 +37,7 @@ fn confirms_only_the_exact_last_group() {
           2024-05-01T10:20:31.000000000Z b\n2024-05-01T10:20:31.000000000Z c\n",
     );
     let check = a.tail_check().unwrap();
-    assert_eq!(check.tail_lines(), 3, "both lines sharing the last time, and the line before");
+    assert_eq!(check.tail_lines(), 4, "both lines sharing the last time, and two records before");
     let before = b"2024-05-01T10:20:30.000000000Z a\n".as_slice();
     let group = b"2024-05-01T10:20:31.000000000Z b\n2024-05-01T10:20:31.000000000Z c\n";
     assert!(a.tail_confirms(&[before, group].concat()));
@@ -75,7 +75,7 @@ fn a_group_taken_in_part_is_not_confirmed_by_lines_that_repeat_it() {
         lines[lines.len().saturating_sub(n as usize)..].concat()
     };
     let n = a.tail_check().unwrap().tail_lines();
-    assert_eq!(n, 2);
+    assert_eq!(n, 3);
     assert!(!a.tail_confirms(&tail_of(n)));
     // The full group then confirms.
     a.begin_read();
@@ -83,6 +83,25 @@ fn a_group_taken_in_part_is_not_confirmed_by_lines_that_repeat_it() {
     a.end_read().unwrap();
     assert_eq!(a.finish().stdout, b"x\na\na\n");
     assert!(a.tail_confirms(&tail_of(a.tail_check().unwrap().tail_lines())));
+}
+
+/// A write that ended inside a line leaves the line's end in the next write's first record,
+/// with the next write's time: read from the record before it, the two render as one older
+/// line, and the check still confirms.
+#[test]
+fn a_line_split_across_two_writes_before_the_group_still_confirms() {
+    let mut log = ContainerLog::new(LogConfig::default()).unwrap();
+    log.write(Timestamp::from_unix_nanos(T0), Stream::Stdout, b"x\nab");
+    log.write(Timestamp::from_unix_nanos(T0 + 7), Stream::Stdout, b"c\nd\ne");
+    let mut a = acc(1024);
+    read_all(&mut a, &log.read(&ReadOptions { timestamps: true, ..ReadOptions::default() }));
+    assert_eq!(a.finish().stdout, b"x\nabc\nd\ne");
+    let tail = tail_read(&log, a.tail_check().unwrap().tail_lines());
+    assert!(a.tail_confirms(&tail), "{:?}", String::from_utf8_lossy(&tail));
+    // One byte more to the unfinished line: no longer the end.
+    log.write(Timestamp::from_unix_nanos(T0 + 9), Stream::Stdout, b"f");
+    let tail = tail_read(&log, a.tail_check().unwrap().tail_lines());
+    assert!(!a.tail_confirms(&tail));
 }
 
 #[test]
@@ -179,21 +198,31 @@ proptest! {
         }
     }
 
-    /// Useful: with one record per line and nothing written after a whole read, it confirms.
+    /// Useful: with one record per line (or a line split across two writes) and nothing written
+    /// after a whole read, it confirms.
     #[test]
     fn nothing_written_after_is_confirmed(
-        lines in prop::collection::vec((0i64..3, prop::collection::vec(prop::sample::select(b"ab".to_vec()), 0..8)), 1..12),
+        lines in prop::collection::vec((1i64..3, prop::collection::vec(prop::sample::select(b"ab".to_vec()), 0..8)), 1..12),
+        split in any::<prop::sample::Index>(),
         rotate_before_last in any::<bool>(),
     ) {
         let mut log = ContainerLog::new(LogConfig::default()).unwrap();
         let mut now = T0;
+        // Whole lines, except that one write ends inside its line and the next write (at a
+        // later time) starts with the rest of it.
+        let split_at = split.index(lines.len());
+        let mut carry = Vec::new();
         for (i, (dt, content)) in lines.iter().enumerate() {
             if rotate_before_last && i + 1 == lines.len() {
                 log.rotate();
             }
             now += dt * 400_000_000;
-            let mut line = content.clone();
+            let mut line = std::mem::take(&mut carry);
+            line.extend_from_slice(content);
             line.push(b'\n');
+            if i == split_at && i + 1 < lines.len() && !rotate_before_last {
+                carry = line.split_off(line.len() / 2 + 1);
+            }
             log.write(Timestamp::from_unix_nanos(now), Stream::Stdout, &line);
         }
         let mut a = acc(1 << 20);
