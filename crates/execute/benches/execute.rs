@@ -229,7 +229,7 @@ fn scenario(pattern: &str, total: u64, rate: u64, run_ms: u64) -> Scenario {
         bytes_per_second: rate,
         ..RepeatStep::default()
     };
-    let write_ms = if rate == 0 { 0 } else { total * 1000 / rate };
+    let write_ms = (total * 1000).checked_div(rate).unwrap_or(0);
     let mut output = vec![OutputStep::Repeat(repeat)];
     if run_ms > write_ms {
         output.push(OutputStep::Sleep { ms: run_ms - write_ms });
@@ -266,6 +266,8 @@ struct Outcome {
     stdout: Vec<u8>,
     truncated: bool,
     responded_at_ms: f64,
+    /// When the flow saw the harvest terminated (native only).
+    harvest_seen_at_ms: Option<f64>,
 }
 
 async fn native(backend: &KubernetesBackend, cfg: &SpawnerConfig, id: &str) -> Outcome {
@@ -281,7 +283,8 @@ async fn native(backend: &KubernetesBackend, cfg: &SpawnerConfig, id: &str) -> O
     let stdout = base64::engine::general_purpose::STANDARD
         .decode(&response.stdout_base64)
         .expect("base64 stdout");
-    Outcome { stdout, truncated: response.truncated.stdout, responded_at_ms }
+    let harvest_seen_at_ms = outcome.report.flow.harvest_done_at_ms.map(|ms| ms as f64);
+    Outcome { stdout, truncated: response.truncated.stdout, responded_at_ms, harvest_seen_at_ms }
 }
 
 /// The TypeScript service's loop (§1.2, §1.7, §6.3), with the same client.
@@ -323,7 +326,12 @@ async fn baseline(api: &KubeApi, cfg: &SpawnerConfig, id: &str) -> Outcome {
     let responded_at_ms = epoch_ms();
     api.delete_pod(&pod_name).await.ok();
     api.delete_secret(&secret_name).await.ok();
-    Outcome { stdout: poller.stdout().to_vec(), truncated: poller.truncated(), responded_at_ms }
+    Outcome {
+        stdout: poller.stdout().to_vec(),
+        truncated: poller.truncated(),
+        responded_at_ms,
+        harvest_seen_at_ms: None,
+    }
 }
 
 fn epoch_ms() -> f64 {
@@ -351,6 +359,17 @@ fn peak_rss_mib() -> f64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// CPU seconds (user + system) used so far by process `pid` (`self` or a number).
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which is in parentheses and may hold spaces).
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name; 100 ticks/s.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Resets the peak resident set (Linux: `5` to `/proc/self/clear_refs`).
@@ -470,6 +489,8 @@ async fn concurrent(full: bool) {
         cluster.set_scenario(&format!("conc-{i}"), &s).await;
     }
     reset_peak_rss();
+    let cluster_pid = cluster.child.id().to_string();
+    let (cpu_self, cpu_cluster) = (cpu_seconds("self"), cpu_seconds(&cluster_pid));
     let began = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..count {
@@ -486,13 +507,26 @@ async fn concurrent(full: bool) {
     }
     let wall = began.elapsed();
     let peak = peak_rss_mib();
-    let mut added = Vec::new();
+    println!(
+        "concurrent: CPU used meanwhile: driver {:.1} s, test cluster {:.1} s (2 cores, {:.1} s wall)",
+        cpu_seconds("self") - cpu_self,
+        cpu_seconds(&cluster_pid) - cpu_cluster,
+        wall.as_secs_f64()
+    );
+    let (mut added, mut seen) = (Vec::new(), Vec::new());
     for (id, outcome) in &outcomes {
         assert_eq!(outcome.stdout, cluster.truth(&ns, id).await, "{id}: byte-exact");
         assert!(!outcome.truncated, "{id}");
-        added.push(outcome.responded_at_ms - cluster.harvest_exited_at_ms(&ns, id).await);
+        let exited = cluster.harvest_exited_at_ms(&ns, id).await;
+        added.push(outcome.responded_at_ms - exited);
+        seen.push(outcome.harvest_seen_at_ms.expect("harvest seen") - exited);
     }
-    let added = sorted(added);
+    let (added, seen) = (sorted(added), sorted(seen));
+    println!(
+        "concurrent: of that, the harvest's exit reached the flow (watch) after median {:.1} ms, p99 {:.1} ms",
+        percentile(&seen, 0.5),
+        percentile(&seen, 0.99)
+    );
     let m = cluster.metrics().await;
     println!(
         "concurrent: {count} executions in {:.1} s, all byte-exact; added latency median {:.1} ms, p99 {:.1} ms, max {:.1} ms; peak RSS {:.1} MiB; {} secrets left",
