@@ -12,6 +12,7 @@
 //! on the runtime in the background until it has deleted what it owns.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tale_sandbox_contract::constants::RUNNER_CONTAINER;
 
@@ -37,6 +38,10 @@ const WATCH_ERRORS_BEFORE_GIVING_UP: u32 = 3;
 /// Room for events between the I/O tasks and the driver loop; a full channel
 /// makes a follow stream wait, which is the backpressure we want.
 const EVENT_CHANNEL_CAPACITY: usize = 256;
+
+/// Chunks of one follow stream read ahead of the flow: few, so that a stream
+/// the flow stops (past `stdoutMaxBytes`) has not pulled megabytes it will drop.
+const STREAM_READ_AHEAD: usize = 4;
 
 /// Wall-clock epoch milliseconds, the flow's (and the spec's) time base.
 pub fn now_ms() -> i64 {
@@ -97,7 +102,8 @@ pub struct ExecuteOutcome {
 /// What the I/O tasks report back to the driver loop.
 enum Event {
     Reply(CallId, Reply),
-    Chunk(StreamId, Bytes),
+    /// A chunk, and the stream's read-ahead permit it holds until handled.
+    Chunk(StreamId, Bytes, tokio::sync::OwnedSemaphorePermit),
     End(StreamId, StreamEnd),
     Pod(Box<Pod>),
     PodGone,
@@ -220,6 +226,7 @@ impl Core {
         };
         let api = self.api.clone();
         let tx = self.tx.clone();
+        let read_ahead = Arc::new(tokio::sync::Semaphore::new(STREAM_READ_AHEAD));
         let task = tokio::spawn(async move {
             let mut follow = match api.follow_log(&pod, RUNNER_CONTAINER, since_ms).await {
                 Ok(follow) => follow,
@@ -229,9 +236,10 @@ impl Core {
                 }
             };
             loop {
+                let Ok(permit) = read_ahead.clone().acquire_owned().await else { return };
                 match follow.next_chunk().await {
                     Ok(chunk) => {
-                        if tx.send(Event::Chunk(id, chunk)).await.is_err() {
+                        if tx.send(Event::Chunk(id, chunk, permit)).await.is_err() {
                             return;
                         }
                     }
@@ -292,10 +300,11 @@ impl Core {
         let now = now_ms();
         match event {
             Event::Reply(id, reply) => self.exec.handle_reply(id, reply, now),
-            Event::Chunk(id, chunk) => {
+            Event::Chunk(id, chunk, permit) => {
                 if self.streams.contains_key(&id) {
                     self.exec.handle_stdout_chunk(id, &chunk, now);
                 }
+                drop(permit);
             }
             Event::End(id, end) => {
                 if self.streams.remove(&id).is_some() {
