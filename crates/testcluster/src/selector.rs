@@ -168,6 +168,15 @@ impl FieldSelector {
         Ok(FieldSelector { terms })
     }
 
+    /// The one name this selector allows (`metadata.name=X`), if it has such a term: a watch
+    /// can then listen to that object's events alone.
+    pub fn single_name(&self) -> Option<&str> {
+        self.terms
+            .iter()
+            .find(|(field, equal, _)| field == "metadata.name" && *equal)
+            .map(|(_, _, value)| value.as_str())
+    }
+
     /// Whether an object with this name and namespace is selected.
     pub fn matches(&self, namespace: &str, name: &str) -> bool {
         self.terms.iter().all(|(field, equal, value)| {
@@ -183,6 +192,17 @@ mod tests {
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn a_name_term_is_the_single_name() {
+        assert_eq!(FieldSelector::parse("metadata.name=p1").unwrap().single_name(), Some("p1"));
+        assert_eq!(
+            FieldSelector::parse("metadata.namespace=ns,metadata.name==p2").unwrap().single_name(),
+            Some("p2")
+        );
+        assert_eq!(FieldSelector::parse("metadata.name!=p1").unwrap().single_name(), None);
+        assert_eq!(FieldSelector::parse("").unwrap().single_name(), None);
     }
 
     #[test]

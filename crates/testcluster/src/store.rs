@@ -2,7 +2,7 @@
 //! resource-version counter, and the pod watch log that watches replay from and subscribe to. It
 //! knows the pod runtimes only as values it keeps; it never runs them.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -67,7 +67,13 @@ pub(crate) struct Store {
     /// Events with a resource version at or below this are no longer in `history`.
     compacted_through: u64,
     events: broadcast::Sender<Arc<PodEvent>>,
+    /// The same events per pod name, for watches that select one name: with hundreds of them
+    /// open, each wakes for its own pod's events only instead of for every event.
+    named: HashMap<String, broadcast::Sender<Arc<PodEvent>>>,
 }
+
+/// Events kept for a slow single-name watch before it must re-list.
+const NAMED_CHANNEL_CAPACITY: usize = 256;
 
 impl Store {
     pub(crate) fn new(history_capacity: usize) -> Self {
@@ -81,6 +87,7 @@ impl Store {
             history_capacity: history_capacity.max(1),
             compacted_through: 1,
             events,
+            named: HashMap::new(),
         }
     }
 
@@ -112,17 +119,42 @@ impl Store {
         }
         self.history.push_back(event.clone());
         // No receivers is fine: nobody is watching.
+        if let Some(named) = self.named.get(&event.name) {
+            if named.receiver_count() == 0 {
+                self.named.remove(&event.name);
+            } else {
+                let _ = named.send(event.clone());
+            }
+        }
         let _ = self.events.send(event);
     }
 
     /// Starts a watch: the events after `since` (None = no history) and a live subscription, taken
     /// atomically so no event is missed or repeated. `Err` when `since` was compacted away.
-    pub(crate) fn watch_from(&self, since: Option<u64>) -> Result<WatchStart, u64> {
+    /// With `name`, the subscription carries that pod name's events only.
+    pub(crate) fn watch_from(
+        &mut self,
+        since: Option<u64>,
+        name: Option<&str>,
+    ) -> Result<WatchStart, u64> {
         let replay = match since {
             None => Vec::new(),
             Some(rv) if rv < self.compacted_through => return Err(self.compacted_through),
-            Some(rv) => self.history.iter().filter(|e| e.resource_version > rv).cloned().collect(),
+            Some(rv) => self
+                .history
+                .iter()
+                .filter(|e| e.resource_version > rv && name.is_none_or(|n| n == e.name))
+                .cloned()
+                .collect(),
         };
-        Ok((replay, self.events.subscribe()))
+        let live = match name {
+            None => self.events.subscribe(),
+            Some(name) => self
+                .named
+                .entry(name.to_string())
+                .or_insert_with(|| broadcast::channel(NAMED_CHANNEL_CAPACITY).0)
+                .subscribe(),
+        };
+        Ok((replay, live))
     }
 }

@@ -106,8 +106,8 @@ pub(crate) fn watch_pods(
         }
     };
     let (pending, live) = {
-        let store = shared.store();
-        let (replay, live) = match store.watch_from(since) {
+        let mut store = shared.store();
+        let (replay, live) = match store.watch_from(since, filter.fields.single_name()) {
             Ok(started) => started,
             Err(compacted) => {
                 let line = expired_line(format!(
