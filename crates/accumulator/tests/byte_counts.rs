@@ -132,10 +132,11 @@ fn a_raw_read_that_loses_its_place_in_a_new_file_counts_the_rest_as_skipped() {
     let mut acc = StdoutAccumulator::new(Config { cap_bytes: 1 << 20, mode: Mode::Raw }).unwrap();
     let old = vec![b'a'; 200_000];
     feed(&mut acc, &old, true);
-    // A new file, longer than the old one, that differs only past the 64 KiB hold: the read
-    // loses its place and uses nothing more of this response.
+    // A new file, longer than the old one, that differs only past the 64 KiB hold, in the
+    // fingerprint's sample at 128 KiB: the read loses its place and uses nothing more of this
+    // response (the held 64 KiB are taken as the new file's start).
     let mut new = old.clone();
-    new[150_000] = b'b';
+    new[131_072] = b'b';
     new.extend_from_slice(&[b'c'; 1000]);
     let before = acc.byte_counts();
     acc.begin_read();
@@ -146,6 +147,7 @@ fn a_raw_read_that_loses_its_place_in_a_new_file_counts_the_rest_as_skipped() {
     let d = delta(acc.byte_counts(), before);
     assert_eq!(d.wire, new.len() as u64);
     assert_eq!(d.accepted + d.duplicate + d.skipped, d.wire);
-    assert!(d.skipped > 0, "{d:?}");
+    assert_eq!(d.accepted, 64 * 1024, "{d:?}");
+    assert_eq!(d.skipped, d.wire - 64 * 1024, "{d:?}");
     assert_eq!(acc.finish().rotations, 1);
 }
