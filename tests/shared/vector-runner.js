@@ -5,15 +5,27 @@
 
 const encoder = new TextEncoder()
 
-/** Bytes of a vector chunk: a string is its UTF-8, `{hex}` is arbitrary bytes. */
+function base64Bytes(text) {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) return null
+  const binary = atob(text)
+  const bytes = new Uint8Array(binary.length)
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
+  return bytes
+}
+
+/** Bytes of a vector chunk: a string is its UTF-8, `{hex}` and `{base64}` (version 2) are arbitrary bytes. */
 export function chunkBytes(chunk) {
   if (typeof chunk === 'string') return encoder.encode(chunk)
+  if (chunk && typeof chunk.base64 === 'string') {
+    const bytes = base64Bytes(chunk.base64)
+    if (bytes) return bytes
+  }
   if (chunk && typeof chunk.hex === 'string' && /^([0-9a-fA-F]{2})*$/.test(chunk.hex)) {
     const bytes = new Uint8Array(chunk.hex.length / 2)
     for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(chunk.hex.slice(2 * i, 2 * i + 2), 16)
     return bytes
   }
-  throw new Error(`bad chunk in vector: ${JSON.stringify(chunk)} (expected a string or {"hex": "..."})`)
+  throw new Error(`bad chunk in vector: ${JSON.stringify(chunk)} (expected a string, {"hex": "..."} or {"base64": "..."})`)
 }
 
 function hex(bytes) {
@@ -69,6 +81,9 @@ const COUNTERS = ['truncated', 'totalBytes', 'rotations', 'gaps', 'malformed']
 export function checkVector(StdoutAccumulator, vector, { explicitAbandon = false } = {}) {
   const problems = []
   const expect = vector.expect
+  if (vector.version !== undefined && vector.version !== 1 && vector.version !== 2) {
+    return [`unsupported vector format version ${JSON.stringify(vector.version)}`]
+  }
   if (vector.mode !== 'raw' && vector.mode !== 'timestamped') {
     return [`vector mode must be "raw" or "timestamped", got ${JSON.stringify(vector.mode)}`]
   }

@@ -229,6 +229,7 @@ for mode in ("raw", "timestamped"):
 
 # Remove stale generated files.
 for p in HERE.glob("*.json"):
-    if p.name not in written and not p.name.startswith("bindings-smoke-"):
+    # bindings-smoke-*: hand-written; recorded-*: recordings of real runs (tale-sandbox exec --record).
+    if p.name not in written and not p.name.startswith(("bindings-smoke-", "recorded-")):
         p.unlink()
 print(f"wrote {len(written)} vectors")

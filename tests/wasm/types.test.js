@@ -16,3 +16,12 @@ test('tale_sandbox_wasm.d.ts type-checks the documented usage', () => {
     throw new Error(`tsc found type errors:\n${error.stdout}${error.stderr}`)
   }
 })
+
+test('@tale/sandbox-replay and the bundler build type-check a browser test\'s usage', () => {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+  try {
+    execFileSync(process.execPath, [tsc, '-p', join(repoRoot, 'tests', 'types', 'tsconfig.replay.json')], { encoding: 'utf8', stdio: 'pipe' })
+  } catch (error) {
+    throw new Error(`tsc found type errors:\n${error.stdout}${error.stderr}`)
+  }
+})

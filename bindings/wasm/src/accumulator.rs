@@ -54,6 +54,33 @@ export interface StdoutOutcome {
   /** Malformed timestamp prefixes seen (timestamped mode). */
   malformed: number
 }
+
+/**
+ * What `byteCounts()` returns: where the bytes fed so far went, counted since the accumulator was
+ * created. Take it before a response's `beginRead()` and after its `endRead()`/`abandonRead()`:
+ * the differences are what that response brought. Once a read is closed,
+ * `wire = accepted + duplicate + skipped + framing`.
+ */
+export interface ByteCounts {
+  /** Response bytes fed (pushed). */
+  wire: number
+  /** Stream bytes newly taken (timestamp prefixes stripped), also past the cap: `totalBytes`. */
+  accepted: number
+  /** Of `accepted`, the bytes kept in `stdout` (under the cap). */
+  kept: number
+  /** Content bytes that re-served what was already taken (overlap of a resumed read, a re-read snapshot). */
+  duplicate: number
+  /** Content bytes seen but not used without being known duplicates (after a malformed prefix, an undecidable line). */
+  skipped: number
+  /** Timestamp prefix bytes (`wire` minus the rest); 0 in raw mode. */
+  framing: number
+  /** `finish().rotations`, without copying stdout. */
+  rotations: number
+  /** `finish().gaps`, without copying stdout. */
+  gaps: number
+  /** `finish().malformed`, without copying stdout. */
+  malformed: number
+}
 "#;
 
 /// Turns the sequence of pod-log responses of one container into its exact stdout, surviving
@@ -139,6 +166,27 @@ impl StdoutAccumulator {
     #[wasm_bindgen(js_name = abandonRead)]
     pub fn abandon_read(&mut self) -> Uint8Array {
         Uint8Array::from(self.inner.abandon_read())
+    }
+
+    /// Where the bytes fed so far went (see the `ByteCounts` type): a few counters, cheap.
+    #[wasm_bindgen(js_name = byteCounts, unchecked_return_type = "ByteCounts")]
+    pub fn byte_counts(&self) -> Result<JsValue, JsValue> {
+        let counts = self.inner.byte_counts();
+        let result = Object::new();
+        let set = |key: &str, value: u64| {
+            Reflect::set(&result, &JsValue::from_str(key), &(value as f64).into())
+        };
+        set("wire", counts.wire)?;
+        set("accepted", counts.accepted)?;
+        set("kept", counts.kept)?;
+        set("duplicate", counts.duplicate)?;
+        set("skipped", counts.skipped)?;
+        set("framing", counts.framing())?;
+        let outcome = self.inner.finish();
+        set("rotations", outcome.rotations)?;
+        set("gaps", outcome.gaps)?;
+        set("malformed", outcome.malformed)?;
+        Ok(result.into())
     }
 
     /// A snapshot of the result; may be called more than once, and reads may continue after it.

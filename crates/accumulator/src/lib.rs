@@ -174,6 +174,58 @@ impl Outcome<'_> {
     }
 }
 
+/// Where the bytes fed to an accumulator went, counted since it was created; see
+/// [`StdoutAccumulator::byte_counts`]. The difference of two snapshots taken around one
+/// response (before its `begin_read`, after its `end_read`/`abandon_read`) tells what that
+/// response brought: the numbers a replay tool shows per response.
+///
+/// Every byte of a response counts exactly once, as one of `accepted`, `duplicate`, `skipped`,
+/// or [`framing`](Self::framing), once the read is closed. While a read is open, the bytes it
+/// holds back (the start of a raw snapshot that may turn out to be a new file; a timestamped
+/// first line still being compared with the last line taken) show as framing (timestamped) or
+/// duplicate (raw) until the read decides.
+///
+/// ```
+/// use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
+///
+/// let mut acc = StdoutAccumulator::new(Config { cap_bytes: 64, mode: Mode::Raw }).unwrap();
+/// for snapshot in [&b"AAAA"[..], b"AAAABB"] {
+///     acc.begin_read();
+///     acc.push(snapshot).unwrap();
+///     acc.end_read().unwrap();
+/// }
+/// let counts = acc.byte_counts();
+/// assert_eq!((counts.wire, counts.accepted, counts.duplicate, counts.skipped), (10, 6, 4, 0));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct ByteCounts {
+    /// Response bytes fed: every byte given to `push` or passed over by a successful `try_skip`.
+    pub wire: u64,
+    /// Stream bytes newly taken (stdout content, timestamp prefixes stripped), also past the
+    /// cap: the growth of [`Outcome::total_bytes`].
+    pub accepted: u64,
+    /// Of `accepted`, the bytes kept in stdout (under the cap): the length of
+    /// [`Outcome::stdout`].
+    pub kept: u64,
+    /// Content bytes that re-served what was already taken: a raw snapshot's already-consumed
+    /// part, a resumed timestamped read's lines up to and including the last line group taken,
+    /// the repeated start of a continued line.
+    pub duplicate: u64,
+    /// Content bytes seen but not used without being known duplicates: the rest of a response
+    /// after a malformed prefix, the rest of a raw read that lost its place in a new file, a
+    /// line whose continuity could not be decided (these come with a gap), the tail of a line
+    /// whose start no read served.
+    pub skipped: u64,
+}
+
+impl ByteCounts {
+    /// The bytes of timestamp prefixes (`YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ `): what is left of
+    /// `wire` after the other counts. Always 0 in raw mode.
+    pub fn framing(&self) -> u64 {
+        self.wire.saturating_sub(self.accepted + self.duplicate + self.skipped)
+    }
+}
+
 /// Where a resumed timestamped read starts: a whole UTC second, sent as `sinceTime`
 /// (see [`StdoutAccumulator::resume_since`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -249,6 +301,7 @@ pub struct StdoutAccumulator {
     tally: tally::Tally,
     engine: Engine,
     reading: bool,
+    wire: u64,
 }
 
 impl StdoutAccumulator {
@@ -267,6 +320,7 @@ impl StdoutAccumulator {
             tally: Default::default(),
             engine,
             reading: false,
+            wire: 0,
         })
     }
 
@@ -303,6 +357,7 @@ impl StdoutAccumulator {
             return Err(UsageError::PushOutsideRead);
         }
         let before = self.sink.len();
+        self.wire += chunk.len() as u64;
         match &mut self.engine {
             Engine::Raw(raw) => raw.push(chunk, &mut self.sink, &mut self.tally),
             Engine::Timestamped(ts) => ts.push(chunk, &mut self.sink, &mut self.tally),
@@ -324,10 +379,30 @@ impl StdoutAccumulator {
         if !self.reading {
             return Err(UsageError::TrySkipOutsideRead);
         }
-        Ok(match &mut self.engine {
+        let skipped = match &mut self.engine {
             Engine::Raw(raw) => raw.try_skip(len as u64),
             Engine::Timestamped(_) => false,
-        })
+        };
+        if skipped {
+            self.wire += len as u64;
+        }
+        Ok(skipped)
+    }
+
+    /// Where the bytes fed so far went: accepted, duplicate, skipped, framing
+    /// ([`ByteCounts`]). Cheap (a few counters); call it around a response to see what that
+    /// response brought.
+    pub fn byte_counts(&self) -> ByteCounts {
+        let accepted = self.sink.total();
+        let (duplicate, skipped) = match &self.engine {
+            // Raw reads have no framing: what was neither taken nor skipped was re-served.
+            Engine::Raw(raw) => {
+                let skipped = raw.skipped();
+                (self.wire.saturating_sub(accepted + skipped), skipped)
+            }
+            Engine::Timestamped(_) => (self.tally.duplicate, self.tally.skipped),
+        };
+        ByteCounts { wire: self.wire, accepted, kept: self.sink.len() as u64, duplicate, skipped }
     }
 
     /// Where a resumed `timestamps=true` read (a reconnect of a cut follow stream, or a poll)

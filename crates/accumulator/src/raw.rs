@@ -154,11 +154,12 @@ pub(crate) struct Raw {
     /// Bytes of the current file taken (or counted, past the cap), contiguously from 0.
     consumed: u64,
     read: Option<Read>,
+    skipped: u64,
 }
 
 impl Raw {
     pub(crate) fn new() -> Self {
-        Self { print: Fingerprint::new(), consumed: 0, read: None }
+        Self { print: Fingerprint::new(), consumed: 0, read: None, skipped: 0 }
     }
 
     /// Heap bytes held: the fingerprint and the open read's hold.
@@ -183,6 +184,12 @@ impl Raw {
     /// Moves past the next `len` bytes of the read if nothing would look at them: re-served
     /// consumed bytes that no window checks and that the hold no longer takes (most chunks of
     /// a poll), or the rest of a response being ignored.
+    /// Content bytes of reads that were not used because the read had lost its place in a new
+    /// file (the rest of such a read); see [`crate::ByteCounts::skipped`].
+    pub(crate) fn skipped(&self) -> u64 {
+        self.skipped
+    }
+
     pub(crate) fn try_skip(&mut self, len: u64) -> bool {
         let Some(read) = &mut self.read else { return false };
         // A length no response can have is simply not skipped.
@@ -191,6 +198,9 @@ impl Raw {
         let unseen = read.ignoring
             || (end <= read.verify_end && !holding && !self.print.meets(read.pos, end));
         if unseen {
+            if read.ignoring {
+                self.skipped += len;
+            }
             read.pos = end;
         }
         unseen
@@ -202,6 +212,7 @@ impl Raw {
         }
         let Some(mut read) = self.read.take() else { return };
         let chunk_start = read.pos;
+        let was_ignoring = read.ignoring;
         let mut i = 0;
         while i < chunk.len() && !read.ignoring {
             if read.pos < read.verify_end {
@@ -222,6 +233,10 @@ impl Raw {
             }
         }
         if read.ignoring {
+            if !was_ignoring {
+                // Nothing of this chunk was held (the hold ended before it): none of it is used.
+                self.skipped += chunk.len() as u64;
+            }
             read.pos = chunk_start + chunk.len() as u64;
         }
         self.read = Some(read);
@@ -280,6 +295,7 @@ impl Raw {
         // read re-serves them. Until then they count as a possible loss.
         read.ignoring = true;
         tally.pending_gap = true;
+        self.skipped += chunk_start - held_len;
         0
     }
 }

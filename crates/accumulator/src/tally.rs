@@ -9,6 +9,10 @@ pub(crate) struct Tally {
     /// Bytes past our position were seen but not taken; a later read may still deliver them.
     /// Counts as a gap if the accumulator is finished before that happens.
     pub(crate) pending_gap: bool,
+    /// Content bytes that re-served what was already taken (see [`crate::ByteCounts`]).
+    pub(crate) duplicate: u64,
+    /// Content bytes seen but not used, without being known duplicates.
+    pub(crate) skipped: u64,
 }
 
 impl Tally {

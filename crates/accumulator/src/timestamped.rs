@@ -275,12 +275,13 @@ impl Timestamped {
                     // All of it may repeat what was taken, and the rest of the line is unknown:
                     // leave the position, and count the bytes seen as a possible loss.
                     tally.pending_gap = true;
+                    tally.skipped += held.len() as u64;
                 } else {
                     self.commit_overlap_line(ts, sink, tally);
-                    self.take_new_part(&held, ours, sink);
+                    self.take_new_part(&held, ours, sink, tally);
                 }
             }
-            Some(Flow::Undecided { held, .. }) if !held.is_empty() => {
+            Some(Flow::Undecided { held, held_bytes, .. }) if !held.is_empty() => {
                 let possible = self
                     .mark
                     .as_ref()
@@ -288,6 +289,7 @@ impl Timestamped {
                 if possible {
                     // Still ambiguous: our position stays, and what was seen past it may be lost.
                     tally.pending_gap = true;
+                    tally.skipped += held_bytes as u64;
                 } else {
                     self.replay(held, sink);
                 }
@@ -321,10 +323,14 @@ impl Timestamped {
                     } else {
                         tally.malformed += 1;
                         tally.pending_gap = true;
+                        tally.skipped += pending.len() as u64;
                         read.flow = Flow::Ignoring;
                     }
                 }
             }
+        }
+        if matches!(read.flow, Flow::Ignoring) {
+            tally.skipped += rest.len() as u64;
         }
         self.read = Some(read);
     }
@@ -353,11 +359,12 @@ impl Timestamped {
             let (first_ts, ours, held) = (*first_ts, *ours, std::mem::take(held));
             if ts < first_ts {
                 // Time went back: the first line was the prefix-less tail of an older line.
+                tally.duplicate += held.len() as u64;
                 read.flow = Flow::Searching { plain: Reading::new(false), continued: None };
             } else {
                 read.flow = Flow::Live;
                 self.commit_overlap_line(first_ts, sink, tally);
-                self.take_new_part(&held, ours, sink);
+                self.take_new_part(&held, ours, sink, tally);
                 self.take_line_start(ts, sink);
                 return;
             }
@@ -456,13 +463,14 @@ impl Timestamped {
                 for h in held {
                     match h {
                         Held::LineStart(ts) => self.take_line_start(ts, sink),
-                        Held::Bytes(b) => self.count_skipped(&b),
+                        Held::Bytes(b) => self.count_skipped(&b, tally),
                     }
                 }
             }
             None if *held_bytes > OVERLAP_HOLD_MAX => {
                 // Too long to wait for: keep our position, use nothing more of this response.
                 tally.pending_gap = true;
+                tally.skipped += *held_bytes as u64;
                 read.flow = Flow::Ignoring;
             }
             None => {}
@@ -505,7 +513,8 @@ impl Timestamped {
     }
 
     /// Line bytes seen but deliberately not taken still belong to the mark's group.
-    fn count_skipped(&mut self, bytes: &[u8]) {
+    fn count_skipped(&mut self, bytes: &[u8], tally: &mut Tally) {
+        tally.skipped += bytes.len() as u64;
         if let Some(mark) = &mut self.mark {
             mark.bytes += bytes.len() as u64;
             mark.sum.update(bytes);
@@ -535,8 +544,15 @@ impl Timestamped {
     /// stream took more of the continuation than this response served), else their longest
     /// suffix that is a prefix of `held`. When in doubt this skips more, never repeats: a real
     /// new line loses at most the bytes that coincide, and the read already counts a gap.
-    fn take_new_part(&mut self, held: &[u8], ours: Option<usize>, sink: &mut Sink) {
+    fn take_new_part(
+        &mut self,
+        held: &[u8],
+        ours: Option<usize>,
+        sink: &mut Sink,
+        tally: &mut Tally,
+    ) {
         let repeated = self.repeated_len(held, ours, sink);
+        tally.duplicate += repeated as u64;
         sink.take(&held[repeated..]);
         if let Some(mark) = &mut self.mark {
             mark.bytes += held.len() as u64;
@@ -616,9 +632,9 @@ impl Timestamped {
         let mut span = &bytes[..line_len];
         let ends_line = span.last() == Some(&b'\n');
         match &mut read.flow {
-            Flow::Ignoring => {}
+            Flow::Ignoring => tally.skipped += span.len() as u64,
             Flow::SkipLine => {
-                self.count_skipped(span);
+                self.count_skipped(span, tally);
                 if ends_line {
                     read.flow = Flow::Live;
                 }
@@ -631,8 +647,8 @@ impl Timestamped {
                     let held = std::mem::take(held);
                     read.flow = if ends_line { Flow::Live } else { Flow::SkipLine };
                     self.commit_overlap_line(ts, sink, tally);
-                    self.count_skipped(&held);
-                    self.count_skipped(span);
+                    self.count_skipped(&held, tally);
+                    self.count_skipped(span, tally);
                 } else {
                     held.extend_from_slice(span);
                     *ended = ends_line;
@@ -675,6 +691,13 @@ impl Timestamped {
                     }
                 }
                 let ends_line = span.last() == Some(&b'\n');
+                // Not taken: a re-serve of what was taken (the mark's group, or older lines),
+                // or, before the first line was taken, the tail of a line whose start was missed.
+                if self.mark.is_some() {
+                    tally.duplicate += span.len() as u64;
+                } else {
+                    tally.skipped += span.len() as u64;
+                }
                 for reading in std::iter::once(plain).chain(continued.iter_mut()) {
                     if reading.skipping {
                         reading.keep_skipped(span);

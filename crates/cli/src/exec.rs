@@ -82,6 +82,11 @@ pub struct ExecArgs {
     /// No progress bar (it is also hidden when stderr is not a terminal).
     #[arg(long, help_heading = "Output")]
     pub no_progress: bool,
+    /// Record every runner-log response fed to the accumulator into FILE (a version-2 vector:
+    /// replay it with `tale-sandbox replay FILE` or the replay page). Without it,
+    /// TALE_SANDBOX_RECORD (a file, or a directory) switches recording on.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub record: Option<PathBuf>,
 
     // --- Embedded test cluster --------------------------------------------------------------
     #[command(flatten)]
@@ -260,6 +265,14 @@ pub(crate) struct Run {
     pub wall: Duration,
 }
 
+/// What to keep of a run besides its response.
+pub(crate) struct RunHow {
+    /// Keep the live stdout deltas (for the check against the truth).
+    pub keep_deltas: bool,
+    /// Record the runner-log responses into this file (`--record`).
+    pub record: Option<PathBuf>,
+}
+
 /// Executes `req` on `backend` with the progress bar.
 async fn execute_with_progress(
     backend: &KubernetesBackend,
@@ -267,11 +280,13 @@ async fn execute_with_progress(
     req: ExecuteRequest,
     live: Arc<Live>,
     bar: &Bar,
-    keep_deltas: bool,
+    how: RunHow,
     poll: impl Fn(&Live),
 ) -> Run {
+    let RunHow { keep_deltas, record } = how;
     let started = std::time::Instant::now();
     let mut opts = ExecuteOptions::new(now_ms());
+    opts.record = record;
     let phases = live.clone();
     opts.on_phase = Some(Box::new(move |phase| phases.set_phase(phase_name(phase))));
     let deltas = Arc::new(std::sync::Mutex::new(String::new()));
@@ -338,7 +353,16 @@ async fn run_real(args: &ExecArgs) -> anyhow::Result<bool> {
         req.execution_id, cfg.k8s.namespace
     ));
     let bar = Bar::new(None, bar_hidden(args));
-    let run = execute_with_progress(&backend, &cfg, req, live.clone(), &bar, false, |_| {}).await;
+    let run = execute_with_progress(
+        &backend,
+        &cfg,
+        req,
+        live.clone(),
+        &bar,
+        RunHow { keep_deltas: false, record: args.record.clone() },
+        |_| {},
+    )
+    .await;
     bar.finish();
     out.json(&run.response)?;
     out.summary(&run, &live, &cfg);
@@ -442,6 +466,14 @@ impl Output {
                 "           {:.2} log bytes read per stdout byte (CRI timestamps included); client saw {} follow request(s)",
                 f.log_bytes.runner as f64 / stdout.len() as f64,
                 live.follow_streams.load(Ordering::Relaxed)
+            ));
+        }
+        if let Some(path) = &run.report.recording {
+            self.line(format!(
+                "recording  {} ({} response(s); replay: tale-sandbox replay {})",
+                path.display(),
+                f.stdout_streams + f.stdout_polls,
+                path.display()
             ));
         }
         let cleanup = run.report.cleanup_ms.map_or("-".to_string(), |ms| format!("{ms} ms"));

@@ -34,7 +34,8 @@ enum Command {
     Exec(Box<exec::ExecArgs>),
     /// Simulate a run whose log rotates, and compare the TypeScript polling with the accumulator.
     Demo(demo::DemoArgs),
-    /// Replay a shared test vector (tests/vectors/*.json) and print the results.
+    /// Replay a shared test vector (tests/vectors/*.json) or a recording (`exec --record`),
+    /// print what each response brought, and check the result against the file's expectation.
     Replay(replay::ReplayArgs),
 }
 
@@ -43,6 +44,11 @@ fn main() -> anyhow::Result<()> {
         None => exec::run(&exec::ExecArgs::default()),
         Some(Command::Exec(args)) => exec::run(&args),
         Some(Command::Demo(args)) => demo::run(&args),
-        Some(Command::Replay(args)) => replay::run(&args),
+        Some(Command::Replay(args)) => {
+            if !replay::run(&args)? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }

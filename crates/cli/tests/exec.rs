@@ -95,3 +95,35 @@ fn exec_with_a_kubeconfig_runs_on_that_cluster_without_a_truth_check() {
     assert!(stderr.contains("verdict    completed"), "{stderr}");
     assert_eq!(cluster.metrics().live_secrets, 0, "the Secret is deleted");
 }
+
+/// `TALE_SANDBOX_RECORD` naming a directory makes `exec` record into
+/// `<dir>/<executionId>.record.json`; `replay` checks the recording against the run's own result
+/// (exit 0) and refuses a tampered one (exit 1).
+#[test]
+fn the_record_environment_variable_records_and_replay_checks_the_recording() {
+    let dir = std::env::temp_dir().join(format!("tale-cli-record-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tale-sandbox"))
+        .args(["exec", "--execution-id", "cli-record-env", "--size", "256KiB", "--rate", "4MB"])
+        .env("TALE_SANDBOX_RECORD", &dir)
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let file = dir.join("cli-record-env.record.json");
+    assert!(stdout.contains(&format!("recording  {}", file.display())), "{stdout}");
+    let replay = tale_sandbox(&["replay", file.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&replay.stdout);
+    assert!(replay.status.success(), "{text}");
+    assert!(text.contains("format version 2"), "{text}");
+    assert!(text.contains("expect:      matches"), "{text}");
+    let mut recording: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    recording["expect"]["gaps"] = 1.into();
+    std::fs::write(&file, recording.to_string()).unwrap();
+    let replay = tale_sandbox(&["replay", "--quiet", file.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&replay.stdout);
+    assert_eq!(replay.status.code(), Some(1), "{text}");
+    assert!(text.contains("DIFFERS: gaps: got 0, expected 1"), "{text}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -16,7 +16,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{ApiError, KubeApi};
 use crate::client::{ClientError, ClientOptions, make_client};
-use crate::driver::{Callbacks, ExecuteOutcome, PhaseCallback, StdoutDeltaCallback, drive, now_ms};
+use crate::driver::{
+    Callbacks, ExecuteOutcome, PhaseCallback, StdoutDeltaCallback, drive_recorded, now_ms,
+};
+use crate::record::record_path;
 
 /// Why the backend could not be created or initialised.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +63,10 @@ pub struct ExecuteOptions {
     pub on_stdout_delta: Option<StdoutDeltaCallback>,
     /// The flow's own timing knobs (stream drain, reconnect backoff, ...).
     pub tuning: Tuning,
+    /// Record the runner-log responses into this file (or `<dir>/<executionId>.record.json`
+    /// for an existing directory); unset: the environment variable `TALE_SANDBOX_RECORD`
+    /// decides, as a path of the same kind. Off by default. See [`crate::record`].
+    pub record: Option<std::path::PathBuf>,
 }
 
 impl ExecuteOptions {
@@ -71,6 +78,7 @@ impl ExecuteOptions {
             on_phase: None,
             on_stdout_delta: None,
             tuning: Tuning::default(),
+            record: None,
         }
     }
 }
@@ -83,6 +91,7 @@ impl std::fmt::Debug for ExecuteOptions {
             .field("on_phase", &self.on_phase.is_some())
             .field("on_stdout_delta", &self.on_stdout_delta.is_some())
             .field("tuning", &self.tuning)
+            .field("record", &self.record)
             .finish()
     }
 }
@@ -195,11 +204,14 @@ impl KubernetesBackend {
         flow_options.emit_phases = opts.on_phase.is_some();
         flow_options.emit_stdout_deltas = opts.on_stdout_delta.is_some();
         flow_options.tuning = opts.tuning;
+        let record =
+            record_path(opts.record.as_deref(), |name| std::env::var(name).ok(), &req.execution_id)
+                .map(|path| (path, cfg.stdout_max_bytes));
         let exec = Execution::new(cfg, &self.cfg, req, flow_options, now_ms());
         let api = self.api.clone().with_redacted(cfg.sandbox_token.clone());
         let callbacks =
             Callbacks { on_phase: opts.on_phase, on_stdout_delta: opts.on_stdout_delta };
-        drive(exec, api, opts.started_at_ms, opts.cancel, callbacks).await
+        drive_recorded(exec, api, opts.started_at_ms, opts.cancel, callbacks, record).await
     }
 
     /// `cancel(executionId)` (spec §1.10), the remote cancel: deletes the pod

@@ -30,6 +30,7 @@ use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{ApiError, FollowEnd, KubeApi, LogRequest, PodEvent};
+use crate::record::Tap;
 
 /// Consecutive watch errors (each followed by kube's backoff) after which the
 /// watch is given up and the flow falls back to polling the pod.
@@ -88,6 +89,9 @@ pub struct ExecutionReport {
     pub cleanup_ms: Option<i64>,
     /// Whether the caller's cancellation token fired during the execution.
     pub cancelled_by_caller: bool,
+    /// Where the log recording was written (`None`: not recording, or writing it failed,
+    /// which is warned).
+    pub recording: Option<std::path::PathBuf>,
 }
 
 /// The result of [`drive`].
@@ -125,6 +129,8 @@ struct Core {
     response: Option<ExecuteResponse>,
     aborted: bool,
     done_at_ms: Option<i64>,
+    /// The log recorder, when recording.
+    tap: Option<Tap>,
 }
 
 impl Drop for Core {
@@ -154,12 +160,24 @@ impl Core {
             response: None,
             aborted: false,
             done_at_ms: None,
+            tap: None,
         }
     }
 
     /// Performs every pending action of the flow.
     fn drain(&mut self, callbacks: &mut Callbacks) {
         while let Some(action) = self.exec.poll_action() {
+            if let Some(tap) = self.tap.as_mut() {
+                let now = now_ms();
+                match &action {
+                    Action::Call { id, call, .. } => tap.call(*id, call, now),
+                    Action::OpenStdout { id, since_time, .. } => {
+                        tap.open_stdout(id.get(), since_time.as_deref(), now)
+                    }
+                    Action::CloseStdout { id } => tap.close_stdout(id.get(), now),
+                    _ => {}
+                }
+            }
             match action {
                 Action::Call { id, call, timeout_ms } => self.spawn_call(id, call, timeout_ms),
                 Action::OpenStdout { id, pod, since_time } => self.open_stdout(id, pod, since_time),
@@ -299,15 +317,26 @@ impl Core {
     fn handle(&mut self, event: Event) {
         let now = now_ms();
         match event {
-            Event::Reply(id, reply) => self.exec.handle_reply(id, reply, now),
+            Event::Reply(id, reply) => {
+                if let Some(tap) = self.tap.as_mut() {
+                    tap.reply(&self.exec, id, &reply, now);
+                }
+                self.exec.handle_reply(id, reply, now)
+            }
             Event::Chunk(id, chunk, permit) => {
                 if self.streams.contains_key(&id) {
+                    if let Some(tap) = self.tap.as_mut() {
+                        tap.chunk(id.get(), &chunk, now);
+                    }
                     self.exec.handle_stdout_chunk(id, &chunk, now);
                 }
                 drop(permit);
             }
             Event::End(id, end) => {
                 if self.streams.remove(&id).is_some() {
+                    if let Some(tap) = self.tap.as_mut() {
+                        tap.end(id.get(), &end, now);
+                    }
                     self.exec.handle_stdout_end(id, end, now);
                 }
             }
@@ -440,10 +469,26 @@ pub async fn drive(
     api: KubeApi,
     started_at_ms: i64,
     cancel: CancellationToken,
+    callbacks: Callbacks,
+) -> ExecuteOutcome {
+    drive_recorded(exec, api, started_at_ms, cancel, callbacks, None).await
+}
+
+/// [`drive`], recording the runner-log responses into the file `record` (see
+/// [`crate::record`]) when it is set; the report's `recording` says where it was written.
+pub async fn drive_recorded(
+    exec: Execution,
+    api: KubeApi,
+    started_at_ms: i64,
+    cancel: CancellationToken,
     mut callbacks: Callbacks,
+    record: Option<(std::path::PathBuf, u64)>,
 ) -> ExecuteOutcome {
     let mut guard = CleanupGuard { core: Some(Core::new(exec, api)) };
     let core = guard.core.as_mut().expect("set above");
+    if let Some((path, cap_bytes)) = record {
+        core.tap = Some(Tap::new(path, cap_bytes, core.exec.pod_name(), now_ms()));
+    }
     core.run(&cancel, &mut callbacks).await;
     let response = core.response.take().unwrap_or_else(|| {
         // The flow always responds before it is done; this only guards a broken flow.
@@ -462,11 +507,16 @@ pub async fn drive(
         (Some(responded), Some(done)) => Some(done.saturating_sub(responded)),
         _ => None,
     };
+    let recording = match core.tap.take() {
+        Some(tap) => tap.write(&core.exec, &response).await,
+        None => None,
+    };
     let report = ExecutionReport {
         flow,
         harvest_to_response_ms,
         cleanup_ms,
         cancelled_by_caller: core.aborted,
+        recording,
     };
     ExecuteOutcome { response, report }
 }

@@ -33,10 +33,13 @@ pub mod api;
 pub mod backend;
 pub mod client;
 pub mod driver;
+pub mod record;
 
 pub use api::{ApiError, FollowEnd, KubeApi, LogFollow, LogRequest, PodEvent, Timeouts};
 pub use backend::{BackendError, ExecuteOptions, KubernetesBackend};
 pub use client::{ClientError, ClientOptions, make_client, make_config};
 pub use driver::{
-    Callbacks, ExecuteOutcome, ExecutionReport, PhaseCallback, StdoutDeltaCallback, drive, now_ms,
+    Callbacks, ExecuteOutcome, ExecutionReport, PhaseCallback, StdoutDeltaCallback, drive,
+    drive_recorded, now_ms,
 };
+pub use record::{RECORD_ENV, record_path};

@@ -19,7 +19,7 @@ use crate::calls::{Pending, Purpose, Timer, TimerKind};
 use crate::stdout::StdoutFlow;
 use crate::types::{
     Action, ApiError, Call, CallId, ExecuteOptions, LoopOutcome, Payload, Reply, Report, Stage,
-    StreamEnd, StreamId,
+    StdoutRead, StreamEnd, StreamId,
 };
 
 /// How Pod status reaches the flow.
@@ -299,6 +299,25 @@ impl Execution {
         report.gaps = outcome.gaps;
         report.stdout_total_bytes = outcome.total_bytes;
         report
+    }
+
+    /// The runner's stdout as the flow's accumulator has it now (what the response's stdout
+    /// and `truncated.stdout` are made from), for tools that record or check a run.
+    pub fn stdout_outcome(&self) -> tale_sandbox_accumulator::Outcome<'_> {
+        self.stdout.acc.finish()
+    }
+
+    /// Which runner-log read the call `id` is, if its successful reply, handled now, would be
+    /// fed to the stdout accumulator (`None` for every other call, and for a stdout read whose
+    /// reply would be ignored as stale). For recorders: ask before [`Self::handle_reply`].
+    pub fn stdout_read_of(&self, id: CallId) -> Option<StdoutRead> {
+        let pending = self.calls.get(&id)?;
+        let kind = match pending.purpose {
+            Purpose::StdoutPoll => StdoutRead::Poll,
+            Purpose::StdoutFinal => StdoutRead::Final,
+            _ => return None,
+        };
+        self.is_relevant(&pending.purpose).then_some(kind)
     }
 
     /// The deterministic Pod name (`podNameFor(executionId)`).

@@ -132,5 +132,5 @@ mod types;
 pub use execution::Execution;
 pub use types::{
     Action, ApiError, Call, CallId, Container, ExecuteOptions, LogBytes, LogParams, LoopOutcome,
-    Payload, Reply, Report, Stage, StreamEnd, StreamId, Tuning,
+    Payload, Reply, Report, Stage, StdoutRead, StreamEnd, StreamId, Tuning,
 };

@@ -121,6 +121,16 @@ impl Container {
     }
 }
 
+/// A one-shot runner-log read whose reply feeds the stdout accumulator
+/// ([`Execution::stdout_read_of`](crate::Execution::stdout_read_of)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StdoutRead {
+    /// A `sinceTime` poll, after streaming kept failing.
+    Poll,
+    /// The final resume read at the end of the run.
+    Final,
+}
+
 /// Query parameters of a one-shot log read (`follow` is never set on these).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogParams {

@@ -21,8 +21,8 @@ use tale_sandbox_testcluster::{
 use super::progress::{Bar, Live};
 use super::size::{grouped, human, parse_size};
 use super::{
-    ExecArgs, Output, Run, bar_hidden, counting_client, decode, execute_with_progress, load_config,
-    load_request, preview,
+    ExecArgs, Output, Run, RunHow, bar_hidden, counting_client, decode, execute_with_progress,
+    load_config, load_request, preview,
 };
 
 /// Distinct numbered lines in the repeated pattern (a lost or doubled line shows).
@@ -246,7 +246,16 @@ pub async fn run(args: &ExecArgs) -> anyhow::Result<bool> {
         live.rotations.store(metrics.rotations, Ordering::Relaxed);
         live.log_bytes.store(metrics.log_bytes_of(&pod, RUNNER_CONTAINER), Ordering::Relaxed);
     };
-    let run = execute_with_progress(&backend, &cfg, req, live.clone(), &bar, true, poll).await;
+    let run = execute_with_progress(
+        &backend,
+        &cfg,
+        req,
+        live.clone(),
+        &bar,
+        RunHow { keep_deltas: true, record: args.record.clone() },
+        poll,
+    )
+    .await;
     bar.finish();
     out.json(&run.response)?;
     out.summary(&run, &live, &cfg);
