@@ -8,7 +8,7 @@
 //! After every call: no panic; the deltas returned so far, concatenated, are exactly `stdout`;
 //! `stdout` is at most the cap; `truncated == gaps > 0 || total_bytes > cap`; the heap the
 //! accumulator holds (measured by a counting allocator, not self-reported) stays within
-//! `cap + MEM_SLACK` and its peak inside a call within `2 × cap + MEM_SLACK`, whatever was
+//! `cap + MEM_SLACK` and its peak inside a call within `2 × (cap + MEM_SLACK)`, whatever was
 //! pushed; `retained_bytes()` is at least `stdout` and at most what is really held. At the
 //! end the same calls replayed on a fresh accumulator give the same deltas, the same
 //! `try_skip` answers and the same outcome (determinism).
@@ -149,9 +149,11 @@ struct File {
     at_line_start: bool,
 }
 
-/// Bytes served per execution at most (later responses are not made): keeps an execution
-/// around a millisecond in the instrumented build, so that 10^6 of them take minutes.
-const PUSH_BUDGET: usize = 256 * 1024;
+/// Bytes served and calls made per execution at most (later ones are not made): keeps an
+/// execution well under a millisecond in the instrumented build, so that 10^6 of them take
+/// minutes. A response past the 64 KiB raw hold still fits.
+const PUSH_BUDGET: usize = 160 * 1024;
+const CALL_BUDGET: usize = 96;
 
 struct Harness {
     acc: StdoutAccumulator,
@@ -165,6 +167,9 @@ struct Harness {
 
 impl Harness {
     fn call(&mut self, call: Call) {
+        if self.calls.len() >= CALL_BUDGET {
+            return;
+        }
         PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
         let before = self.delivered.len();
         let answer = apply(&mut self.acc, &call, true, &mut self.delivered);
@@ -191,7 +196,10 @@ impl Harness {
         let live = LIVE.load(Ordering::Relaxed);
         let peak = PEAK.load(Ordering::Relaxed);
         assert!(live <= cap + MEM_SLACK, "holds {live} B with cap {cap}");
-        assert!(peak <= 2 * cap + MEM_SLACK, "peak {peak} B with cap {cap}");
+        // Within a call a growing buffer is briefly held twice (and a reallocation is counted
+        // as old and new block at once): the stdout buffer's last growth step, and the raw
+        // hold, whose vector can reach twice its 64 KiB limit in capacity.
+        assert!(peak <= 2 * cap + 2 * MEM_SLACK, "peak {peak} B with cap {cap}");
         let retained = self.acc.retained_bytes();
         assert!(retained >= out.stdout.len(), "retained_bytes {retained} < stdout");
         assert!(retained as isize <= live, "retained_bytes {retained} > heap held {live}");
@@ -211,7 +219,7 @@ impl Harness {
         self.served += end - start;
         self.call(Call::Begin);
         let mut at = start;
-        while at < end {
+        while at < end && self.calls.len() < CALL_BUDGET {
             let len = match u.int_in_range(0u8..=3)? {
                 // Tiny chunks near the end of a response only: thousands of calls per response
                 // would slow every execution down without reaching more states.
