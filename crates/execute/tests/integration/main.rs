@@ -5,3 +5,4 @@ mod backend_ops;
 mod common;
 mod execute;
 mod faults;
+mod security;
