@@ -159,6 +159,8 @@ struct Harness {
     acc: StdoutAccumulator,
     /// Bytes served so far.
     served: usize,
+    /// The largest chunk pushed so far.
+    largest_push: usize,
     cap: usize,
     delivered: Vec<u8>,
     calls: Vec<Call>,
@@ -181,6 +183,8 @@ impl Harness {
         if let (Call::Push(_), Answer::Usage(e)) = (&call, &answer) {
             assert_eq!(*e, UsageError::PushOutsideRead);
         }
+        let pushed = if let Call::Push(chunk) = &call { chunk.len() } else { 0 };
+        self.largest_push = self.largest_push.max(pushed);
         self.calls.push(call);
         self.answers.push(answer);
         self.check();
@@ -200,7 +204,16 @@ impl Harness {
         // as old and new block at once): the stdout buffer's last growth step, and the raw
         // hold, whose vector can reach twice its 64 KiB limit in capacity. (Found by this
         // target: peaks up to 2 × cap + 322 KiB.)
-        assert!(peak <= 2 * cap + 3 * MEM_SLACK, "peak {peak} B with cap {cap}");
+        let largest = self.largest_push as isize;
+        assert!(
+            peak <= 2 * cap + 3 * MEM_SLACK + 8 * largest,
+            "peak {peak} B with cap {cap}, largest push {largest} B, mode {:?}, after {:?}",
+            self.acc.config().mode,
+            self.calls.last().map(|c| match c {
+                Call::Push(chunk) => format!("push of {} B", chunk.len()),
+                other => format!("{other:?}"),
+            })
+        );
         let retained = self.acc.retained_bytes();
         assert!(retained >= out.stdout.len(), "retained_bytes {retained} < stdout");
         assert!(retained as isize <= live, "retained_bytes {retained} > heap held {live}");
@@ -306,6 +319,7 @@ fn run(data: &[u8]) -> ArbResult<()> {
     let mut h = Harness {
         acc,
         served: 0,
+        largest_push: 0,
         cap,
         delivered: Vec::new(),
         calls: Vec::new(),
