@@ -27,7 +27,9 @@ use tale_sandbox_kubelet_logs::Timestamp;
 /// samples), a timestamped line group copied aside (4 KiB) and the held bytes of an
 /// undecided response, with room for the vectors' bookkeeping. A constant: memory does not
 /// grow with the size of any input or with the number of calls.
-const MEM_SLACK: isize = 160 * 1024;
+/// (First set to 160 KiB; this target found 197 278 B held at cap 23 306, i.e. cap + 170 KiB:
+/// the raw hold's vector grows by doubling and can reach 128 KiB of capacity.)
+const MEM_SLACK: isize = 256 * 1024;
 
 /// Heap bytes allocated (minus freed) while `COUNTING` is set, i.e. inside accumulator calls.
 /// The harness never frees the accumulator's memory nor the reverse (pushes return borrowed
