@@ -4,7 +4,8 @@
 #            (Cargo.lock must not need updating), cargo clippy --workspace --all-targets -D warnings
 #   rust     cargo test --workspace --all-targets (bench targets run once, in their quick mode)
 #   doctest  cargo test --workspace --doc (--all-targets leaves doctests out)
-#   fuzz     crates/contract/fuzz/run.sh 10   (every fuzz target 10 s; installs its pinned cargo-fuzz)
+#   fuzz     fuzz/run.sh 8   (every fuzz target 8 s: the contract's parsers, the accumulator, the
+#            kubelet-logs parsers; installs its pinned cargo-fuzz)
 #   node     napi addon build + Node tests (tests/node); the generated index.d.ts must equal the
 #            one in the tree
 #   wasm     wasm package build + wasm-in-Node tests (tests/wasm)
@@ -12,7 +13,7 @@
 #   cluster  tests/cluster/run.sh (kubectl and @kubernetes/client-node against the test cluster)
 # Installs on demand: npm dev dependencies (npm ci in tests/), the wasm32 rustup target and
 # wasm-bindgen-cli at the version pinned in bindings/wasm/Cargo.toml and cargo-fuzz at the version
-# pinned in crates/contract/fuzz/run.sh (both cached in ~/.cache/tale-sandbox/), Debian's chromium.
+# pinned in fuzz/run.sh (both cached in ~/.cache/tale-sandbox/), Debian's chromium.
 #
 # Every cargo call, here and in the scripts this calls, passes --locked: a Cargo.lock that needs
 # updating fails the run instead of being rewritten.
@@ -136,8 +137,8 @@ stage_lint() {
   fi
   # The fuzz crate is a workspace of its own (cargo-fuzz needs that), out of `cargo fmt --all`'s
   # reach: its sources are checked with the same rustfmt.toml (found from their folder up).
-  echo "lint: rustfmt --check crates/contract/fuzz/fuzz_targets/*.rs"
-  if ! rustfmt --check --edition 2024 crates/contract/fuzz/fuzz_targets/*.rs; then
+  echo "lint: rustfmt --check fuzz/fuzz_targets/*.rs"
+  if ! rustfmt --check --edition 2024 fuzz/fuzz_targets/*.rs; then
     failed+=(fmt-fuzz)
   fi
   echo "lint: Cargo.lock is up to date (cargo metadata --locked)"
@@ -167,7 +168,8 @@ stage_doctest() {
 }
 
 stage_fuzz() {
-  bash crates/contract/fuzz/run.sh 10
+  # 11 targets × 8 s, plus the instrumented build (warm: seconds): about 2 minutes.
+  bash fuzz/run.sh 8
 }
 
 stage_node() {

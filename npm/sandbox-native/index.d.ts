@@ -19,6 +19,22 @@ export declare class StdoutAccumulator {
    */
   push(chunk: Uint8Array): Uint8Array
   /**
+   * The fast path of `push`: feeds the next chunk of the open response exactly as `push`
+   * does, but returns only how many bytes it newly accepted into stdout and copies nothing
+   * out (they are `stdout`'s last bytes: `stdoutSlice(stdoutLength - n)`). The same errors
+   * as `push`.
+   */
+  pushCount(chunk: Uint8Array): number
+  /** How many bytes of stdout are accepted so far (the length `finish().stdout` would have). */
+  get stdoutLength(): number
+  /**
+   * A copy of the stdout accepted so far from `start` to `end` (exclusive), read like
+   * `Uint8Array.prototype.slice`: both optional, negative values count from the end, clamped
+   * to `stdoutLength`. With `pushCount`, what a live tail needs: `stdoutSlice(lengthBefore)`
+   * after some pushes.
+   */
+  stdoutSlice(start?: number | undefined | null, end?: number | undefined | null): Uint8Array
+  /**
    * The open response ended normally; returns the bytes accepted at its end.
    * Throws an `Error` outside a read.
    */

@@ -4,9 +4,14 @@
 //   node tests/bench/ratio.mjs [--reps N] [--quick] [--clock wall|cpu] [--fresh-memory]
 //
 // Columns: native Rust (crates/accumulator/examples/native_side.rs, built by this script, one
-// process per repetition), the napi addon, the wasm package, and for raw polls a JS version of
+// process per repetition), the napi addon, the wasm package, each of them also on its fast path
+// (`napi-fast`, `wasm-fast`: `pushCount` instead of `push`, nothing copied out per push; the
+// throughput workloads then check the stdout from `finish()`), and for raw polls a JS version of
 // the TypeScript service's poll. --fresh-memory leaves glibc's default of returning freed memory
 // to the kernel (see MALLOC_REUSE below).
+//
+// Before every timed measurement the script collects garbage and lets finalizers run (settle()),
+// so every surface starts from warm, reused memory as the native side does.
 //
 // --clock cpu reads the process's CPU time (process.cpuUsage(), user + system, all threads)
 // instead of wall time: on a shared machine it leaves out the time spent waiting for a core.
@@ -30,7 +35,7 @@ import { CHUNK, rawLog, timestampedStream } from './workload.mjs'
 // napi addon and the native side with glibc told to keep and reuse freed memory.
 const MALLOC_REUSE = { MALLOC_MMAP_THRESHOLD_: String(2 ** 30), MALLOC_TRIM_THRESHOLD_: String(2 ** 30) }
 if (process.env.MALLOC_MMAP_THRESHOLD_ === undefined && !process.argv.includes('--fresh-memory')) {
-  const { status } = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+  const { status } = spawnSync(process.execPath, [...process.execArgv, '--expose-gc', ...process.argv.slice(1)], {
     stdio: 'inherit',
     env: { ...process.env, ...MALLOC_REUSE },
   })
@@ -38,6 +43,22 @@ if (process.env.MALLOC_MMAP_THRESHOLD_ === undefined && !process.argv.includes('
 }
 
 const MIB = 1024 * 1024
+
+/**
+ * Lets the previous measurement's accumulators go before the next one is timed: a full GC, then
+ * a turn of the event loop so that the napi objects' finalizers run and free their native
+ * buffers (kept by glibc for reuse, see MALLOC_REUSE). Without it a napi accumulator's memory is
+ * freed whenever V8 gets to it, and a measurement pays page faults for fresh memory that the
+ * native side (which drops its accumulator at once) and wasm (which reuses its linear memory)
+ * do not: most of a raw read's time in napi here. Needs --expose-gc (the re-run passes it).
+ */
+async function settle() {
+  if (typeof globalThis.gc !== 'function') return
+  for (let i = 0; i < 2; i++) {
+    globalThis.gc()
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+}
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
 const repsAt = args.indexOf('--reps')
@@ -61,7 +82,14 @@ const { moduleUrl, bytes } = wasmPackage()
 const wasm = await import(moduleUrl)
 await wasm.default({ module_or_path: bytes })
 
-const IMPLS = { napi: napi.StdoutAccumulator, wasm: wasm.StdoutAccumulator }
+/** Each JS surface, with how it pushes: `push` (a copy of the accepted bytes per call) or the fast path. */
+const IMPLS = {
+  napi: { Class: napi.StdoutAccumulator, fast: false },
+  wasm: { Class: wasm.StdoutAccumulator, fast: false },
+  'napi-fast': { Class: napi.StdoutAccumulator, fast: true },
+  'wasm-fast': { Class: wasm.StdoutAccumulator, fast: true },
+}
+const create = (kind, options) => Object.assign(new IMPLS[kind].Class(options), { fast: IMPLS[kind].fast })
 
 // Native Rust, for the wasm/native ratio: crates/accumulator/examples/native_side.rs runs the same
 // workloads (byte-identical bodies) and prints its own timing; one process per repetition.
@@ -113,7 +141,11 @@ class TypeScriptPoller {
 /** One complete response through an accumulator: beginRead, 64 KiB chunks, endRead. */
 function read(acc, body) {
   let accepted = acc.beginRead().length
-  for (let at = 0; at < body.length; at += CHUNK) accepted += acc.push(body.subarray(at, at + CHUNK)).length
+  if (acc.fast) {
+    for (let at = 0; at < body.length; at += CHUNK) accepted += acc.pushCount(body.subarray(at, at + CHUNK))
+  } else {
+    for (let at = 0; at < body.length; at += CHUNK) accepted += acc.push(body.subarray(at, at + CHUNK)).length
+  }
   return accepted + acc.endRead().length
 }
 
@@ -129,7 +161,7 @@ function release(acc) {
 /** A poller of raw snapshots: `poll(snapshot)` observes one poll; `release()` when done. */
 function poller(kind, capBytes) {
   if (kind === 'typescript') return Object.assign(new TypeScriptPoller(capBytes), { release() {} })
-  const acc = new IMPLS[kind]({ capBytes, timestamps: false })
+  const acc = create(kind, { capBytes, timestamps: false })
   return { poll: (snapshot) => read(acc, snapshot), release: () => release(acc) }
 }
 
@@ -141,13 +173,14 @@ const median = (xs) => {
 
 /** Milliseconds of one timestamped read of `body` (a fresh accumulator each time; finish() not timed). */
 function timestampedOnce(kind, body, capBytes) {
-  const acc = new IMPLS[kind]({ capBytes, timestamps: true })
+  const acc = create(kind, { capBytes, timestamps: true })
   const t = now()
-  read(acc, body)
+  const accepted = read(acc, body)
   const ms = now() - t
   const out = acc.finish()
   release(acc)
-  if (out.gaps !== 0 || out.malformed !== 0 || out.totalBytes !== (body.length / 100) * 69) {
+  const want = Math.min(capBytes, (body.length / 100) * 69)
+  if (out.gaps !== 0 || out.malformed !== 0 || out.totalBytes !== (body.length / 100) * 69 || accepted !== want || out.stdout.length !== want) {
     throw new Error(`${kind}: unexpected outcome ${JSON.stringify({ ...out, stdout: undefined, text: undefined })}`)
   }
   return ms
@@ -192,51 +225,61 @@ const streams = [
   { name: 'timestamped 16 MiB, cap 32 MiB', body: timestampedStream(16 * MIB), cap: 32 * MIB },
   { name: 'timestamped 64 MiB, cap 5 MiB', body: timestampedStream(64 * MIB), cap: 5 * MIB },
 ]
-for (const { name, body, cap } of streams) {
-  const ms = { napi: [], wasm: [], native: [] }
-  const once = (kind) => (kind === 'native' ? native('timestamped', body.length, cap) : timestampedOnce(kind, body, cap))
-  timestampedOnce('napi', body, cap) // warm-up (the native side warms up in its own process)
-  timestampedOnce('wasm', body, cap)
-  for (let r = 0; r < REPS; r++) {
-    for (const kind of rotate(Object.keys(ms), r)) ms[kind].push(once(kind))
-  }
-  const mbps = (kind) => body.length / 1e6 / (median(ms[kind]) / 1e3)
+/** One line of throughput figures: MB/s per implementation and every ratio to native. */
+function throughputLine(name, bytes, ms) {
+  const mbps = (kind) => bytes / 1e6 / (median(ms[kind]) / 1e3)
+  const js = ['napi', 'wasm', 'napi-fast', 'wasm-fast']
   console.log(
-    `${name}: native ${fmt(mbps('native'))} MB/s, napi ${fmt(mbps('napi'))} MB/s, wasm ${fmt(mbps('wasm'))} MB/s; ` +
-      `wasm/native ${fmt(mbps('wasm') / mbps('native'), 2)}, wasm/napi ${fmt(mbps('wasm') / mbps('napi'), 2)} (medians of ${REPS})`,
+    `${name}: native ${fmt(mbps('native'))} MB/s, ` +
+      js.map((kind) => `${kind} ${fmt(mbps(kind))} MB/s`).join(', ') +
+      '; of native: ' +
+      js.map((kind) => `${kind} ${fmt(mbps(kind) / mbps('native'), 2)}`).join(', ') +
+      `; wasm/napi ${fmt(mbps('wasm') / mbps('napi'), 2)} (medians of ${REPS})`,
   )
+}
+const THROUGHPUT_KINDS = ['native', 'napi', 'wasm', 'napi-fast', 'wasm-fast']
+
+for (const { name, body, cap } of streams) {
+  const ms = Object.fromEntries(THROUGHPUT_KINDS.map((kind) => [kind, []]))
+  const once = (kind) => (kind === 'native' ? native('timestamped', body.length, cap) : timestampedOnce(kind, body, cap))
+  for (const kind of Object.keys(IMPLS)) timestampedOnce(kind, body, cap) // warm-up (the native side warms up in its own process)
+  for (let r = 0; r < REPS; r++) {
+    for (const kind of rotate(Object.keys(ms), r)) {
+      await settle()
+      ms[kind].push(once(kind))
+    }
+  }
+  throughputLine(name, body.length, ms)
 }
 
 // --- Raw throughput: a file read once, or growing over 16 polls that each re-serve it; MB/s of new bytes.
 /** Milliseconds for `polls` polls of `file` growing in equal steps (a fresh accumulator; finish() not timed). */
 function rawOnce(kind, file, polls, capBytes) {
-  const acc = new IMPLS[kind]({ capBytes, timestamps: false })
+  const acc = create(kind, { capBytes, timestamps: false })
   const t = now()
   let accepted = 0
   for (let i = 1; i <= polls; i++) accepted += read(acc, file.subarray(0, Math.floor((file.length * i) / polls)))
   const ms = now() - t
   const out = acc.finish()
   release(acc)
-  if (accepted !== file.length || out.totalBytes !== file.length || out.gaps !== 0) {
+  if (accepted !== file.length || out.totalBytes !== file.length || out.gaps !== 0 || Buffer.compare(out.stdout, file) !== 0) {
     throw new Error(`${kind}: unexpected raw outcome ${JSON.stringify({ accepted, ...out, stdout: undefined, text: undefined })}`)
   }
   return ms
 }
 const rawFile = rawLog(16 * MIB)
 for (const polls of [1, 16]) {
-  const ms = { napi: [], wasm: [], native: [] }
+  const ms = Object.fromEntries(THROUGHPUT_KINDS.map((kind) => [kind, []]))
   const once = (kind) => (kind === 'native' ? native('raw', rawFile.length, polls, 32 * MIB) : rawOnce(kind, rawFile, polls, 32 * MIB))
-  rawOnce('napi', rawFile, polls, 32 * MIB) // warm-up
-  rawOnce('wasm', rawFile, polls, 32 * MIB)
+  for (const kind of Object.keys(IMPLS)) rawOnce(kind, rawFile, polls, 32 * MIB) // warm-up
   for (let r = 0; r < REPS; r++) {
-    for (const kind of rotate(Object.keys(ms), r)) ms[kind].push(once(kind))
+    for (const kind of rotate(Object.keys(ms), r)) {
+      await settle()
+      ms[kind].push(once(kind))
+    }
   }
-  const mbps = (kind) => rawFile.length / 1e6 / (median(ms[kind]) / 1e3)
   const name = polls === 1 ? 'raw one read of 16 MiB' : `raw ${polls} polls growing to 16 MiB`
-  console.log(
-    `${name}, cap 32 MiB: native ${fmt(mbps('native'))} MB/s, napi ${fmt(mbps('napi'))} MB/s, wasm ${fmt(mbps('wasm'))} MB/s; ` +
-      `wasm/native ${fmt(mbps('wasm') / mbps('native'), 2)}, wasm/napi ${fmt(mbps('wasm') / mbps('napi'), 2)} (medians of ${REPS})`,
-  )
+  throughputLine(`${name}, cap 32 MiB`, rawFile.length, ms)
 }
 
 // --- Raw poll cost at a 5 MiB snapshot (and 1 / 20 MiB unless --quick), vs the TypeScript algorithm.
@@ -252,7 +295,10 @@ for (const size of SIZES) {
       kind === 'native' ? native('poll', size, fresh, polls(kind), CAP) : pollCost(kind, file, size, fresh, polls(kind), CAP)
     for (const kind of ['napi', 'wasm', 'typescript']) pollCost(kind, file, size, fresh, 2, CAP) // warm-up
     for (let r = 0; r < REPS; r++) {
-      for (const kind of rotate(Object.keys(med), r)) med[kind].push(cost(kind))
+      for (const kind of rotate(Object.keys(med), r)) {
+        await settle()
+        med[kind].push(cost(kind))
+      }
     }
     const m = Object.fromEntries(Object.entries(med).map(([k, v]) => [k, median(v)]))
     const us = (x) => `${fmt(x * 1e3)} µs`

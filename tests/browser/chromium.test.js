@@ -99,7 +99,7 @@ describe('wasm StdoutAccumulator in headless Chromium', () => {
     const { passed, failed, failures } = results.vectors
     assert.deepEqual(failures, [])
     assert.equal(failed, 0)
-    assert.equal(passed, vectors.length * 2)
+    assert.equal(passed, vectors.length * 4) // two abandon styles, through push() and pushCount()
   })
 
   test('every API and bad-input case passes', () => {

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test'
 
 import { apiCases } from '../shared/api-cases.js'
 import { loadVectors, repoRoot } from '../shared/node-helpers.js'
-import { checkVector } from '../shared/vector-runner.js'
+import { VECTOR_STYLES, checkVector } from '../shared/vector-runner.js'
 
 const require = createRequire(import.meta.url)
 const { StdoutAccumulator } = require(join(repoRoot, 'npm', 'sandbox-native'))
@@ -32,6 +32,9 @@ describe('napi StdoutAccumulator: API and bad input', () => {
       'endRead',
       'finish',
       'push',
+      'pushCount',
+      'stdoutLength',
+      'stdoutSlice',
     ])
   })
 })
@@ -40,10 +43,9 @@ describe('napi StdoutAccumulator: shared vectors', () => {
   const vectors = loadVectors()
   test('tests/vectors/ holds vectors', () => assert.ok(vectors.length > 0, 'no *.json vector in tests/vectors/'))
   for (const vector of vectors) {
-    for (const explicitAbandon of [false, true]) {
-      const style = explicitAbandon ? 'explicit abandonRead()' : 'implicit abandon'
+    for (const { explicitAbandon, fastPath, style } of VECTOR_STYLES) {
       test(`${vector.file} (${style})`, () => {
-        assert.deepEqual(checkVector(StdoutAccumulator, vector, { explicitAbandon }), [])
+        assert.deepEqual(checkVector(StdoutAccumulator, vector, { explicitAbandon, fastPath }), [])
       })
     }
   }

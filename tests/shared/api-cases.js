@@ -306,4 +306,139 @@ export const apiCases = [
       check(t.text === text.slice(0, 40000) && t.totalBytes === enc(text).length && t.gaps === 0, `timestamped one-chunk: ${t.totalBytes} bytes, gaps ${t.gaps}`)
     },
   },
+  {
+    name: 'pushCount throws what push throws (a TypeError for a non-Uint8Array, an Error outside a read) and changes nothing',
+    run(StdoutAccumulator) {
+      const acc = new StdoutAccumulator({ capBytes: 100 })
+      throws(() => acc.pushCount(enc('x')), Error, PUSH_OUTSIDE, 'pushCount outside a read')
+      acc.beginRead()
+      check(acc.pushCount(enc('ab')) === 2, 'pushCount returns the number of bytes accepted')
+      for (const bad of ['text', [1, 2], new ArrayBuffer(2), new Uint16Array(2), undefined]) {
+        throws(() => acc.pushCount(bad), TypeError, CHUNK, `pushCount(${Object.prototype.toString.call(bad)})`)
+      }
+      check(acc.pushCount(enc('c')) === 1, 'the read stays open after a bad chunk')
+      acc.endRead()
+      throws(() => acc.pushCount(enc('x')), Error, PUSH_OUTSIDE, 'pushCount after endRead')
+      equalBytes(acc.finish().stdout, enc('abc'), 'stdout')
+    },
+  },
+  {
+    name: 'stdoutLength follows stdout; stdoutSlice copies a range of it, read like Uint8Array.prototype.slice',
+    run(StdoutAccumulator) {
+      const acc = new StdoutAccumulator({ capBytes: 8 })
+      check(acc.stdoutLength === 0, `stdoutLength of a new accumulator: ${acc.stdoutLength}`)
+      equalBytes(acc.stdoutSlice(), [], 'stdoutSlice() of a new accumulator')
+      acc.beginRead()
+      check(acc.pushCount(enc('0123456789')) === 8, 'pushCount stops at the cap')
+      check(acc.stdoutLength === 8, `stdoutLength at the cap: ${acc.stdoutLength}`)
+      const cases = [
+        [[], '01234567'],
+        [[3], '34567'],
+        [[2, 5], '234'],
+        [[-3], '567'],
+        [[-100, -6], '01'],
+        [[6, 2], ''],
+        [[1.9, 4.2], '123'],
+        [[NaN, Infinity], '01234567'],
+        [[undefined, 3], '012'],
+        [[100], ''],
+      ]
+      for (const [args, want] of cases) {
+        const got = acc.stdoutSlice(...args)
+        check(got instanceof Uint8Array && Object.getPrototypeOf(got) === Uint8Array.prototype, 'a plain Uint8Array')
+        equalBytes(got, enc(want), `stdoutSlice(${args.map(String).join(', ')})`)
+        equalBytes(got, enc('01234567').slice(...args), `stdoutSlice(${args.map(String).join(', ')}) as Uint8Array.slice`)
+      }
+      const copy = acc.stdoutSlice()
+      copy[0] = 0x7a
+      equalBytes(acc.stdoutSlice(0, 1), enc('0'), 'a slice is a copy')
+      acc.endRead()
+      const out = acc.finish()
+      check(out.truncated && out.totalBytes === 10, 'past the cap')
+      check(acc.stdoutLength === out.stdout.length, 'stdoutLength is finish().stdout.length')
+    },
+  },
+  {
+    name: 'the fast path (pushCount, stdoutSlice) gives the same stdout, truncated, gaps and counts as push, on random responses in both modes',
+    run(StdoutAccumulator) {
+      // A small deterministic generator (mulberry32), so a failure can be replayed.
+      let seed = 0x5eed
+      const random = () => {
+        seed = (seed + 0x6d2b79f5) | 0
+        let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+      }
+      const int = (n) => Math.floor(random() * n)
+      for (let round = 0; round < 60; round++) {
+        const timestamps = round % 2 === 1
+        const capBytes = [1, 17, 300, 5000, 70000][int(5)]
+        const slow = new StdoutAccumulator({ capBytes, timestamps })
+        const fast = new StdoutAccumulator({ capBytes, timestamps })
+        const viaPush = []
+        const viaCount = []
+        let file = new Uint8Array(0)
+        let clock = 0
+        const append = () => {
+          let text = ''
+          for (let i = int(40); i >= 0; i--) {
+            const line = 'x'.repeat(int(120)) + (int(3) === 0 ? '\u00e9' : '')
+            if (timestamps) {
+              clock += int(4) === 0 ? 0 : 1 + int(900000000)
+              const nanos = String(clock % 1000000000).padStart(9, '0')
+              const seconds = Math.floor(clock / 1000000000)
+              const mmss = [Math.floor(seconds / 60), seconds % 60].map((n) => String(n).padStart(2, '0')).join(':')
+              text += `2026-11-26T10:${mmss}.${nanos}Z ${line}\n`
+            } else {
+              text += `${line}\n`
+            }
+          }
+          const bytes = enc(text)
+          const grown = new Uint8Array(file.length + bytes.length)
+          grown.set(file)
+          grown.set(bytes, file.length)
+          file = grown
+        }
+        for (let step = 0; step < 12; step++) {
+          const action = int(6)
+          if (action <= 2) append()
+          else if (action === 3 && !timestamps) file = new Uint8Array(0) // a rotation
+          else {
+            // A read of the file from its start, or (timestamped) from any line; cut or not.
+            let start = 0
+            if (timestamps && int(2) === 0) {
+              const starts = [0]
+              file.forEach((b, i) => b === 10 && i + 1 < file.length && starts.push(i + 1))
+              start = starts[int(starts.length)]
+            }
+            const end = int(3) === 0 ? start + int(file.length - start + 1) : file.length
+            viaPush.push(slow.beginRead())
+            viaCount.push(fast.beginRead())
+            for (let at = start; at < end; ) {
+              const size = Math.min(end - at, [1, 7, 64, 4096, 65536, 1 << 20][int(6)])
+              const chunk = file.subarray(at, at + size)
+              viaPush.push(slow.push(chunk))
+              const before = fast.stdoutLength
+              const n = fast.pushCount(chunk)
+              check(fast.stdoutLength === before + n, `round ${round}: stdoutLength does not follow pushCount`)
+              viaCount.push(fast.stdoutSlice(before))
+              at += size
+            }
+            const cut = end < file.length && int(2) === 0
+            viaPush.push(cut ? slow.abandonRead() : slow.endRead())
+            viaCount.push(cut ? fast.abandonRead() : fast.endRead())
+          }
+          check(slow.stdoutLength === fast.stdoutLength, `round ${round} step ${step}: stdoutLength ${slow.stdoutLength} vs ${fast.stdoutLength}`)
+        }
+        const a = snapshot(slow)
+        const b = snapshot(fast)
+        sameSnapshot(a, b, `round ${round} (${timestamps ? 'timestamped' : 'raw'}, cap ${capBytes})`)
+        const joined = (parts) => parts.flatMap((p) => Array.from(p))
+        equalBytes(joined(viaPush), a.stdout, `round ${round}: push deltas`)
+        equalBytes(joined(viaCount), b.stdout, `round ${round}: pushCount + stdoutSlice deltas`)
+        equalBytes(fast.stdoutSlice(), b.stdout, `round ${round}: stdoutSlice()`)
+        for (const acc of [slow, fast]) if (typeof acc.free === 'function') acc.free()
+      }
+    },
+  },
 ]

@@ -77,8 +77,11 @@ const COUNTERS = ['truncated', 'totalBytes', 'rotations', 'gaps', 'malformed']
  * `explicitAbandon`: call `abandonRead()` for every read with `"end": false` before the next
  * `beginRead()` / `finish()`, instead of relying on them to abandon it. Both must give the same
  * result.
+ *
+ * `fastPath`: feed every chunk with `pushCount()` instead of `push()`, and collect its bytes with
+ * `stdoutSlice(lengthBefore)`; the result must be the same, and `stdoutLength` must follow.
  */
-export function checkVector(StdoutAccumulator, vector, { explicitAbandon = false } = {}) {
+export function checkVector(StdoutAccumulator, vector, { explicitAbandon = false, fastPath = false } = {}) {
   const problems = []
   const expect = vector.expect
   if (vector.version !== undefined && vector.version !== 1 && vector.version !== 2) {
@@ -103,7 +106,19 @@ export function checkVector(StdoutAccumulator, vector, { explicitAbandon = false
   }
   vector.reads.forEach((read, r) => {
     take(`reads[${r}] beginRead()`, acc.beginRead())
-    read.chunks.forEach((chunk, c) => take(`reads[${r}].chunks[${c}] push()`, acc.push(chunkBytes(chunk))))
+    read.chunks.forEach((chunk, c) => {
+      if (!fastPath) {
+        take(`reads[${r}].chunks[${c}] push()`, acc.push(chunkBytes(chunk)))
+        return
+      }
+      // The fast path: a count, and the new bytes only when asked for (as a live tail would).
+      const before = acc.stdoutLength
+      const count = acc.pushCount(chunkBytes(chunk))
+      if (typeof count !== 'number' || acc.stdoutLength !== before + count) {
+        problems.push(`reads[${r}].chunks[${c}] pushCount() returned ${count}, stdoutLength went ${before} -> ${acc.stdoutLength}`)
+      }
+      take(`reads[${r}].chunks[${c}] stdoutSlice(${before})`, acc.stdoutSlice(before))
+    })
     if (read.end === false) {
       if (explicitAbandon) take(`reads[${r}] abandonRead()`, acc.abandonRead())
     } else {
@@ -144,22 +159,33 @@ export function checkVector(StdoutAccumulator, vector, { explicitAbandon = false
     second.text === first.text &&
     COUNTERS.every((field) => second[field] === first[field])
   if (!sameSnapshot) problems.push('a second finish() returned a different result than the first')
+  if (fastPath && (acc.stdoutLength !== first.stdout.length || !sameBytes(acc.stdoutSlice(), first.stdout))) {
+    problems.push(`stdoutLength ${acc.stdoutLength} / stdoutSlice() differ from finish().stdout (${first.stdout.length} bytes)`)
+  }
   return problems
 }
 
+/** The ways every vector is run: each abandon style, through `push` and through the fast path. */
+export const VECTOR_STYLES = [false, true].flatMap((explicitAbandon) =>
+  [false, true].map((fastPath) => ({
+    explicitAbandon,
+    fastPath,
+    style: `${explicitAbandon ? 'explicit abandonRead()' : 'implicit abandon'}${fastPath ? ', pushCount()' : ''}`,
+  })),
+)
+
 /**
- * Runs every vector in both abandon styles; returns `{ passed, failed, failures }` where a failure
+ * Runs every vector in both abandon styles, through `push` and through the fast path; returns `{ passed, failed, failures }` where a failure
  * is `{ name, style, problems }`. Used where one call must report everything (the browser page).
  */
 export function runVectors(StdoutAccumulator, vectors) {
   const failures = []
   let passed = 0
   for (const vector of vectors) {
-    for (const explicitAbandon of [false, true]) {
-      const style = explicitAbandon ? 'explicit abandonRead()' : 'implicit abandon'
+    for (const { explicitAbandon, fastPath, style } of VECTOR_STYLES) {
       let problems
       try {
-        problems = checkVector(StdoutAccumulator, vector, { explicitAbandon })
+        problems = checkVector(StdoutAccumulator, vector, { explicitAbandon, fastPath })
       } catch (error) {
         problems = [`threw ${error && error.stack ? error.stack : String(error)}`]
       }

@@ -6,6 +6,10 @@ const options: StdoutAccumulatorOptions = { capBytes: 5 * 1024 * 1024, timestamp
 const acc = new StdoutAccumulator(options)
 new StdoutAccumulator({ capBytes: 1024 })
 const returned: Uint8Array[] = [acc.beginRead(), acc.push(new Uint8Array([104, 105])), acc.endRead(), acc.abandonRead()]
+// The fast path: a count per push, stdout copied out only when asked for.
+const accepted: number = acc.pushCount(new Uint8Array([10]))
+const length: number = acc.stdoutLength
+const tail: Uint8Array[] = [acc.stdoutSlice(length - accepted), acc.stdoutSlice(), acc.stdoutSlice(0, 1)]
 const out: StdoutOutcome = acc.finish()
 const fields: [Uint8Array, string, boolean, number, number, number, number] = [
   out.stdout,
@@ -20,7 +24,11 @@ const fields: [Uint8Array, string, boolean, number, number, number, number] = [
 new StdoutAccumulator({ timestamps: true })
 // @ts-expect-error a chunk is a Uint8Array, not a string
 acc.push('text')
+// @ts-expect-error a chunk is a Uint8Array, not a string
+acc.pushCount('text')
+// @ts-expect-error stdoutLength is read-only
+acc.stdoutLength = 3
 // @ts-expect-error timestamps is a boolean
 new StdoutAccumulator({ capBytes: 10, timestamps: 'yes' })
 
-export { fields, returned }
+export { fields, returned, tail }

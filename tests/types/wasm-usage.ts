@@ -10,6 +10,10 @@ await init({ module_or_path: new Uint8Array(0) })
 const options: StdoutAccumulatorOptions = { capBytes: 5 * 1024 * 1024, timestamps: true }
 const acc = new StdoutAccumulator(options)
 const returned: Uint8Array[] = [acc.beginRead(), acc.push(new Uint8Array([104, 105])), acc.endRead(), acc.abandonRead()]
+// The fast path: a count per push, stdout copied out only when asked for.
+const accepted: number = acc.pushCount(new Uint8Array([10]))
+const length: number = acc.stdoutLength
+const tail: Uint8Array[] = [acc.stdoutSlice(length - accepted), acc.stdoutSlice(), acc.stdoutSlice(0, 1)]
 const out: StdoutOutcome = acc.finish()
 const fields: [Uint8Array, string, boolean, number, number, number, number] = [
   out.stdout,
@@ -25,5 +29,9 @@ acc.free()
 new StdoutAccumulator({ timestamps: true })
 // @ts-expect-error a chunk is a Uint8Array, not a string
 acc.push('text')
+// @ts-expect-error a chunk is a Uint8Array, not a string
+acc.pushCount('text')
+// @ts-expect-error stdoutLength is read-only
+acc.stdoutLength = 3
 
-export { fields, returned }
+export { fields, returned, tail }

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test'
 
 import { apiCases } from '../shared/api-cases.js'
 import { loadVectors, wasmPackage, wasmPkgDir } from '../shared/node-helpers.js'
-import { checkVector } from '../shared/vector-runner.js'
+import { VECTOR_STYLES, checkVector } from '../shared/vector-runner.js'
 
 const { moduleUrl, bytes } = wasmPackage()
 const wasm = await import(moduleUrl)
@@ -22,10 +22,9 @@ describe('wasm StdoutAccumulator: shared vectors', () => {
   const vectors = loadVectors()
   test('tests/vectors/ holds vectors', () => assert.ok(vectors.length > 0, 'no *.json vector in tests/vectors/'))
   for (const vector of vectors) {
-    for (const explicitAbandon of [false, true]) {
-      const style = explicitAbandon ? 'explicit abandonRead()' : 'implicit abandon'
+    for (const { explicitAbandon, fastPath, style } of VECTOR_STYLES) {
       test(`${vector.file} (${style})`, () => {
-        assert.deepEqual(checkVector(StdoutAccumulator, vector, { explicitAbandon }), [])
+        assert.deepEqual(checkVector(StdoutAccumulator, vector, { explicitAbandon, fastPath }), [])
       })
     }
   }
@@ -45,6 +44,9 @@ describe('wasm package', () => {
       'endRead(): Uint8Array',
       'abandonRead(): Uint8Array',
       'finish(): StdoutOutcome',
+      'pushCount(chunk: Uint8Array): number',
+      'readonly stdoutLength: number',
+      'stdoutSlice(start?: number | null, end?: number | null): Uint8Array',
       'export interface StdoutOutcome',
       'malformed: number',
       'export default function __wbg_init',

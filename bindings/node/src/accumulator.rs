@@ -1,7 +1,10 @@
 //! The `StdoutAccumulator` class: the Node face of [`tale_sandbox_accumulator::StdoutAccumulator`].
 //!
 //! Chunks are borrowed from the caller's `Uint8Array` without copying; the accepted bytes (usually
-//! a small part of the chunk) are copied into a fresh `Uint8Array` that JS owns.
+//! a small part of the chunk) are copied into a fresh `Uint8Array` that JS owns. The fast path
+//! (`pushCount`, `stdoutLength`, `stdoutSlice`) copies nothing out: a caller that does not need
+//! every delta as it comes learns how many bytes were accepted and copies stdout only when (and
+//! as much as) it wants, so a push costs what the native push costs plus one call.
 //!
 //! An accumulator holds up to `capBytes` of native memory that V8 cannot see, so the object tells
 //! V8 about it (`napi_adjust_external_memory`) as it grows and when it is collected, as Node
@@ -21,7 +24,7 @@ use crate::guard::{Contained, Guarded};
 use crate::js_error::{options_error, plain_error, type_error};
 use tale_sandbox_binding_options::{
     KNOWN_OPTIONS, OptionValue, chunk_not_uint8array, config_error, config_from, not_an_object,
-    unknown_option, usage_error_message,
+    slice_bounds, unknown_option, usage_error_message,
 };
 
 // Declared for the generated TypeScript types; the constructor reads the raw JS value itself so
@@ -142,6 +145,43 @@ impl StdoutAccumulator {
             let chunk = borrow_chunk(env, chunk)?;
             let accepted = acc.push(&chunk).map_err(|e| plain_error(usage_error_message(&e)))?;
             Uint8ArraySlice::copy_from(env, accepted)
+        })
+    }
+
+    /// The fast path of `push`: feeds the next chunk of the open response exactly as `push`
+    /// does, but returns only how many bytes it newly accepted into stdout and copies nothing
+    /// out (they are `stdout`'s last bytes: `stdoutSlice(stdoutLength - n)`). The same errors
+    /// as `push`.
+    #[napi(ts_args_type = "chunk: Uint8Array")]
+    pub fn push_count(&mut self, env: &Env, chunk: Unknown<'_>) -> Result<f64> {
+        self.changing(env, "pushCount", |acc| {
+            let chunk = borrow_chunk(env, chunk)?;
+            let accepted = acc.push(&chunk).map_err(|e| plain_error(usage_error_message(&e)))?;
+            Ok(accepted.len() as f64)
+        })
+    }
+
+    /// How many bytes of stdout are accepted so far (the length `finish().stdout` would have).
+    #[napi(getter)]
+    pub fn stdout_length(&mut self) -> Result<f64> {
+        self.inner.with("stdoutLength", |acc| Ok(acc.stdout().len() as f64))
+    }
+
+    /// A copy of the stdout accepted so far from `start` to `end` (exclusive), read like
+    /// `Uint8Array.prototype.slice`: both optional, negative values count from the end, clamped
+    /// to `stdoutLength`. With `pushCount`, what a live tail needs: `stdoutSlice(lengthBefore)`
+    /// after some pushes.
+    #[napi(ts_return_type = "Uint8Array")]
+    pub fn stdout_slice<'env>(
+        &mut self,
+        env: &'env Env,
+        start: Option<f64>,
+        end: Option<f64>,
+    ) -> Result<Uint8ArraySlice<'env>> {
+        self.inner.with("stdoutSlice", |acc| {
+            let stdout = acc.stdout();
+            let (from, to) = slice_bounds(stdout.len(), start, end);
+            Uint8ArraySlice::copy_from(env, &stdout[from..to])
         })
     }
 

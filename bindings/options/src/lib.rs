@@ -113,6 +113,24 @@ pub fn chunk_not_uint8array(got: &str) -> String {
     format!("StdoutAccumulator.push(chunk): chunk must be a Uint8Array, got {got}")
 }
 
+/// The range `stdoutSlice(start, end)` copies out of `len` bytes of stdout, read as
+/// `Array.prototype.slice` and `Uint8Array.prototype.slice` read their arguments: fractions are
+/// truncated, `NaN` and a missing `start` are 0, a missing `end` is `len`, negative values count
+/// from the end, both are clamped to `0..=len`, and `end` before `start` gives an empty range.
+pub fn slice_bounds(len: usize, start: Option<f64>, end: Option<f64>) -> (usize, usize) {
+    let at = |value: f64| -> usize {
+        let value = if value.is_nan() { 0.0 } else { value.trunc() };
+        if value < 0.0 {
+            len.saturating_sub((-value).min(len as f64) as usize)
+        } else {
+            value.min(len as f64) as usize
+        }
+    };
+    let from = start.map_or(0, at);
+    let to = end.map_or(len, at);
+    (from, to.max(from))
+}
+
 /// Message for `push` without an open read.
 pub const PUSH_OUTSIDE_READ: &str =
     "StdoutAccumulator.push() called outside a read: call beginRead() first";
@@ -170,6 +188,19 @@ fn js_number_text(n: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slice_bounds_read_arguments_as_array_slice_does() {
+        assert_eq!(slice_bounds(10, None, None), (0, 10));
+        assert_eq!(slice_bounds(10, Some(3.0), None), (3, 10));
+        assert_eq!(slice_bounds(10, Some(3.9), Some(7.2)), (3, 7));
+        assert_eq!(slice_bounds(10, Some(-4.0), None), (6, 10));
+        assert_eq!(slice_bounds(10, Some(-40.0), Some(-8.0)), (0, 2));
+        assert_eq!(slice_bounds(10, Some(8.0), Some(2.0)), (8, 8));
+        assert_eq!(slice_bounds(10, Some(f64::NAN), Some(f64::INFINITY)), (0, 10));
+        assert_eq!(slice_bounds(10, Some(f64::NEG_INFINITY), Some(99.0)), (0, 10));
+        assert_eq!(slice_bounds(0, Some(1.0), Some(2.0)), (0, 0));
+    }
 
     #[test]
     fn cap_and_mode_are_taken_exactly() {

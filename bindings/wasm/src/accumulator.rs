@@ -4,7 +4,8 @@
 //! read JS memory in place, so a chunk is copied into linear memory through a reused scratch
 //! buffer — in pieces, and only the pieces the accumulator will look at
 //! ([`core::StdoutAccumulator::try_skip`]); accepted bytes are copied out into a fresh
-//! `Uint8Array`.
+//! `Uint8Array`, except on the fast path (`pushCount`, `stdoutLength`, `stdoutSlice`), which
+//! copies stdout out only when and as much as the caller asks.
 //!
 //! Panics: `wasm32-unknown-unknown` aborts on panic, so a panic surfaces in JS as a
 //! `WebAssembly.RuntimeError` ("unreachable") and cannot be caught in Rust; the accumulator is
@@ -17,7 +18,7 @@ use wasm_bindgen::prelude::*;
 
 use tale_sandbox_binding_options::{
     JsErrorKind, KNOWN_OPTIONS, OptionValue, OptionsError, chunk_not_uint8array, config_error,
-    config_from, not_an_object, unknown_option, usage_error_message,
+    config_from, not_an_object, slice_bounds, unknown_option, usage_error_message,
 };
 
 /// A chunk is handed over in pieces of at most this size, each copied only if it is needed; the
@@ -117,37 +118,40 @@ impl StdoutAccumulator {
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array")] chunk: JsValue,
     ) -> Result<Uint8Array, JsValue> {
-        let chunk = as_uint8array(&chunk)?;
-        let usage = |e: core::UsageError| js_error_plain(&usage_error_message(&e));
-        let len = chunk.length() as usize;
-        // Copying into linear memory is the main cost of a push here, and a raw poll re-serves
-        // the whole file: ask before copying, piece by piece, so only what is read is copied.
-        // Only the first call can fail (outside a read); nothing below changes that state, so
-        // no accepted bytes can be left unreturned by an error midway.
-        let whole_unseen = self.inner.try_skip(len).map_err(usage)?;
-        if whole_unseen {
-            return Ok(Uint8Array::new_with_length(0));
-        }
         let before = self.inner.stdout().len();
-        let mut at = 0;
-        while at < len {
-            let end = len.min(at + PIECE_BYTES);
-            let asked_already = at == 0 && end == len;
-            if asked_already || !self.inner.try_skip(end - at).map_err(usage)? {
-                let piece = if asked_already {
-                    chunk.clone()
-                } else {
-                    chunk.subarray(at as u32, end as u32)
-                };
-                self.scratch.clear();
-                self.scratch.reserve(end - at);
-                let bytes =
-                    piece.copy_to_uninit(&mut self.scratch.spare_capacity_mut()[..end - at]);
-                self.inner.push(bytes).map_err(usage)?;
-            }
-            at = end;
-        }
+        self.feed(&chunk)?;
         Ok(Uint8Array::from(&self.inner.stdout()[before..]))
+    }
+
+    /// The fast path of `push`: feeds the next chunk of the open response exactly as `push`
+    /// does, but returns only how many bytes it newly accepted into stdout and copies nothing
+    /// out (they are `stdout`'s last bytes: `stdoutSlice(stdoutLength - n)`). The same errors
+    /// as `push`.
+    #[wasm_bindgen(js_name = pushCount)]
+    pub fn push_count(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] chunk: JsValue,
+    ) -> Result<f64, JsValue> {
+        let before = self.inner.stdout().len();
+        self.feed(&chunk)?;
+        Ok((self.inner.stdout().len() - before) as f64)
+    }
+
+    /// How many bytes of stdout are accepted so far (the length `finish().stdout` would have).
+    #[wasm_bindgen(getter, js_name = stdoutLength)]
+    pub fn stdout_length(&self) -> f64 {
+        self.inner.stdout().len() as f64
+    }
+
+    /// A copy of the stdout accepted so far from `start` to `end` (exclusive), read like
+    /// `Uint8Array.prototype.slice`: both optional, negative values count from the end, clamped
+    /// to `stdoutLength`. With `pushCount`, what a live tail needs: `stdoutSlice(lengthBefore)`
+    /// after some pushes.
+    #[wasm_bindgen(js_name = stdoutSlice)]
+    pub fn stdout_slice(&self, start: Option<f64>, end: Option<f64>) -> Uint8Array {
+        let stdout = self.inner.stdout();
+        let (from, to) = slice_bounds(stdout.len(), start, end);
+        Uint8Array::from(&stdout[from..to])
     }
 
     /// The open response ended normally; returns the bytes accepted at its end.
@@ -204,6 +208,41 @@ impl StdoutAccumulator {
         set("gaps", JsValue::from_f64(outcome.gaps as f64))?;
         set("malformed", JsValue::from_f64(outcome.malformed as f64))?;
         Ok(result.into())
+    }
+}
+
+impl StdoutAccumulator {
+    /// Hands `chunk` to the core (what `push` and `pushCount` share).
+    fn feed(&mut self, chunk: &JsValue) -> Result<(), JsValue> {
+        let chunk = as_uint8array(chunk)?;
+        let usage = |e: core::UsageError| js_error_plain(&usage_error_message(&e));
+        let len = chunk.length() as usize;
+        // Copying into linear memory is the main cost of a push here, and a raw poll re-serves
+        // the whole file: ask before copying, piece by piece, so only what is read is copied.
+        // Only the first call can fail (outside a read); nothing below changes that state, so
+        // no accepted bytes can be left unreturned by an error midway.
+        if self.inner.try_skip(len).map_err(usage)? {
+            return Ok(());
+        }
+        let mut at = 0;
+        while at < len {
+            let end = len.min(at + PIECE_BYTES);
+            let asked_already = at == 0 && end == len;
+            if asked_already || !self.inner.try_skip(end - at).map_err(usage)? {
+                let piece = if asked_already {
+                    chunk.clone()
+                } else {
+                    chunk.subarray(at as u32, end as u32)
+                };
+                self.scratch.clear();
+                self.scratch.reserve(end - at);
+                let bytes =
+                    piece.copy_to_uninit(&mut self.scratch.spare_capacity_mut()[..end - at]);
+                self.inner.push(bytes).map_err(usage)?;
+            }
+            at = end;
+        }
+        Ok(())
     }
 }
 

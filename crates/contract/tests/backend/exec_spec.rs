@@ -52,6 +52,23 @@ fn secret_object() {
     assert!(secret.data.is_none(), "stringData only; the apiserver encodes");
 }
 
+/// The README's security section: the exec Secret holds one key, `spec.json`, and that holds
+/// exactly the request, the sandbox token and the limits: nothing else of the configuration.
+#[test]
+fn the_secret_holds_only_the_spec_json_with_request_token_caps_and_timeout() {
+    let cfg = fixture_config(ContractVariant::UserAttestUlimit);
+    let secret = build_exec_secret(&cfg, &fixture_request(), 45_000.0, NOW);
+    let data = secret.string_data.as_ref().unwrap();
+    assert_eq!(data.keys().collect::<Vec<_>>(), ["spec.json"]);
+    let spec: Value = serde_json::from_str(&data["spec.json"]).unwrap();
+    let mut keys: Vec<_> = spec.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["caps", "req", "sandboxToken", "timeoutMs"]);
+    assert_eq!(spec["sandboxToken"], "test");
+    let labels_and_annotations = serde_json::to_string(&secret.metadata).unwrap();
+    assert!(!labels_and_annotations.contains("\"test\""), "the token only in spec.json");
+}
+
 fn valid() -> Value {
     json!({
         "req": serde_json::to_value(fixture_request()).unwrap(),

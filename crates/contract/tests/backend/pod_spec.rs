@@ -385,3 +385,67 @@ fn pod_input_from_request_builds_the_golden_pod() {
         SandboxPodInput::from_request(&req, ContractVariant::UserAttestUlimit, NOW, None).unwrap();
     assert_eq!(input, pod_input());
 }
+
+/// The README's security section: the exec Secret reaches the pod only as the read-only
+/// `exec-spec` volume of the `stage` and `harvest` helpers, in every contract variant and cache
+/// mode: one volume refers to it, no other container mounts that volume, and no container takes
+/// any Secret through `env` or `envFrom`. Every container runs hardened, seccomp included.
+#[test]
+fn exec_secret_reaches_only_the_helpers_and_every_container_is_hardened() {
+    for variant in
+        [ContractVariant::Workspace, ContractVariant::User, ContractVariant::UserAttestUlimit]
+    {
+        for cache in [CacheMode::None, CacheMode::Pvc] {
+            let mut cfg = fixture_config(variant);
+            cfg.k8s.cache_mode = cache;
+            let pod = build_sandbox_pod(&cfg, &pod_input()).unwrap();
+            let spec = pod.spec.as_ref().unwrap();
+            let secret_volumes: Vec<_> = spec
+                .volumes
+                .as_deref()
+                .unwrap()
+                .iter()
+                .filter_map(|v| v.secret.as_ref().map(|s| (v.name.as_str(), s)))
+                .collect();
+            assert_eq!(secret_volumes.len(), 1, "{variant:?} {cache:?}");
+            let (volume, source) = secret_volumes[0];
+            assert_eq!(volume, "exec-spec");
+            assert_eq!(source.secret_name.as_deref(), Some(secret_name_for(EXEC_ID).as_str()));
+            let all = spec.containers.iter().chain(spec.init_containers.as_deref().unwrap());
+            let mut mounting = Vec::new();
+            for c in all {
+                for m in c.volume_mounts.as_deref().unwrap_or_default() {
+                    if m.name == volume {
+                        assert_eq!(m.read_only, Some(true), "{} mounts it writable", c.name);
+                        mounting.push(c.name.clone());
+                    }
+                }
+                let env = c.env.as_deref().unwrap_or_default();
+                assert!(
+                    env.iter().all(|e| e.value_from.is_none()),
+                    "{}: an env var taken from elsewhere",
+                    c.name
+                );
+                assert!(c.env_from.is_none(), "{}: envFrom", c.name);
+                let sc = c.security_context.as_ref().unwrap();
+                assert_eq!(
+                    sc.seccomp_profile.as_ref().map(|p| p.type_.as_str()),
+                    Some("RuntimeDefault"),
+                    "{}",
+                    c.name
+                );
+                assert_eq!(sc.privileged, None, "{}", c.name);
+                assert_eq!(
+                    (sc.run_as_non_root, sc.allow_privilege_escalation),
+                    (Some(true), Some(false)),
+                    "{}",
+                    c.name
+                );
+            }
+            mounting.sort();
+            assert_eq!(mounting, ["harvest", "stage"], "{variant:?} {cache:?}");
+            assert_eq!(spec.automount_service_account_token, Some(false));
+            assert!(spec.service_account_name.is_none() && spec.host_network.is_none());
+        }
+    }
+}

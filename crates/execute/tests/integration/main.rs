@@ -6,3 +6,4 @@ mod common;
 mod execute;
 mod faults;
 mod record;
+mod security;

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Run every fuzz target of tale-sandbox-contract for SECONDS seconds each
-# (default 10). Installs cargo-fuzz at the version pinned below when missing.
-# Works on a stable toolchain through RUSTC_BOOTSTRAP=1 (cargo-fuzz passes
-# nightly-only flags).
+# Run every fuzz target of the project (the contract's parsers, the stdout
+# accumulator, the kubelet-logs model's parsers) for SECONDS seconds each
+# (default 10), or for a number of executions each. Installs cargo-fuzz at the
+# version pinned below when missing. Works on a stable toolchain through
+# RUSTC_BOOTSTRAP=1 (cargo-fuzz passes nightly-only flags).
 #
-#   crates/contract/fuzz/run.sh          # 10 s per target (the test command)
-#   crates/contract/fuzz/run.sh 600      # 10 min per target, by hand
-#   FUZZ_TARGETS="scanner text" crates/contract/fuzz/run.sh 60
+#   fuzz/run.sh                  # 10 s per target
+#   fuzz/run.sh 8                # 8 s per target (the test command)
+#   fuzz/run.sh 600              # 10 min per target, by hand
+#   fuzz/run.sh --runs 1000000   # 10^6 executions per target, by hand (BENCHMARKS.md)
+#   FUZZ_TARGETS="scanner accumulator" fuzz/run.sh 60
+#
+# One process per target (libFuzzer's -jobs is not used): the machine's cores
+# are shared.
 #
 # The instrumented build goes to FUZZ_TARGET_DIR (default fuzz/target), not
 # CARGO_TARGET_DIR, so it never mixes with the workspace's normal builds and
@@ -17,7 +23,7 @@
 # an error). Every target runs even after one failed; each gets a short
 # summary, and a failing one the end of its log (the panic, the failing input
 # and how to reproduce it). Findings are written to
-# crates/contract/fuzz/artifacts/<target>/. The growing corpus lives in
+# fuzz/artifacts/<target>/. The growing corpus lives in
 # corpus/<target>/ (git-ignored); seeds/<target>/ holds committed starting
 # inputs.
 #
@@ -30,9 +36,17 @@ set -euo pipefail
 # The cargo-fuzz release this script is written against (its flags and output).
 cargo_fuzz_version="0.13.2"
 
-seconds="${1:-10}"
+if [[ "${1:-}" == "--runs" ]]; then
+    runs_wanted="${2:?run.sh: --runs needs a number of executions}"
+    budget=(-runs="$runs_wanted")
+    what="$runs_wanted executions"
+else
+    seconds="${1:-10}"
+    budget=(-max_total_time="$seconds")
+    what="${seconds}s"
+fi
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../../.." && pwd)"
+root="$(cd "$here/.." && pwd)"
 cd "$here"
 export RUSTC_BOOTSTRAP=1
 
@@ -69,15 +83,19 @@ trap 'rm -f "$log"' EXIT
 failed=()
 for target in $targets; do
     mkdir -p "corpus/$target" "seeds/$target"
-    echo "run.sh: fuzzing $target for ${seconds}s" >&2
+    echo "run.sh: fuzzing $target for $what" >&2
     status=0
+    began=$SECONDS
     cargo fuzz run -a -s "$sanitizer" --target-dir "$target_dir" "$target" "corpus/$target" "seeds/$target" -- \
-        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1 \
+        "${budget[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1 \
         || status=$?
+    took=$((SECONDS - began))
     runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")"
+    speed="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")"
     rss="$(sed -n 's/^stat::peak_rss_mb: *//p' "$log")"
+    corpus="$(find "corpus/$target" -type f | wc -l)"
     if [[ $status -eq 0 ]]; then
-        echo "run.sh: $target ok: ${runs:-?} runs, peak RSS ${rss:-?} MB" >&2
+        echo "run.sh: $target ok: ${runs:-?} runs in ${took}s (${speed:-?}/s), corpus $corpus inputs, peak RSS ${rss:-?} MB, 0 crashes" >&2
     else
         echo "run.sh: $target FAILED (exit $status) after ${runs:-?} runs:" >&2
         # What went wrong (a panic and its message, libFuzzer's crash, timeout or out-of-memory
@@ -95,7 +113,7 @@ for target in $targets; do
 done
 
 if [[ ${#failed[@]} -gt 0 ]]; then
-    echo "run.sh: ${#failed[@]} target(s) failed: ${failed[*]} (inputs in crates/contract/fuzz/artifacts/<target>/)" >&2
+    echo "run.sh: ${#failed[@]} target(s) failed: ${failed[*]} (inputs in fuzz/artifacts/<target>/)" >&2
     exit 1
 fi
-echo "run.sh: all targets ran ${seconds}s without findings" >&2
+echo "run.sh: all targets ran $what without findings" >&2
