@@ -332,7 +332,7 @@ describe('a 25 MiB output while the kubelet rotates the log at 10 MiB', () => {
       const id = uniqueId('big')
       const pattern = 'héllo wörld, a line of twenty-five MiB\n'
       const total = 25 * 1024 * 1024
-      await setScenario(cluster, id, { runner: { output: [{ repeat: { pattern, totalBytes: total, chunkBytes: 64 * 1024, bytesPerSecond: 50 * 1024 * 1024 } }] } })
+      await setScenario(cluster, id, { runner: { output: [{ repeat: { pattern, totalBytes: total, chunkBytes: 64 * 1024, bytesPerSecond: 20_000_000 } }] } })
       let deltaBytes = 0
       const response = await backend.execute(cfg, request(id), { signal: new AbortController().signal, startedAtMs: Date.now(), onStdoutDelta: (t) => (deltaBytes += Buffer.byteLength(t)) })
       assert.equal(response.status, 'completed', JSON.stringify({ ...response, stdoutBase64: undefined }))

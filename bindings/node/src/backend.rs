@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use futures_util::FutureExt as _;
 use napi::bindgen_prelude::{
-    FromNapiValue, Function, FunctionRef, JsObjectValue, Object, ObjectRef, PromiseRaw,
+    FnArgs, FromNapiValue, Function, FunctionRef, JsObjectValue, Object, ObjectRef, PromiseRaw,
     ToNapiValue, Unknown,
 };
 use napi::{Env, JsValue, Result, ValueType};
@@ -248,9 +248,9 @@ impl KubernetesBackend {
                         token.cancel();
                         Ok(())
                     })?;
-                let add: Function<'_, (String, Function<'_, (), ()>), ()> =
+                let add: Function<'_, FnArgs<(String, Function<'_, (), ()>)>, ()> =
                     signal.get_named_property("addEventListener")?;
-                add.apply(signal, ("abort".to_string(), listener))?;
+                add.apply(signal, FnArgs::from(("abort".to_string(), listener)))?;
                 cleanup.push(Cleanup::RemoveListener {
                     signal: signal.create_ref()?,
                     listener: listener.create_ref()?,
@@ -316,9 +316,9 @@ impl Cleanup {
                 let removed = (|| -> Result<()> {
                     let signal = signal.get_value(env)?;
                     let listener = listener.borrow_back(env)?;
-                    let remove: Function<'_, (String, Function<'_, (), ()>), ()> =
+                    let remove: Function<'_, FnArgs<(String, Function<'_, (), ()>)>, ()> =
                         signal.get_named_property("removeEventListener")?;
-                    remove.apply(signal, ("abort".to_string(), listener))
+                    remove.apply(signal, FnArgs::from(("abort".to_string(), listener)))
                 })();
                 drop(removed);
             }

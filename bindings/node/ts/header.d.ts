@@ -122,9 +122,9 @@ export interface SpawnerConfig {
   contractVariant?: 'user-attest-ulimit' | 'user' | 'workspace'
 }
 
-/** A phase the runner announces (`onPhase`). */
+/** A phase the runner announces (`onPhase`); the Kubernetes backend reports only these two. */
 export interface SandboxPhaseEvent {
-  phase: 'preparing' | 'installing' | 'running' | 'completed'
+  phase: 'installing' | 'running'
 }
 
 /** The options of one `execute` call (spec §3.5). */
