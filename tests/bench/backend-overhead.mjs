@@ -9,6 +9,7 @@
 // Needs TALE_TESTCLUSTER_BIN (default: $CARGO_TARGET_DIR/debug/tale-testcluster) and
 // OVERHEAD_BIN (default: $CARGO_TARGET_DIR/release/examples/overhead).
 import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 
@@ -29,7 +30,9 @@ try {
   const scenario = { runner: { output: [{ write: { text: 'PHASE: running\n' } }, { write: { text: 'hello from the benchmark\n' } }] } }
   await api(cluster, 'PUT', '/sim/v1/default-scenario', scenario)
 
-  const rust = JSON.parse(execFileSync(overheadBin, [cluster.kubeconfig, String(runs), 'rustbench'], { encoding: 'utf8' }).trim())
+  const rust = existsSync(overheadBin)
+    ? JSON.parse(execFileSync(overheadBin, [cluster.kubeconfig, String(runs), 'rustbench'], { encoding: 'utf8' }).trim())
+    : null
 
   const cfg = serviceConfig({ sandboxToken: null, runtimeImage: 'tale-sandbox-runtime:latest', k8s: { ...serviceConfig().k8s, spawnerImage: 'tale-sandbox:latest' } })
   const backend = new KubernetesBackend(cfg, { kubeconfig: cluster.kubeconfig, logger: recordingLogger().logger })
@@ -63,9 +66,10 @@ try {
   rss.sort((a, b) => a.executions - b.executions)
 
   console.log(`per execution, ${runs} sequential runs of the same scenario on one tale-testcluster:`)
-  console.log(`  Rust (KubernetesBackend::execute)  median ${rust.medianMs.toFixed(2)} ms  p90 ${rust.p90Ms.toFixed(2)} ms`)
+  if (rust) console.log(`  Rust (KubernetesBackend::execute)  median ${rust.medianMs.toFixed(2)} ms  p90 ${rust.p90Ms.toFixed(2)} ms`)
+  else console.log(`  Rust: ${overheadBin} is not built (cargo build --release -p tale-sandbox-execute --example overhead)`)
   console.log(`  Node (addon execute)               median ${node.medianMs.toFixed(2)} ms  p90 ${node.p90Ms.toFixed(2)} ms`)
-  console.log(`  binding overhead (median)          ${(node.medianMs - rust.medianMs).toFixed(2)} ms  (ratio ${(node.medianMs / rust.medianMs).toFixed(3)})`)
+  if (rust) console.log(`  binding overhead (median)          ${(node.medianMs - rust.medianMs).toFixed(2)} ms  (ratio ${(node.medianMs / rust.medianMs).toFixed(3)})`)
   console.log('RSS over 1000 executions (8 at a time), after a GC:')
   for (const { executions, rssMiB } of rss) console.log(`  after ${String(executions).padStart(4)}: ${rssMiB.toFixed(1)} MiB`)
   const growth = rss.at(-1).rssMiB - rss[0].rssMiB
