@@ -6,12 +6,16 @@
 #   doctest  cargo test --workspace --doc (--all-targets leaves doctests out)
 #   fuzz     fuzz/run.sh 8   (every fuzz target 8 s: the contract's parsers, the accumulator, the
 #            kubelet-logs parsers; installs its pinned cargo-fuzz)
-#   node     napi addon build + Node tests (tests/node); the generated index.d.ts must equal the
-#            one in the tree
+#   node     napi addon build + Node tests (tests/node, KubernetesBackend against the
+#            tale-testcluster binary included); the generated index.d.ts must equal the one in
+#            the tree
+#   install  tests/install/run.sh: the linux-x64-musl addon built and checked (musl libc only),
+#            npm pack, install of the tarballs into a fresh project, one execution from there
 #   wasm     wasm package build + wasm-in-Node tests (tests/wasm)
 #   browser  wasm-in-Chromium tests (tests/browser; installs Debian's chromium when missing)
 #   cluster  tests/cluster/run.sh (kubectl and @kubernetes/client-node against the test cluster)
-# Installs on demand: npm dev dependencies (npm ci in tests/), the wasm32 rustup target and
+# Installs on demand: npm dev dependencies (npm ci in tests/), the x86_64-unknown-linux-musl rustup
+# target and Debian's musl-tools (install stage), the wasm32 rustup target and
 # wasm-bindgen-cli at the version pinned in bindings/wasm/Cargo.toml and cargo-fuzz at the version
 # pinned in fuzz/run.sh (both cached in ~/.cache/tale-sandbox/), Debian's chromium.
 #
@@ -192,11 +196,32 @@ stage_node() {
     cp "$before" "$dts"
   fi
   rm -f "$before"
+  # KubernetesBackend's tests drive the embedded test cluster's binary.
+  cargo build --quiet --locked -p tale-sandbox-testcluster --bin tale-testcluster
+  export TALE_TESTCLUSTER_BIN="$CARGO_TARGET_DIR/debug/tale-testcluster"
   (cd tests && node_tests node/)
   if [[ $stale -ne 0 ]]; then
     echo "node: the tests ran, but index.d.ts is stale (see above)" >&2
     return 1
   fi
+}
+
+ensure_musl_tools() {
+  if ! command -v musl-gcc >/dev/null 2>&1; then
+    echo "installing Debian's musl-tools for the linux-x64-musl addon"
+    if [[ $(id -u) -ne 0 ]]; then
+      echo "musl-gcc is missing and installing it needs root: run apt-get install -y musl-tools" >&2
+      return 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq musl-tools >/dev/null
+  fi
+}
+
+stage_install() {
+  ensure_npm_deps
+  ensure_musl_tools
+  bash tests/install/run.sh
 }
 
 stage_wasm() {
@@ -215,7 +240,7 @@ stage_cluster() {
   bash tests/cluster/run.sh
 }
 
-ALL_STAGES=(lint rust doctest fuzz node wasm browser cluster)
+ALL_STAGES=(lint rust doctest fuzz node install wasm browser cluster)
 if [[ $# -gt 0 ]]; then
   for name in "$@"; do
     if [[ " ${ALL_STAGES[*]} " != *" $name "* ]]; then

@@ -97,8 +97,11 @@ function linuxLibc() {
   return libcOfLoader(elfInterpreter(process.execPath)) ?? libcOfReport(report()) ?? libcOfLdd(readText('/usr/bin/ldd'))
 }
 
-/** The platform names this process can load, the most likely first. */
-function platformNames({ platform, arch } = process, libc = platform === 'linux' ? linuxLibc() : null) {
+/**
+ * The platform names this process can load, the most likely first. The C library is asked of
+ * `module.exports.linuxLibc`, so a test can simulate another system by replacing that export.
+ */
+function platformNames({ platform, arch } = process, libc = platform === 'linux' ? module.exports.linuxLibc() : null) {
   if (platform === 'linux') return (libc ? [libc] : ['gnu', 'musl']).map((abi) => `linux-${arch}-${abi}`)
   if (platform === 'win32') return [`win32-${arch}-msvc`]
   return [`${platform}-${arch}`]

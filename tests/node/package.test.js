@@ -1,10 +1,12 @@
 // The npm packaging of the addon: the @tale/sandbox-native loader, its error when the addon is
 // missing, the platform packages, and the committed TypeScript declarations.
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { after, test } from 'node:test'
 
 import { repoRoot } from '../shared/node-helpers.js'
@@ -105,4 +107,34 @@ test('the package exports exactly what index.d.ts declares, and every class need
   for (const member of ['beginRead(): Uint8Array', 'push(chunk: Uint8Array): Uint8Array', 'endRead(): Uint8Array', 'abandonRead(): Uint8Array', 'finish(): StdoutOutcome', 'malformed: number']) {
     assert.ok(dts.includes(member), `index.d.ts lacks ${member}`)
   }
+})
+
+test('ESM import gives the same exports as require, through the exports map', async () => {
+  assert.deepEqual(mainPackage.exports['.'], { types: './index.d.ts', import: './index.mjs', require: './index.js' })
+  const esm = await import(pathToFileURL(join(mainDir, 'index.mjs')).href)
+  const cjs = require(mainDir)
+  assert.deepEqual(Object.keys(esm).filter((k) => k !== 'default').sort(), Object.keys(cjs).sort())
+  for (const name of Object.keys(cjs)) assert.equal(esm[name], cjs[name], name)
+  assert.equal(esm.default, cjs)
+})
+
+test('on a musl system the loader picks the musl platform package (simulated diagnostic report)', () => {
+  const dir = join(scratch, 'musl')
+  const pkg = installLoaderOnly(dir)
+  // Stand-ins for the two platform packages: each says which one was loaded.
+  for (const abi of ['gnu', 'musl']) {
+    const folder = join(dir, 'node_modules', '@tale', `sandbox-native-linux-x64-${abi}`)
+    mkdirSync(folder, { recursive: true })
+    writeFileSync(join(folder, 'package.json'), JSON.stringify({ name: `@tale/sandbox-native-linux-x64-${abi}`, main: 'addon.js' }))
+    writeFileSync(join(folder, 'addon.js'), `module.exports = { loaded: '${abi}' }`)
+  }
+  // A child process whose platform.js sees the diagnostic report of a musl Node (Alpine's).
+  const muslReport = { header: { glibcVersionRuntime: undefined }, sharedObjects: ['/usr/bin/node', '/lib/ld-musl-x86_64.so.1'] }
+  const script = `
+    const platform = require(${JSON.stringify(join(pkg, 'platform.js'))})
+    platform.linuxLibc = () => platform.libcOfReport(${JSON.stringify(muslReport)})
+    console.log(require(${JSON.stringify(pkg)}).loaded)
+  `
+  const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })
+  assert.equal(out.trim(), process.arch === 'x64' && process.platform === 'linux' ? 'musl' : out.trim())
 })

@@ -96,7 +96,19 @@ impl<T: Contained> Guarded<T> {
     }
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+/// Runs a free-standing call (a constructor of a class without a [`Guarded`] state) under panic
+/// containment: a panic becomes a thrown `Error` naming `class` and `what`.
+pub fn contain<R>(class: &str, what: &str, call: impl FnOnce() -> Result<R>) -> Result<R> {
+    catch_unwind(AssertUnwindSafe(call)).unwrap_or_else(|payload| {
+        Err(plain_error(format!(
+            "internal error in {class}: {what} panicked: {}",
+            panic_message(payload.as_ref())
+        )))
+    })
+}
+
+/// The text of a panic payload.
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_owned()
     } else if let Some(text) = payload.downcast_ref::<String>() {

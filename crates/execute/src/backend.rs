@@ -226,6 +226,26 @@ impl KubernetesBackend {
     /// contract's `should_reap_*` select; returns how many were selected
     /// (counted even when a delete failed, as in the TypeScript).
     pub async fn sweep_orphans(&self, opts: &SweepOptions<'_>) -> usize {
+        let is_live = opts.is_live;
+        self.sweep_orphans_with(opts.stale_before_ms, |ids| {
+            std::future::ready(ids.iter().map(|id| is_live(id)).collect())
+        })
+        .await
+    }
+
+    /// [`Self::sweep_orphans`] with the liveness answered in batches, for a
+    /// caller whose `isLive` cannot be called from the runtime (a JS function
+    /// called on its own thread): after each list (pods, then Secrets),
+    /// `live_batch` gets the `tale.dev/execution-id` of every listed object
+    /// that has a name (`""` without one), in list order, and answers
+    /// whether each is live. The reap decisions are still the contract's
+    /// `should_reap_*`, asked with those answers. A missing answer counts as
+    /// live (never reaped).
+    pub async fn sweep_orphans_with<F, Fut>(&self, stale_before_ms: i64, mut live_batch: F) -> usize
+    where
+        F: FnMut(Vec<String>) -> Fut,
+        Fut: std::future::Future<Output = Vec<bool>>,
+    {
         let now = now_ms();
         let mut removed = 0;
         let pods = match self.api.list_pods(Some(SANDBOX_LABEL_SELECTOR), None).await {
@@ -235,22 +255,30 @@ impl KubernetesBackend {
                 return 0;
             }
         };
-        for pod in &pods {
-            let Some(name) = pod.metadata.name.as_deref().filter(|n| !n.is_empty()) else {
-                continue;
-            };
-            if !should_reap_pod(pod, opts, &self.cfg, now) {
+        let pods: Vec<_> = pods
+            .iter()
+            .filter_map(|pod| {
+                let name = pod.metadata.name.as_deref().filter(|n| !n.is_empty())?;
+                Some((name, pod))
+            })
+            .collect();
+        let live =
+            live_batch(pods.iter().map(|(_, pod)| execution_id_of(&pod.metadata)).collect()).await;
+        for (i, (name, pod)) in pods.iter().enumerate() {
+            let answer = live.get(i).copied().unwrap_or(true);
+            let reap = should_reap_pod(
+                pod,
+                &SweepOptions { stale_before_ms, is_live: &|_: &str| answer },
+                &self.cfg,
+                now,
+            );
+            if !reap {
                 continue;
             }
             self.delete_pod(name).await;
-            let execution_id = pod
-                .metadata
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(ANNOTATION_EXECUTION_ID))
-                .filter(|id| !id.is_empty());
-            if let Some(id) = execution_id {
-                self.delete_secret(&secret_name_for(id)).await;
+            let execution_id = execution_id_of(&pod.metadata);
+            if !execution_id.is_empty() {
+                self.delete_secret(&secret_name_for(&execution_id)).await;
             }
             removed += 1;
         }
@@ -261,11 +289,26 @@ impl KubernetesBackend {
                 return removed;
             }
         };
-        for secret in &secrets {
-            let Some(name) = secret.metadata.name.as_deref().filter(|n| !n.is_empty()) else {
-                continue;
-            };
-            if !should_reap_secret(secret, opts, &self.cfg, now) {
+        let secrets: Vec<_> = secrets
+            .iter()
+            .filter_map(|secret| {
+                let name = secret.metadata.name.as_deref().filter(|n| !n.is_empty())?;
+                Some((name, secret))
+            })
+            .collect();
+        let live = live_batch(
+            secrets.iter().map(|(_, secret)| execution_id_of(&secret.metadata)).collect(),
+        )
+        .await;
+        for (i, (name, secret)) in secrets.iter().enumerate() {
+            let answer = live.get(i).copied().unwrap_or(true);
+            let reap = should_reap_secret(
+                secret,
+                &SweepOptions { stale_before_ms, is_live: &|_: &str| answer },
+                &self.cfg,
+                now,
+            );
+            if !reap {
                 continue;
             }
             self.delete_secret(name).await;
@@ -294,6 +337,16 @@ impl KubernetesBackend {
             Err(e) => tracing::warn!("[sandbox.k8s] delete secret {name} failed: {e}"),
         }
     }
+}
+
+/// The `tale.dev/execution-id` annotation of an object, `""` when absent (as
+/// `annotations[...] ?? ''` reads it).
+fn execution_id_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    meta.annotations
+        .as_ref()
+        .and_then(|a| a.get(ANNOTATION_EXECUTION_ID))
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// `cfg.runtimeTier` as the TypeScript prints it.
