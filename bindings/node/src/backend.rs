@@ -30,6 +30,10 @@ use crate::convert::{self, JsFailure, is_object, type_name};
 use crate::js_error::type_error;
 use crate::js_thread::{CALL_LOG, CollectSink, JsQueue, LogSink, Logger, QueueSink, dispatch};
 
+/// `AbortSignal.prototype.addEventListener` / `removeEventListener` as called here:
+/// `(type, listener)`.
+type ListenerMethod<'env> = Function<'env, FnArgs<(String, Function<'env, (), ()>)>, ()>;
+
 /// What a backend's calls share.
 struct Shared {
     backend: tale_sandbox_execute::KubernetesBackend,
@@ -248,8 +252,7 @@ impl KubernetesBackend {
                         token.cancel();
                         Ok(())
                     })?;
-                let add: Function<'_, FnArgs<(String, Function<'_, (), ()>)>, ()> =
-                    signal.get_named_property("addEventListener")?;
+                let add: ListenerMethod<'_> = signal.get_named_property("addEventListener")?;
                 add.apply(signal, FnArgs::from(("abort".to_string(), listener)))?;
                 cleanup.push(Cleanup::RemoveListener {
                     signal: signal.create_ref()?,
@@ -316,7 +319,7 @@ impl Cleanup {
                 let removed = (|| -> Result<()> {
                     let signal = signal.get_value(env)?;
                     let listener = listener.borrow_back(env)?;
-                    let remove: Function<'_, FnArgs<(String, Function<'_, (), ()>)>, ()> =
+                    let remove: ListenerMethod<'_> =
                         signal.get_named_property("removeEventListener")?;
                     remove.apply(signal, FnArgs::from(("abort".to_string(), listener)))
                 })();
