@@ -134,6 +134,8 @@ impl Tap {
             (Some(StdoutRead::Final), _) => "final",
             (None, "stage") => "stage-tail",
             (None, "harvest") => "harvest",
+            // Compared with the accumulator's last lines, never fed to it.
+            (None, "runner") if params.tail_lines.is_some() => "tail-check",
             (None, _) => "stale",
         };
         match (stdout_read, body) {

@@ -277,7 +277,8 @@ pub struct Recording {
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OtherRead {
-    /// Why it was read (`"poll"`, `"final"`, `"log"`).
+    /// Why it was read (`"harvest"`, `"stage-tail"`, `"tail-check"`, `"stale"`, or a failed
+    /// `"poll"` / `"final"`).
     pub kind: String,
     /// The query.
     pub query: LogQuery,
