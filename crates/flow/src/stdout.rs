@@ -425,7 +425,8 @@ impl Execution {
             && !s.complete
             && s.stream.is_none()
             && !s.polling
-            && s.tail_check.is_none()
+            // An end check in flight reopens the stream itself if the log has more.
+            && s.tail_check != Some(TailCheckFor::End)
         {
             self.open_stdout(now_ms);
         }

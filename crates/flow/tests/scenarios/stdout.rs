@@ -394,3 +394,20 @@ fn bytes_accepted_when_a_stream_is_dropped_reach_the_live_tail() {
         assert_eq!(h.deltas(), stdout, "{partial:?}");
     }
 }
+
+/// A stream that ends while a quiet-stream check is in flight still reconnects when its settle
+/// time is up (the check answers for a stream that is gone).
+#[test]
+fn a_stream_ending_during_a_stall_check_still_reconnects() {
+    let mut h = Harness::start();
+    let first = h.run_to_running();
+    h.chunk(first, &ts(20, 0, "tick"));
+    h.advance(30_000);
+    let (id, _) = h.take_tail_check();
+    h.end(first, StreamEnd::Eof);
+    h.advance(1_000);
+    assert_eq!(h.opened.len(), 2, "reconnected after the settle time");
+    h.ok_log(id, &ts(20, 0, "tick"));
+    assert_eq!(h.opened.len(), 2);
+    assert!(h.closed.is_empty());
+}
