@@ -377,14 +377,9 @@ fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-fn runner_bytes(m: &MetricsSnapshot, ns: &str, id: &str) -> u64 {
-    m.log_bytes
-        .iter()
-        .filter(|l| {
-            l.namespace == ns && l.pod == pod_name_for(id) && l.container == RUNNER_CONTAINER
-        })
-        .map(|l| l.bytes)
-        .sum()
+/// Runner-log bytes the cluster served for execution `id` (one namespace per cluster here).
+fn runner_bytes(m: &MetricsSnapshot, id: &str) -> u64 {
+    m.log_bytes_of(&pod_name_for(id), RUNNER_CONTAINER)
 }
 
 /// The log of `stdout` rendered once with `timestamps=true`: one prefix per line.
@@ -415,8 +410,7 @@ async fn burst(full: bool) {
     assert_eq!(b.stdout, cluster.truth(&cfg.k8s.namespace, bid).await, "baseline stdout");
     let m = cluster.metrics().await;
     let rendered = rendered_once(&truth);
-    let (served_n, served_b) =
-        (runner_bytes(&m, &cfg.k8s.namespace, nid), runner_bytes(&m, &cfg.k8s.namespace, bid));
+    let (served_n, served_b) = (runner_bytes(&m, nid), runner_bytes(&m, bid));
     println!(
         "burst: {} in the first second of a {} s run; log rendered once {} B",
         human(total),
@@ -561,7 +555,7 @@ async fn memory(full: bool) {
     assert_eq!(stdout, repeated(&pattern, cap), "the first cap bytes, exactly");
     assert!(outcome.response.truncated.stdout);
     let m = cluster.metrics().await;
-    let served = runner_bytes(&m, &cfg.k8s.namespace, id);
+    let served = runner_bytes(&m, id);
     let read = outcome.report.flow.log_bytes.runner;
     let rendered_cap = rendered_once(&stdout);
     println!(
