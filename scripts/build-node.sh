@@ -47,9 +47,18 @@ if [[ "${1:-}" == "--musl" ]]; then
   trap 'rm -rf "$out"' EXIT
   # A Node addon is loaded into a dynamically linked node: it must link musl dynamically
   # (-crt-static), not carry a static C runtime of its own. ring's C code is compiled by musl-gcc.
+  # Without crt-static, Rust's musl target takes its unwinder from libgcc_s, which Debian has only
+  # for glibc. The rustup musl target ships LLVM's libunwind (position-independent) for its static
+  # builds: offered to the linker as libgcc_s.a, it is linked into the addon, whose only dynamic
+  # dependency is then musl's libc. (napi sets RUSTFLAGS for musl targets, which overrides the
+  # per-target variable, so the flags go in RUSTFLAGS.)
+  unwind_dir="$CARGO_TARGET_DIR/musl-unwind"
+  mkdir -p "$unwind_dir"
+  ln -sf "$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-musl/lib/self-contained/libunwind.a" \
+    "$unwind_dir/libgcc_s.a"
   CC_x86_64_unknown_linux_musl=musl-gcc \
     CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=musl-gcc \
-    CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C target-feature=-crt-static" \
+    RUSTFLAGS="-C target-feature=-crt-static -L native=$unwind_dir" \
     napi_build "$out" --target x86_64-unknown-linux-musl
   cp "$out/sandbox-native.linux-x64-musl.node" "$ROOT/npm/linux-x64-musl/"
   echo "build-node: built npm/linux-x64-musl/sandbox-native.linux-x64-musl.node"

@@ -10,8 +10,8 @@
 #            tale-testcluster binary included); the generated index.d.ts must equal the one in
 #            the tree
 #   install  tests/install/run.sh: the linux-x64-musl addon built and checked (musl libc only),
-#            npm pack, install of the tarballs into a fresh project, one execution from there
-#            (only when named: `scripts/test-all.sh install`; see ALL_STAGES)
+#            its unwinder checked under musl's loader, npm pack, install of the tarballs into a
+#            fresh project, one execution from there
 #   wasm     wasm package build + wasm-in-Node tests (tests/wasm)
 #   browser  wasm-in-Chromium tests (tests/browser; installs Debian's chromium when missing)
 #   cluster  tests/cluster/run.sh (kubectl and @kubernetes/client-node against the test cluster)
@@ -241,10 +241,8 @@ stage_cluster() {
   bash tests/cluster/run.sh
 }
 
-# `install` (tests/install/run.sh) is not in the default run yet: the linux-x64-musl addon does not
-# link here (musl-gcc finds no libgcc_s for the unwinder; issue 11 stays open). Run it by name.
-ALL_STAGES=(lint rust doctest fuzz node wasm browser cluster)
-KNOWN_STAGES=(lint rust doctest fuzz node install wasm browser cluster)
+ALL_STAGES=(lint rust doctest fuzz node install wasm browser cluster)
+KNOWN_STAGES=("${ALL_STAGES[@]}")
 if [[ $# -gt 0 ]]; then
   for name in "$@"; do
     if [[ " ${KNOWN_STAGES[*]} " != *" $name "* ]]; then

@@ -32,6 +32,19 @@ if readelf -V "$musl" | grep -q 'GLIBC_'; then
   readelf -V "$musl" | grep 'GLIBC_' | head >&2
   exit 1
 fi
+# The addon's unwinder is linked in (scripts/build-node.sh explains why); a program linked the same
+# way must catch a panic under musl's dynamic loader, as napi-rs does for every call into Rust.
+if [[ -x /lib/ld-musl-x86_64.so.1 ]]; then
+  unwind_bin="$(mktemp /tmp/tale-unwind-XXXXXX)"
+  rustc --edition 2021 --target x86_64-unknown-linux-musl -C target-feature=-crt-static \
+    -C linker=musl-gcc -L "native=$CARGO_TARGET_DIR/musl-unwind" -O "$here/unwind.rs" -o "$unwind_bin"
+  readelf -l "$unwind_bin" | grep -q 'interpreter: /lib/ld-musl-x86_64.so.1'
+  "$unwind_bin"
+  rm -f "$unwind_bin"
+else
+  echo "install: /lib/ld-musl-x86_64.so.1 is missing (apt-get install musl), cannot run the unwind check" >&2
+  exit 1
+fi
 if readelf -d "$root/npm/linux-x64-gnu/sandbox-native.linux-x64-gnu.node" | grep -q 'musl'; then
   echo "install: the gnu addon references musl" >&2
   exit 1
