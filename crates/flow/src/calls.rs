@@ -67,11 +67,15 @@ impl Purpose {
     }
 }
 
-/// What a runner-log tail check decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a runner-log tail check decides, in rising order of what it settles: a later intent
+/// supersedes an earlier one in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum TailCheckFor {
     /// The open stream brought nothing for a while: quiet program, or stalled stream?
     Stall,
+    /// The stream ended normally before the runner was seen exited: was anything written after
+    /// what it brought (a stream ended by a server), or has the runner simply stopped?
+    Settle,
     /// No stream is open and the runner has exited (or the loop ended): is stdout complete?
     End,
 }
@@ -136,6 +140,8 @@ pub(crate) enum TimerKind {
     StdoutDrainDeadline,
     /// Check whether the open stream stalled.
     StdoutStall,
+    /// Check again whether anything followed a stream that ended before the runner's exit.
+    StdoutSettle,
 }
 
 /// The per-attempt timeout of a call (`apiTimeout()`): 30 s for logs, 10 s otherwise.

@@ -379,6 +379,7 @@ impl Execution {
             TimerKind::StdoutPollTick => self.on_stdout_poll_tick(now_ms),
             TimerKind::StdoutDrainDeadline => self.on_stdout_drain_deadline(now_ms),
             TimerKind::StdoutStall => self.on_stdout_stall(now_ms),
+            TimerKind::StdoutSettle => self.on_stdout_settle(now_ms),
         }
     }
 

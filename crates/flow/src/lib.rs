@@ -76,9 +76,13 @@
 //!   instead of silently dropping bytes.
 //! * **A stream that ends normally before the runner is seen exited** (the usual order: the
 //!   kubelet ends an exited container's stream a moment before the Pod status shows the exit)
-//!   is not reopened at once: the flow waits up to [`Tuning::stdout_eof_settle_ms`] for the
-//!   status; if the exit shows up, a tail check proves stdout complete; if not (a server ended
-//!   the stream), it reconnects from the resume point. A normal run thus reads its output once.
+//!   is not reopened at once: a tail check tells whether anything followed what the stream
+//!   brought. If something did (a server ended the stream), the stream is reopened from the
+//!   resume point at once; if not, the check is repeated every
+//!   [`Tuning::stdout_eof_settle_ms`] until the status shows the exit (then one more check,
+//!   issued after the exit was seen, proves stdout complete) or
+//!   [`Tuning::stdout_eof_settle_max_ms`] has passed (then the stream is reopened). A normal
+//!   run thus reads its output once, however late the status is.
 //! * **Pod status comes from a watch**: the flow reacts the moment the harvest terminates
 //!   (no 500 ms tick), and issues no periodic Pod GETs while the watch is healthy; after
 //!   [`Execution::handle_watch_failed`] it polls with `ReadPod` every `POLL_INTERVAL_MS`.

@@ -54,11 +54,18 @@ pub(crate) struct StdoutFlow {
     /// The runner container was seen terminated.
     pub(crate) runner_exited: bool,
     opened_any: bool,
-    /// The last stream ended normally while the runner was not yet seen exited: if the exit
-    /// shows up before the reconnect, a tail check can prove the end.
+    /// The last stream ended normally while the runner was not yet seen exited: while tail
+    /// checks find nothing written after it, the flow waits for the exit instead of
+    /// reconnecting, and a tail check then proves the end.
     ended_before_exit: bool,
+    /// When that stream ended.
+    eof_at: i64,
     /// What the tail check in flight decides, if one is.
     tail_check: Option<TailCheckFor>,
+    /// A check asked for while another was in flight, for a later decision than that one's: it
+    /// is issued when the one in flight returns (whose answer may predate what it must decide,
+    /// e.g. the runner's last writes, and is then not used).
+    next_tail_check: Option<TailCheckFor>,
 }
 
 impl StdoutFlow {
@@ -91,7 +98,9 @@ impl StdoutFlow {
             runner_exited: false,
             opened_any: false,
             ended_before_exit: false,
+            eof_at: 0,
             tail_check: None,
+            next_tail_check: None,
         }
     }
 
@@ -213,10 +222,11 @@ impl Execution {
     /// Reads the runner log's last lines to check whether anything follows the stdout taken;
     /// without a line taken yet there is nothing to compare, and the fallback runs at once.
     fn issue_tail_check(&mut self, why: TailCheckFor, now_ms: i64) {
-        if let Some(intent) = &mut self.stdout.tail_check {
-            // One in flight answers for both; deciding the end matters more.
-            if why == TailCheckFor::End {
-                *intent = TailCheckFor::End;
+        if let Some(in_flight) = self.stdout.tail_check {
+            // The one in flight may have been served before what `why` must decide happened
+            // (the runner's exit, the stream's end): a new check follows it.
+            if why > in_flight {
+                self.stdout.next_tail_check = self.stdout.next_tail_check.max(Some(why));
             }
             return;
         }
@@ -246,7 +256,24 @@ impl Execution {
         if confirmed {
             self.report.stdout_tail_confirmed += 1;
         }
+        if let Some(next) = self.stdout.next_tail_check.take() {
+            self.issue_tail_check(next, now_ms);
+            return;
+        }
         self.after_tail_check(why, confirmed, now_ms);
+    }
+
+    /// Time to look at the log's tail again while waiting for the runner's exit.
+    pub(crate) fn on_stdout_settle(&mut self, now_ms: i64) {
+        let s = &self.stdout;
+        if self.stage == Stage::Running
+            && s.ended_before_exit
+            && s.stream.is_none()
+            && !s.polling
+            && !s.complete
+        {
+            self.issue_tail_check(TailCheckFor::Settle, now_ms);
+        }
     }
 
     /// Acts on a tail check (or on its absence: `confirmed == false`).
@@ -271,6 +298,27 @@ impl Execution {
                 self.report.stdout_stalls += 1;
                 self.close_stdout_stream();
                 self.open_stdout(now_ms);
+            }
+            TailCheckFor::Settle => {
+                let s = &self.stdout;
+                if self.stage != Stage::Running
+                    || s.stream.is_some()
+                    || s.polling
+                    || !s.ended_before_exit
+                {
+                    return;
+                }
+                let tuning = self.opts.tuning;
+                if confirmed && now_ms.saturating_sub(s.eof_at) < tuning.stdout_eof_settle_max_ms {
+                    // Nothing was written after the stream's end: the runner has most likely
+                    // stopped and its status is late. Look again in a moment.
+                    let at = now_ms.saturating_add(tuning.stdout_eof_settle_ms.max(1));
+                    self.set_timer(at, TimerKind::StdoutSettle);
+                    return;
+                }
+                // The log has more than the stream brought (a server ended it), or the runner
+                // stayed quiet too long: read on from the resume point.
+                self.after_stream_failure(&StreamEnd::Eof, 0, now_ms);
             }
             TailCheckFor::End => {
                 if confirmed {
@@ -313,7 +361,10 @@ impl Execution {
         self.cancel_timers(|k| {
             matches!(
                 k,
-                TimerKind::StdoutReconnect | TimerKind::StdoutPollTick | TimerKind::StdoutStall
+                TimerKind::StdoutReconnect
+                    | TimerKind::StdoutPollTick
+                    | TimerKind::StdoutStall
+                    | TimerKind::StdoutSettle
             )
         });
         if self.stdout.draining {
@@ -350,11 +401,18 @@ impl Execution {
             return;
         }
         let mut min_delay = 0;
-        if end == StreamEnd::Eof {
+        let settle_ms = self.opts.tuning.stdout_eof_settle_ms;
+        if end == StreamEnd::Eof && settle_ms > 0 {
             // Most likely the runner exited a moment before its status says so; or a server
-            // ended the stream. Give the status a moment before re-reading the last second.
+            // ended the stream. The log's tail tells which, without re-reading the last second.
             self.stdout.ended_before_exit = true;
-            min_delay = self.opts.tuning.stdout_eof_settle_ms.max(0);
+            self.stdout.eof_at = now_ms;
+            if self.stdout.acc.tail_check().is_some() {
+                self.issue_tail_check(TailCheckFor::Settle, now_ms);
+                return;
+            }
+            // Nothing taken yet to compare the tail with: give the status a moment.
+            min_delay = settle_ms;
         }
         self.after_stream_failure(&end, min_delay, now_ms);
     }
@@ -372,7 +430,9 @@ impl Execution {
             && !s.polling
             && !s.complete
         {
-            self.cancel_timers(|k| matches!(k, TimerKind::StdoutReconnect));
+            self.cancel_timers(|k| {
+                matches!(k, TimerKind::StdoutReconnect | TimerKind::StdoutSettle)
+            });
             self.issue_tail_check(TailCheckFor::End, now_ms);
         }
     }
@@ -484,7 +544,10 @@ impl Execution {
         self.cancel_timers(|k| {
             matches!(
                 k,
-                TimerKind::StdoutReconnect | TimerKind::StdoutPollTick | TimerKind::StdoutStall
+                TimerKind::StdoutReconnect
+                    | TimerKind::StdoutPollTick
+                    | TimerKind::StdoutStall
+                    | TimerKind::StdoutSettle
             )
         });
         if self.stdout.complete {
@@ -544,6 +607,7 @@ impl Execution {
                     | TimerKind::StdoutPollTick
                     | TimerKind::StdoutDrainDeadline
                     | TimerKind::StdoutStall
+                    | TimerKind::StdoutSettle
             )
         });
     }

@@ -290,12 +290,18 @@ pub struct Tuning {
     /// (kubelets before 1.29 stop sending after a rotation without ending the stream; a
     /// quiet program costs a read of about two lines per period). `0` disables it.
     pub stdout_stall_ms: i64,
-    /// A follow stream that ended normally while the runner was not yet seen exited: how long
-    /// to wait for the Pod status to show the exit (the stream of an exited runner ends by
-    /// itself, usually a moment before the status says so) before reconnecting. When the exit
-    /// shows up in time, a `tailLines` read proves the end instead of a reconnect re-reading
-    /// the last second.
+    /// A follow stream that ended normally while the runner was not yet seen exited (the
+    /// stream of an exited runner ends by itself, often a moment before the Pod status says so)
+    /// is not reopened at once: a `tailLines` read checks whether anything was written after
+    /// what it brought. If so (a server ended the stream), it is reopened at once; if not, the
+    /// check is repeated every `stdout_eof_settle_ms` while the status does not show the exit,
+    /// for up to [`stdout_eof_settle_max_ms`](Self::stdout_eof_settle_max_ms). When the exit
+    /// shows up, one more check proves the end, where a reconnect would re-read the last second.
     pub stdout_eof_settle_ms: i64,
+    /// How long after such a stream end the flow keeps checking the log's tail before it
+    /// reopens the stream from the resume point anyway (a quiet runner whose stream a server
+    /// ended).
+    pub stdout_eof_settle_max_ms: i64,
 }
 
 impl Default for Tuning {
@@ -308,6 +314,7 @@ impl Default for Tuning {
             pod_gone_wait_ms: 30_000,
             stdout_stall_ms: 30_000,
             stdout_eof_settle_ms: 1_000,
+            stdout_eof_settle_max_ms: 10_000,
         }
     }
 }

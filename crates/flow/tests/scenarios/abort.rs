@@ -109,6 +109,7 @@ fn abort_while_reading_the_result() {
     let stream = h.run_to_running();
     h.chunk(stream, &ts(20, 0, "out"));
     h.end(stream, StreamEnd::Eof);
+    h.tail_check(&ts(20, 0, "out"));
     h.pod(succeeded());
     h.tail_check(&ts(20, 0, "out"));
     let (id, _) = h.expect("ReadLog harvest");
@@ -132,6 +133,7 @@ fn abort_in_the_result_window_waits_for_the_result_and_carries_it() {
     let stream = h.run_to_running();
     h.chunk(stream, &ts(20, 0, "out"));
     h.end(stream, StreamEnd::Eof);
+    h.tail_check(&ts(20, 0, "out"));
     h.pod(succeeded());
     h.tail_check(&ts(20, 0, "out"));
     // The first read has no result line yet (log flush lag).

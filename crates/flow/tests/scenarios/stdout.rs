@@ -90,24 +90,70 @@ fn failing_streams_back_off_then_fall_back_to_polling() {
 }
 
 #[test]
-fn an_early_end_before_the_runner_exited_reconnects() {
+fn an_early_end_with_more_in_the_log_reconnects_at_once() {
     let mut h = Harness::start();
     let stream = h.run_to_running();
-    h.chunk(stream, &ts(20, 0, "x"));
-    // A server-side timeout can end a follow stream normally while the runner still runs:
-    // once the Pod status has had a moment to show an exit and has not, reconnect.
+    let out = ts(20, 0, "x");
+    h.chunk(stream, &out);
+    // A server-side timeout can end a follow stream normally while the runner still runs and
+    // prints: the log's tail shows lines the stream did not bring, so it is reopened at once
+    // from the last second taken.
     h.end(stream, StreamEnd::Eof);
-    h.advance(999);
-    assert_eq!(h.opened.len(), 1);
-    h.advance(1);
+    assert_eq!(h.opened.len(), 1, "not before the tail check answers");
+    h.tail_check(&format!("{out}{}", ts(21, 0, "y")));
     assert_eq!(h.opened.len(), 2);
     assert_eq!(h.opened[1].1.as_deref(), Some("2023-11-14T22:13:20Z"));
     h.no_call();
     assert!(h.warnings().is_empty());
+    let report = h.exec.report();
+    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (1, 0));
+}
+
+#[test]
+fn an_early_end_of_a_quiet_runner_is_checked_every_second_then_reconnected() {
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    let out = ts(20, 0, "x");
+    h.chunk(stream, &out);
+    h.end(stream, StreamEnd::Eof);
+    // Nothing follows what the stream brought: the runner has stopped (its status is late) or
+    // is quiet. The tail is looked at again every second, for up to ten seconds, instead of
+    // re-reading the last second at once.
+    for check in 1..=10 {
+        h.tail_check(&out);
+        assert_eq!(h.opened.len(), 1, "check {check}: no reconnect while the tail confirms");
+        h.advance(999);
+        h.no_call();
+        h.advance(1);
+    }
+    // Ten seconds after the end, the eleventh check confirms too, and the wait is over.
+    h.tail_check(&out);
+    assert_eq!(h.opened.len(), 2);
+    assert_eq!(h.opened[1].1.as_deref(), Some("2023-11-14T22:13:20Z"));
+    let report = h.exec.report();
+    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (11, 11));
+    assert!(h.warnings().is_empty());
+}
+
+#[test]
+fn an_early_end_before_any_line_waits_a_moment_then_reconnects() {
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    // Nothing taken yet to compare the log's tail with: the status gets a second to show an
+    // exit, then the stream is reopened from the head.
+    h.end(stream, StreamEnd::Eof);
+    h.advance(999);
+    h.no_call();
+    assert_eq!(h.opened.len(), 1);
+    h.advance(1);
+    assert_eq!(h.opened.len(), 2);
+    assert_eq!(h.opened[1].1, None);
+    assert_eq!(h.exec.report().stdout_tail_checks, 0);
 }
 
 /// The usual end: the exited runner's stream ends a moment before the status shows the exit.
-/// A tail check proves stdout complete, instead of a reconnect re-reading the last second.
+/// Tail checks prove stdout complete, instead of a reconnect re-reading the last second; the
+/// proof comes from a check issued after the exit was seen.
 #[test]
 fn a_stream_that_ended_as_the_runner_exited_is_proven_complete_by_a_tail_check() {
     let mut h = Harness::start();
@@ -115,35 +161,46 @@ fn a_stream_that_ended_as_the_runner_exited_is_proven_complete_by_a_tail_check()
     let out = format!("{}{}{}", ts(20, 0, "a"), ts(21, 0, "b"), ts(21, 5, "c"));
     h.chunk(stream, &out);
     h.end(stream, StreamEnd::Eof);
-    h.advance(300);
-    h.pod(succeeded());
-    let (id, lines) = h.take_tail_check();
+    let (settle, lines) = h.take_tail_check();
     assert_eq!(lines, 3, "the last group (one line) and two records before it");
-    h.ok_log(id, &out);
+    h.ok_log(settle, &out);
+    // The status is late by more than a second: one more look at the tail meanwhile.
+    h.advance(1_000);
+    h.tail_check(&out);
+    h.advance(500);
+    h.pod(succeeded());
+    h.tail_check(&out);
     let (id, _) = h.expect("ReadLog harvest");
     h.ok_log(id, &result_line(0));
     assert_eq!(summary(h.response()), completed("a\nb\nc\n", false));
     assert_eq!(h.opened.len(), 1, "no reconnect");
     let report = h.exec.report();
-    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (1, 1));
-    assert_eq!(report.log_bytes.runner, 2 * out.len() as u64);
+    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (3, 3));
+    assert_eq!(report.log_bytes.runner, 4 * out.len() as u64);
     h.finish_cleanup(true, true);
 
-    // More was written after the end (a server ended the stream, then the runner printed and
-    // exited): the tail check fails, and a reconnect from the last second reads the rest.
+    // The exit shows up while a check is in flight: that check may have been served before
+    // the runner's last writes, so another one, issued after the exit was seen, decides.
     let mut h = Harness::start();
     let stream = h.run_to_running();
     h.chunk(stream, &out);
     h.end(stream, StreamEnd::Eof);
+    let (settle, _) = h.take_tail_check();
     h.pod(succeeded());
-    h.tail_check(&format!("{out}{}", ts(22, 0, "d")));
+    h.ok_log(settle, &out);
+    // The runner printed one more line before exiting: the end check sees it.
+    let more = format!("{out}{}", ts(22, 0, "d"));
+    h.tail_check(&more);
     let (id, _) = h.expect("ReadLog harvest");
     h.ok_log(id, &result_line(0));
     assert!(h.exec.response().is_none(), "stdout is not final yet");
+    // The loop is over (the harvest has ended too): a final read from the last second taken.
     let (id, call) = h.expect("ReadLog runner");
     assert_eq!(log_params(&call).since_time.as_deref(), Some("2023-11-14T22:13:21Z"));
     h.ok_log(id, &format!("{}{}{}", ts(21, 0, "b"), ts(21, 5, "c"), ts(22, 0, "d")));
     assert_eq!(summary(h.response()), completed("a\nb\nc\nd\n", false));
+    let report = h.exec.report();
+    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (2, 1));
     h.finish_cleanup(true, true);
 }
 
@@ -395,19 +452,21 @@ fn bytes_accepted_when_a_stream_is_dropped_reach_the_live_tail() {
     }
 }
 
-/// A stream that ends while a quiet-stream check is in flight still reconnects when its settle
-/// time is up (the check answers for a stream that is gone).
+/// A stream that ends while a quiet-stream check is in flight still reconnects when the log has
+/// more (the check in flight answers for a stream that is gone).
 #[test]
 fn a_stream_ending_during_a_stall_check_still_reconnects() {
     let mut h = Harness::start();
     let first = h.run_to_running();
     h.chunk(first, &ts(20, 0, "tick"));
     h.advance(30_000);
-    let (id, _) = h.take_tail_check();
+    let (stall, _) = h.take_tail_check();
+    // The stream ends while the stall check is in flight: that check was asked about an open
+    // stream, so a check about the end follows it, and decides.
     h.end(first, StreamEnd::Eof);
-    h.advance(1_000);
-    assert_eq!(h.opened.len(), 2, "reconnected after the settle time");
-    h.ok_log(id, &ts(20, 0, "tick"));
-    assert_eq!(h.opened.len(), 2);
+    h.ok_log(stall, &ts(20, 0, "tick"));
+    assert_eq!(h.opened.len(), 1);
+    h.tail_check(&format!("{}{}", ts(20, 0, "tick"), ts(50, 0, "tock")));
+    assert_eq!(h.opened.len(), 2, "the log has more: reconnected");
     assert!(h.closed.is_empty());
 }
