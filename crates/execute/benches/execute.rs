@@ -638,7 +638,7 @@ async fn sweep(full: bool) {
     let ns = cfg.k8s.namespace.clone();
     let pattern = lines_pattern(100, 4096);
     println!(
-        "sweep: each size printed as 100-byte lines over 2 s (+ 0 to {} ms, spread over the repetitions), then the exit; cap {}; {reps} repetitions, native and baseline at the same time; medians (nat. max: the most served to native in one run; native ms: until execute() returns, after deleting the Pod and Secret; nat. emit.: until the flow emitted the response)",
+        "sweep: each size printed as 100-byte lines in at least 64 paced writes over 2 s (+ 0 to {} ms, spread over the repetitions), then the exit; cap {}; {reps} repetitions, native and baseline at the same time; medians (nat. max: the most served to native in one run; native ms: until execute() returns, after deleting the Pod and Secret; nat. emit.: until the flow emitted the response)",
         POLL_INTERVAL_MS * (reps as u64 - 1) / reps as u64,
         human(cap)
     );
@@ -662,7 +662,11 @@ async fn sweep(full: bool) {
         let mut runs = Vec::new();
         let mut rendered = 0;
         for rep in 0..reps {
-            let s = scenario(&pattern, size, size * 1000 / write_ms(rep), 0);
+            let mut s = scenario(&pattern, size, size * 1000 / write_ms(rep), 0);
+            // At least 64 paced writes, so that even the smallest output grows during the run.
+            if let OutputStep::Repeat(repeat) = &mut s.runner.output[0] {
+                repeat.chunk_bytes = (size / 64).clamp(1024, 64 * 1024);
+            }
             let kib = size / 1024;
             let (nid, bid) =
                 (format!("sweep-{kib}k-native-{rep}"), format!("sweep-{kib}k-ts-{rep}"));
