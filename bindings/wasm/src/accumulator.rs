@@ -238,21 +238,15 @@ impl StdoutAccumulator {
             self.response_offset += len as u64;
             return Ok(());
         }
-        // Deep in the response, small pieces first: a window is met in one of them and the
-        // rest are skipped; two pieces in a row that are needed mean the bytes are being read
-        // (new output), and the rest of the chunk goes in large pieces again.
-        let mut small = self.response_offset >= SMALL_PIECES_FROM;
-        let mut needed_in_a_row = 0;
         let mut at = 0;
         while at < len {
+            // Re-served bytes deep in a raw response go in small pieces: a checked window is
+            // met in one of them and the others are skipped. Everything else is read whole.
+            let small = self.response_offset + at as u64 >= SMALL_PIECES_FROM
+                && self.inner.rechecked_ahead() > 0;
             let end = len.min(at + if small { SMALL_PIECE_BYTES } else { PIECE_BYTES });
             let asked_already = at == 0 && end == len;
-            let needed = asked_already || !self.inner.try_skip(end - at).map_err(usage)?;
-            needed_in_a_row = if needed { needed_in_a_row + 1 } else { 0 };
-            if needed_in_a_row >= 2 {
-                small = false;
-            }
-            if needed {
+            if asked_already || !self.inner.try_skip(end - at).map_err(usage)? {
                 let piece = if asked_already {
                     chunk.clone()
                 } else {
