@@ -129,10 +129,10 @@ impl StdoutAccumulator {
     /// Throws a `TypeError` for a non-`Uint8Array` chunk and an `Error` outside a read.
     pub fn push(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] chunk: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] chunk: &JsValue,
     ) -> Result<Uint8Array, JsValue> {
         let before = self.inner.stdout().len();
-        self.feed(&chunk)?;
+        self.feed(chunk)?;
         Ok(Uint8Array::from(&self.inner.stdout()[before..]))
     }
 
@@ -143,10 +143,10 @@ impl StdoutAccumulator {
     #[wasm_bindgen(js_name = pushCount)]
     pub fn push_count(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] chunk: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] chunk: &JsValue,
     ) -> Result<f64, JsValue> {
         let before = self.inner.stdout().len();
-        self.feed(&chunk)?;
+        self.feed(chunk)?;
         Ok((self.inner.stdout().len() - before) as f64)
     }
 
