@@ -58,6 +58,10 @@ async function settle() {
     globalThis.gc()
     await new Promise((resolve) => setImmediate(resolve))
   }
+  // V8 finishes a collection on its worker threads (concurrent sweeping, freeing array
+  // buffers): give them time to be done, or --clock cpu (which counts every thread of the
+  // process) charges that work to the next measurement, a napi raw read up to 1.5x its own cost.
+  await new Promise((resolve) => setTimeout(resolve, 100))
 }
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')

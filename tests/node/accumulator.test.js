@@ -22,6 +22,52 @@ describe('napi StdoutAccumulator: API and bad input', () => {
     assert.equal(acc.finish().text, 'buffered\n')
   })
 
+  test('pushCount (a plain Node-API callback on the prototype) refuses any receiver but a StdoutAccumulator', () => {
+    const { pushCount, push } = StdoutAccumulator.prototype
+    // Same property attributes as the methods napi-rs defines.
+    const attributes = (name) => {
+      const { writable, enumerable, configurable } = Object.getOwnPropertyDescriptor(StdoutAccumulator.prototype, name)
+      return { writable, enumerable, configurable }
+    }
+    assert.deepEqual(attributes('pushCount'), attributes('push'))
+    assert.equal(pushCount.name, 'pushCount')
+    const lookalike = Object.create(StdoutAccumulator.prototype)
+    const retagged = Object.setPrototypeOf({ capBytes: 1 }, StdoutAccumulator.prototype)
+    for (const receiver of [{}, lookalike, retagged, undefined, null, 42, 'text', push]) {
+      assert.throws(() => pushCount.call(receiver, new Uint8Array(1)), {
+        name: 'TypeError',
+        message: 'pushCount: the receiver is not a StdoutAccumulator',
+      })
+    }
+    // A real accumulator through the detached function works.
+    const acc = new StdoutAccumulator({ capBytes: 10 })
+    acc.beginRead()
+    assert.equal(pushCount.call(acc, Buffer.from('ok')), 2)
+    assert.throws(() => acc.pushCount(), { name: 'TypeError', message: /^StdoutAccumulator\.push\(chunk\): chunk must be a Uint8Array, got undefined/ })
+    assert.throws(() => acc.pushCount(new DataView(new ArrayBuffer(2))), TypeError)
+    assert.equal(acc.stdoutLength, 2)
+  })
+
+  test('pushCount reads Buffers and views at an offset exactly as push does', () => {
+    const backing = Buffer.from('xxxxhello world\nsecond line\nyyyy')
+    const chunks = [backing.subarray(4, 10), new Uint8Array(backing.buffer, backing.byteOffset + 10, 6), Buffer.alloc(0), backing.subarray(16, 28)]
+    for (const timestamps of [false, true]) {
+      const slow = new StdoutAccumulator({ capBytes: 20, timestamps })
+      const fast = new StdoutAccumulator({ capBytes: 20, timestamps })
+      slow.beginRead()
+      fast.beginRead()
+      for (const chunk of chunks) {
+        const before = fast.stdoutLength
+        const n = fast.pushCount(chunk)
+        assert.deepEqual(fast.stdoutSlice(before), slow.push(chunk))
+        assert.equal(fast.stdoutLength, before + n)
+      }
+      assert.deepEqual(fast.endRead(), slow.endRead())
+      const [a, b] = [slow.finish(), fast.finish()]
+      assert.deepEqual({ ...b, stdout: [...b.stdout] }, { ...a, stdout: [...a.stdout] })
+    }
+  })
+
   test('the shipped addon has no panic trigger', () => {
     const acc = new StdoutAccumulator({ capBytes: 100 })
     assert.equal(acc.__armPanicForTest, undefined)

@@ -38,6 +38,20 @@ test('a panic in push becomes a thrown Error and poisons that accumulator', () =
   assert.throws(() => acc.finish(), { message: POISONED })
 })
 
+test('a panic in pushCount (its plain Node-API callback) is contained the same way', () => {
+  const acc = new StdoutAccumulator({ capBytes: 100 })
+  acc.beginRead()
+  assert.equal(acc.pushCount(enc('before\n')), 7)
+  acc.__armPanicForTest()
+  assert.throws(() => acc.pushCount(enc('boom\n')), (error) => {
+    assert.equal(error.constructor, Error)
+    assert.match(error.message, /^internal error in StdoutAccumulator: pushCount panicked: panic injected by the test hook; this accumulator is now unusable$/)
+    return true
+  })
+  assert.throws(() => acc.pushCount(enc('after\n')), { message: /^accumulator is unusable after an internal error: pushCount panicked/ })
+  assert.throws(() => acc.finish(), { message: /^accumulator is unusable after an internal error: pushCount panicked/ })
+})
+
 test('a panic in finish is contained the same way', () => {
   const acc = new StdoutAccumulator({ capBytes: 100 })
   acc.__armPanicForTest()

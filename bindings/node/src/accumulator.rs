@@ -104,6 +104,23 @@ impl StdoutAccumulator {
     }
 }
 
+impl StdoutAccumulator {
+    /// What `pushCount` does, for the generated method and the plain callback of `fast_path`:
+    /// `chunk` hands over the chunk's bytes (or the `TypeError` for a bad chunk) inside the
+    /// panic containment, so both report errors in the same order.
+    pub(crate) fn push_count_with<B: std::ops::Deref<Target = [u8]>>(
+        &mut self,
+        env: &Env,
+        chunk: impl FnOnce() -> Result<B>,
+    ) -> Result<f64> {
+        self.changing(env, "pushCount", |acc| {
+            let chunk = chunk()?;
+            let accepted = acc.push(&chunk).map_err(|e| plain_error(usage_error_message(&e)))?;
+            Ok(accepted.len() as f64)
+        })
+    }
+}
+
 impl ObjectFinalize for StdoutAccumulator {
     fn finalize(self, env: Env) -> Result<()> {
         // Only a hint to the garbage collector: never worth an exception from a finalizer.
@@ -152,13 +169,11 @@ impl StdoutAccumulator {
     /// does, but returns only how many bytes it newly accepted into stdout and copies nothing
     /// out (they are `stdout`'s last bytes: `stdoutSlice(stdoutLength - n)`). The same errors
     /// as `push`.
+    // When the addon loads, a plain Node-API callback with the same behaviour replaces this
+    // method on the prototype (see `fast_path`); this one declares it and is its fallback.
     #[napi(ts_args_type = "chunk: Uint8Array")]
     pub fn push_count(&mut self, env: &Env, chunk: Unknown<'_>) -> Result<f64> {
-        self.changing(env, "pushCount", |acc| {
-            let chunk = borrow_chunk(env, chunk)?;
-            let accepted = acc.push(&chunk).map_err(|e| plain_error(usage_error_message(&e)))?;
-            Ok(accepted.len() as f64)
-        })
+        self.push_count_with(env, || borrow_chunk(env, chunk))
     }
 
     /// How many bytes of stdout are accepted so far (the length `finish().stdout` would have).
@@ -284,7 +299,7 @@ fn option_value(value: Unknown<'_>) -> Result<OptionValue> {
 }
 
 /// Borrows the bytes of a `Uint8Array` (or `Buffer`) argument; anything else is a `TypeError`.
-fn borrow_chunk<'env>(env: &Env, chunk: Unknown<'env>) -> Result<Uint8ArraySlice<'env>> {
+pub(crate) fn borrow_chunk<'env>(env: &Env, chunk: Unknown<'env>) -> Result<Uint8ArraySlice<'env>> {
     let kind = chunk.get_type()?;
     if kind == ValueType::Object && chunk.is_typedarray()? {
         // Any other typed array (Int8Array, Uint16Array...) fails this conversion.

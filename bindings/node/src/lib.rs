@@ -15,6 +15,7 @@
 pub mod accumulator;
 pub mod backend;
 mod convert;
+mod fast_path;
 mod guard;
 mod js_error;
 mod js_thread;

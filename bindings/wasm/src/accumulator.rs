@@ -3,7 +3,8 @@
 //! Same API, validation and messages as the Node addon (`tale-sandbox-binding-options`). Wasm cannot
 //! read JS memory in place, so a chunk is copied into linear memory through a reused scratch
 //! buffer — in pieces, and only the pieces the accumulator will look at
-//! ([`core::StdoutAccumulator::try_skip`]); accepted bytes are copied out into a fresh
+//! ([`core::StdoutAccumulator::try_skip`]; small pieces deep in a raw response, where a chunk
+//! is usually looked at in one small window only); accepted bytes are copied out into a fresh
 //! `Uint8Array`, except on the fast path (`pushCount`, `stdoutLength`, `stdoutSlice`), which
 //! copies stdout out only when and as much as the caller asks.
 //!
@@ -24,6 +25,15 @@ use tale_sandbox_binding_options::{
 /// A chunk is handed over in pieces of at most this size, each copied only if it is needed; the
 /// scratch buffer never grows past it.
 const PIECE_BYTES: usize = 64 * 1024;
+/// Deep in a raw response, a chunk that is looked at is usually looked at only in one small
+/// window (a 64-byte sample, the last 4 KiB consumed): such a chunk is offered in pieces of this
+/// size, so that only the piece holding the window is copied.
+const SMALL_PIECE_BYTES: usize = 4 * 1024;
+/// Response offset from which chunks are offered in small pieces: past the first response bytes,
+/// which raw mode keeps whole in case the response is a new file (up to 64 KiB), and past the
+/// piece after them, so that where a new file is found, and so what is kept of it, is the same
+/// as with 64 KiB pieces.
+const SMALL_PIECES_FROM: u64 = 2 * PIECE_BYTES as u64;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -90,6 +100,8 @@ export interface ByteCounts {
 pub struct StdoutAccumulator {
     inner: core::StdoutAccumulator,
     scratch: Vec<u8>,
+    /// Bytes of the open response fed so far (pushed or skipped).
+    response_offset: u64,
 }
 
 #[wasm_bindgen]
@@ -102,13 +114,14 @@ impl StdoutAccumulator {
         let config = read_config(&options).map_err(options_error)?;
         let inner =
             core::StdoutAccumulator::new(config).map_err(|e| options_error(config_error(&e)))?;
-        Ok(Self { inner, scratch: Vec::new() })
+        Ok(Self { inner, scratch: Vec::new(), response_offset: 0 })
     }
 
     /// A new log response starts (a poll, a stream, a reconnect). A read still open is abandoned
     /// first; returns the bytes accepted by abandoning it (usually none).
     #[wasm_bindgen(js_name = beginRead)]
     pub fn begin_read(&mut self) -> Uint8Array {
+        self.response_offset = 0;
         Uint8Array::from(self.inner.begin_read())
     }
 
@@ -116,10 +129,10 @@ impl StdoutAccumulator {
     /// Throws a `TypeError` for a non-`Uint8Array` chunk and an `Error` outside a read.
     pub fn push(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] chunk: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] chunk: &JsValue,
     ) -> Result<Uint8Array, JsValue> {
         let before = self.inner.stdout().len();
-        self.feed(&chunk)?;
+        self.feed(chunk)?;
         Ok(Uint8Array::from(&self.inner.stdout()[before..]))
     }
 
@@ -130,10 +143,10 @@ impl StdoutAccumulator {
     #[wasm_bindgen(js_name = pushCount)]
     pub fn push_count(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] chunk: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] chunk: &JsValue,
     ) -> Result<f64, JsValue> {
         let before = self.inner.stdout().len();
-        self.feed(&chunk)?;
+        self.feed(chunk)?;
         Ok((self.inner.stdout().len() - before) as f64)
     }
 
@@ -222,11 +235,16 @@ impl StdoutAccumulator {
         // Only the first call can fail (outside a read); nothing below changes that state, so
         // no accepted bytes can be left unreturned by an error midway.
         if self.inner.try_skip(len).map_err(usage)? {
+            self.response_offset += len as u64;
             return Ok(());
         }
         let mut at = 0;
         while at < len {
-            let end = len.min(at + PIECE_BYTES);
+            // Re-served bytes deep in a raw response go in small pieces: a checked window is
+            // met in one of them and the others are skipped. Everything else is read whole.
+            let small = self.response_offset + at as u64 >= SMALL_PIECES_FROM
+                && self.inner.rechecked_ahead() > 0;
+            let end = len.min(at + if small { SMALL_PIECE_BYTES } else { PIECE_BYTES });
             let asked_already = at == 0 && end == len;
             if asked_already || !self.inner.try_skip(end - at).map_err(usage)? {
                 let piece = if asked_already {
@@ -242,6 +260,7 @@ impl StdoutAccumulator {
             }
             at = end;
         }
+        self.response_offset += len as u64;
         Ok(())
     }
 }

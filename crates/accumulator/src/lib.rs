@@ -389,6 +389,19 @@ impl StdoutAccumulator {
         Ok(skipped)
     }
 
+    /// How many of the open read's next bytes re-serve what this accumulator already took: in
+    /// raw mode, the part of the snapshot up to the length consumed, which is only checked at a
+    /// few windows, so that [`try_skip`](Self::try_skip) passes over most of it. A caller that
+    /// pays per byte handed over (the wasm bindings) offers these bytes in small pieces, and
+    /// the rest, which are all read, in large ones. 0 in timestamped mode, outside a read, and
+    /// once the read is past that length or ignores the rest of the response.
+    pub fn rechecked_ahead(&self) -> u64 {
+        match &self.engine {
+            Engine::Raw(raw) if self.reading => raw.rechecked_ahead(),
+            _ => 0,
+        }
+    }
+
     /// Where the bytes fed so far went: accepted, duplicate, skipped, framing
     /// ([`ByteCounts`]). Cheap (a few counters); call it around a response to see what that
     /// response brought.

@@ -190,6 +190,15 @@ impl Raw {
         self.skipped
     }
 
+    /// Bytes from the read's position up to the length consumed (0 without a read, or while
+    /// the rest of the response is ignored).
+    pub(crate) fn rechecked_ahead(&self) -> u64 {
+        match &self.read {
+            Some(read) if !read.ignoring => read.verify_end.saturating_sub(read.pos),
+            _ => 0,
+        }
+    }
+
     pub(crate) fn try_skip(&mut self, len: u64) -> bool {
         let Some(read) = &mut self.read else { return false };
         // A length no response can have is simply not skipped.

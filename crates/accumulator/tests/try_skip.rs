@@ -197,3 +197,47 @@ fn a_rotation_detected_deep_in_a_response_keeps_less_with_small_chunks_but_says_
     let recovered = run(65_536, 2);
     assert_eq!((recovered.0.as_slice(), recovered.1, recovered.2), (&both[..], 1, 1));
 }
+
+#[test]
+fn rechecked_ahead_counts_the_re_served_bytes_left_in_a_raw_read() {
+    let file: Vec<u8> = (0..300_000usize).map(|i| byte(1, i)).collect();
+    let mut acc = StdoutAccumulator::new(Config { cap_bytes: 1 << 20, mode: Mode::Raw }).unwrap();
+    assert_eq!(acc.rechecked_ahead(), 0, "outside a read");
+    acc.begin_read();
+    assert_eq!(acc.rechecked_ahead(), 0, "nothing consumed yet");
+    acc.push(&file[..200_000]).unwrap();
+    acc.end_read().unwrap();
+    assert_eq!(acc.rechecked_ahead(), 0, "outside a read");
+    acc.begin_read();
+    assert_eq!(acc.rechecked_ahead(), 200_000);
+    acc.push(&file[..65_536]).unwrap();
+    assert_eq!(acc.rechecked_ahead(), 200_000 - 65_536);
+    // The sample at 64 KiB is checked, the bytes after it up to the next one are not.
+    acc.push(&file[65_536..65_600]).unwrap();
+    assert_eq!(acc.rechecked_ahead(), 200_000 - 65_600);
+    assert!(acc.try_skip(131_072 - 65_600).unwrap());
+    assert_eq!(acc.rechecked_ahead(), 200_000 - 131_072);
+    acc.push(&file[131_072..250_000]).unwrap();
+    assert_eq!(acc.rechecked_ahead(), 0, "past the length consumed");
+    acc.end_read().unwrap();
+    // A new file found deep in a response: the rest of it is ignored, nothing is re-served.
+    let other: Vec<u8> =
+        (0..300_000usize).map(|i| byte(if i < 150_000 { 1 } else { 2 }, i)).collect();
+    acc.begin_read();
+    for piece in other.chunks(65_536) {
+        if !acc.try_skip(piece.len()).unwrap() {
+            acc.push(piece).unwrap();
+        }
+    }
+    assert_eq!(acc.finish().rotations, 1);
+    assert_eq!(acc.rechecked_ahead(), 0, "ignoring the rest of the response");
+    acc.abandon_read();
+
+    let mut ts =
+        StdoutAccumulator::new(Config { cap_bytes: 1 << 20, mode: Mode::Timestamped }).unwrap();
+    ts.begin_read();
+    ts.push(b"2024-05-01T10:20:30.100000000Z a\n").unwrap();
+    ts.end_read().unwrap();
+    ts.begin_read();
+    assert_eq!(ts.rechecked_ahead(), 0, "timestamped mode");
+}

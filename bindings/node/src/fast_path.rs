@@ -1,0 +1,189 @@
+//! `StdoutAccumulator.prototype.pushCount` as a plain Node-API callback.
+//!
+//! A raw poll re-serves the whole log file in 64 KiB chunks, and the accumulator passes over
+//! most of them in nanoseconds; what such a call costs is the binding around it. A method that
+//! napi-rs generates pays, on every call, for its receiver bookkeeping (a shared borrow registry
+//! and a class identity lookup, both behind a global lock, and a few allocations), which made a
+//! `pushCount` of a skipped chunk cost about ten times the native work. `pushCount` borrows the
+//! chunk, touches nothing of JS while it runs, and returns a number, so it needs none of that:
+//! this callback replaces the generated one on the class prototype when the addon loads, with
+//! the same name, arguments, result, errors and panic containment
+//! (`StdoutAccumulator::push_count_with` does the work for both).
+//!
+//! The receiver is checked with the Node-API type tag that napi-rs puts on every
+//! `StdoutAccumulator` it constructs (Node-API 8), before its native pointer is used: any other
+//! receiver is a `TypeError`, never a misread object.
+
+// napi-rs registers the `module_exports` hook only outside `cfg(test)`, where nothing else
+// reaches this module.
+#![cfg_attr(test, allow(dead_code))]
+
+use std::ffi::c_void;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr;
+
+use napi::bindgen_prelude::{FromNapiValue, JsObjectValue, Object, TypeTag, Unknown};
+use napi::{Env, Error, JsError, JsValue, Result, Status, sys};
+use napi_derive::napi;
+
+use crate::accumulator::{StdoutAccumulator, borrow_chunk};
+use crate::guard::panic_message;
+use crate::js_error::type_error;
+
+/// Installs the plain callback as `StdoutAccumulator.prototype.pushCount` (run by napi-rs once
+/// the classes are registered).
+#[napi(module_exports)]
+pub fn install_fast_path(exports: Object, env: Env) -> Result<()> {
+    // A class is a function, which `Object`'s checked conversion refuses.
+    let class: Unknown = exports.get_named_property("StdoutAccumulator")?;
+    // SAFETY: a function is an object; only its properties are read.
+    let class: Object = unsafe { class.cast()? };
+    let prototype: Object = class.get_named_property("prototype")?;
+    let name = c"pushCount";
+    let mut function = ptr::null_mut();
+    // SAFETY: plain Node-API calls on live values of this env; the name is NUL-terminated.
+    unsafe {
+        check(sys::napi_create_function(
+            env.raw(),
+            name.as_ptr(),
+            name.count_bytes() as isize,
+            Some(push_count),
+            ptr::null_mut(),
+            &mut function,
+        ))?;
+        // The attributes napi-rs gives class methods (writable, enumerable, configurable).
+        let property = sys::napi_property_descriptor {
+            utf8name: name.as_ptr(),
+            name: ptr::null_mut(),
+            method: None,
+            getter: None,
+            setter: None,
+            value: function,
+            attributes: sys::PropertyAttributes::writable
+                | sys::PropertyAttributes::enumerable
+                | sys::PropertyAttributes::configurable,
+            data: ptr::null_mut(),
+        };
+        check(sys::napi_define_properties(env.raw(), prototype.raw(), 1, &property))?;
+    }
+    Ok(())
+}
+
+/// The callback: `pushCount(chunk)`. Every failure, and any panic, becomes a thrown exception.
+unsafe extern "C" fn push_count(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: called by Node-API with a live env and callback info.
+    let outcome = catch_unwind(AssertUnwindSafe(|| unsafe { push_count_inner(env, info) }))
+        .unwrap_or_else(|payload| {
+            Err(Error::new(
+                Status::GenericFailure,
+                format!(
+                    "internal error in StdoutAccumulator: pushCount panicked: {}",
+                    panic_message(payload.as_ref())
+                ),
+            ))
+        });
+    match outcome {
+        Ok(value) => value,
+        Err(error) => {
+            // A pending exception (a TypeError already thrown) stays as it is.
+            if error.status != Status::PendingException {
+                // SAFETY: the env is live; throwing is what the callback's caller expects.
+                unsafe { JsError::from(error).throw_into(env) };
+            }
+            ptr::null_mut()
+        }
+    }
+}
+
+/// # Safety
+/// `env` and `info` must be the live arguments of a Node-API callback.
+unsafe fn push_count_inner(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> Result<sys::napi_value> {
+    let mut argc = 1;
+    let mut argv = [ptr::null_mut(); 1];
+    let mut this = ptr::null_mut();
+    // SAFETY (every call below): Node-API calls with the callback's live env and values, and
+    // out-pointers to locals. A missing argument is filled in as `undefined`.
+    unsafe {
+        check(sys::napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            argv.as_mut_ptr(),
+            &mut this,
+            ptr::null_mut(),
+        ))?;
+        let wrapper = Env::from_raw(env);
+        let mut ours = false;
+        let tag = <StdoutAccumulator as TypeTag>::type_tag();
+        if sys::napi_check_object_type_tag(env, this, &tag, &mut ours) != sys::Status::napi_ok
+            || !ours
+        {
+            return Err(type_error(&wrapper, "pushCount: the receiver is not a StdoutAccumulator"));
+        }
+        let mut native: *mut c_void = ptr::null_mut();
+        check(sys::napi_unwrap(env, this, &mut native))?;
+        if native.is_null() {
+            return Err(type_error(&wrapper, "pushCount: the receiver is not a StdoutAccumulator"));
+        }
+        // The tag says napi-rs wrapped a `StdoutAccumulator` here. Nothing in this call runs JS,
+        // so no other call can reach the object while this borrow lives.
+        let accumulator = &mut *native.cast::<StdoutAccumulator>();
+        let chunk = argv[0];
+        let accepted = accumulator.push_count_with(&wrapper, || {
+            if let Some(bytes) = typed_array_bytes(env, chunk) {
+                return Ok(bytes);
+            }
+            // Not a Uint8Array: the generated method's checks give the precise TypeError.
+            let slice = borrow_chunk(&wrapper, Unknown::from_napi_value(env, chunk)?)?;
+            // SAFETY: the bytes of a live argument, used only within this callback.
+            Ok(std::slice::from_raw_parts(slice.as_ptr(), slice.len()))
+        })?;
+        let mut result = ptr::null_mut();
+        check(sys::napi_create_double(env, accepted, &mut result))?;
+        Ok(result)
+    }
+}
+
+/// The bytes of `value` when it is a `Uint8Array` (a `Buffer` is one), borrowed in place.
+///
+/// # Safety
+/// `env` and `value` must be live, and the slice must not outlive the callback.
+unsafe fn typed_array_bytes<'a>(env: sys::napi_env, value: sys::napi_value) -> Option<&'a [u8]> {
+    let mut kind = 0;
+    let mut length = 0;
+    let mut data = ptr::null_mut();
+    // SAFETY: see the function's contract; fails (without throwing) for anything but a typed array.
+    let status = unsafe {
+        sys::napi_get_typedarray_info(
+            env,
+            value,
+            &mut kind,
+            &mut length,
+            &mut data,
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    if status != sys::Status::napi_ok || kind != sys::TypedarrayType::uint8_array {
+        return None;
+    }
+    if length == 0 || data.is_null() {
+        return Some(&[]);
+    }
+    // SAFETY: Node-API reports `length` bytes at `data` for this live Uint8Array.
+    Some(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), length) })
+}
+
+fn check(status: sys::napi_status) -> Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(Error::new(Status::from(status), "a Node-API call failed in pushCount"))
+    }
+}
