@@ -81,6 +81,7 @@ describe('napi StdoutAccumulator: API and bad input', () => {
       'pushCount',
       'stdoutLength',
       'stdoutSlice',
+      'trySkip',
     ])
   })
 })
