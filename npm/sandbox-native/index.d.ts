@@ -252,16 +252,6 @@ export declare class StdoutAccumulator {
    * as `push`.
    */
   pushCount(chunk: Uint8Array): number
-  /**
-   * Fast path for raw polls, which re-serve the whole log: passes over the next `length`
-   * bytes of the open response without being handed them, when the accumulator would not
-   * look at them (bytes taken already, outside every checked window). Returns `true` when it
-   * did — the caller then does not push that chunk — and `false` when the chunk must be
-   * pushed (`push` or `pushCount`) as usual; a skip accepts nothing into stdout. Always
-   * `false` in timestamped mode. Throws a `TypeError` for a `length` that is not a
-   * non-negative safe integer and an `Error` outside a read.
-   */
-  trySkip(length: number): boolean
   /** How many bytes of stdout are accepted so far (the length `finish().stdout` would have). */
   get stdoutLength(): number
   /**

@@ -81,7 +81,6 @@ describe('napi StdoutAccumulator: API and bad input', () => {
       'pushCount',
       'stdoutLength',
       'stdoutSlice',
-      'trySkip',
     ])
   })
 })
