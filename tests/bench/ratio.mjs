@@ -5,8 +5,7 @@
 //
 // Columns: native Rust (crates/accumulator/examples/native_side.rs, built by this script, one
 // process per repetition), the napi addon, the wasm package, each of them also on its fast path
-// (`napi-fast`, `wasm-fast`: `trySkip(length)`, then `pushCount` instead of `push` for a chunk
-// not skipped, nothing copied out per push; the
+// (`napi-fast`, `wasm-fast`: `pushCount` instead of `push`, nothing copied out per push; the
 // throughput workloads then check the stdout from `finish()`), and for raw polls a JS version of
 // the TypeScript service's poll. --fresh-memory leaves glibc's default of returning freed memory
 // to the kernel (see MALLOC_REUSE below).
@@ -147,11 +146,7 @@ class TypeScriptPoller {
 function read(acc, body) {
   let accepted = acc.beginRead().length
   if (acc.fast) {
-    // The fast path: bytes the accumulator would only count are not even handed over.
-    for (let at = 0; at < body.length; at += CHUNK) {
-      const end = Math.min(at + CHUNK, body.length)
-      if (!acc.trySkip(end - at)) accepted += acc.pushCount(body.subarray(at, end))
-    }
+    for (let at = 0; at < body.length; at += CHUNK) accepted += acc.pushCount(body.subarray(at, at + CHUNK))
   } else {
     for (let at = 0; at < body.length; at += CHUNK) accepted += acc.push(body.subarray(at, at + CHUNK)).length
   }

@@ -53,8 +53,6 @@ const TIMESTAMPS = /^new StdoutAccumulator\(options\): timestamps must be a bool
 const CHUNK = /^StdoutAccumulator\.push\(chunk\): chunk must be a Uint8Array, got /
 const PUSH_OUTSIDE = /^StdoutAccumulator\.push\(\) called outside a read: call beginRead\(\) first$/
 const END_OUTSIDE = /^StdoutAccumulator\.endRead\(\) called outside a read: call beginRead\(\) first$/
-const SKIP_OUTSIDE = /^StdoutAccumulator\.trySkip\(\) called outside a read: call beginRead\(\) first$/
-const SKIP_LENGTH = /^StdoutAccumulator\.trySkip\(length\): length must be a non-negative safe integer, got /
 
 export const apiCases = [
   {
@@ -325,45 +323,6 @@ export const apiCases = [
     },
   },
   {
-    name: 'trySkip passes over re-served raw bytes only, accepts nothing, and throws for a bad length or outside a read',
-    run(StdoutAccumulator) {
-      const acc = new StdoutAccumulator({ capBytes: 1 << 20 })
-      throws(() => acc.trySkip(10), Error, SKIP_OUTSIDE, 'trySkip outside a read')
-      const file = enc(Array.from({ length: 20000 }, (_, i) => `line ${i}\n`).join(''))
-      const poll = (length) => {
-        acc.beginRead()
-        let skipped = 0
-        for (let at = 0; at < length; at += 4096) {
-          const chunk = file.subarray(at, Math.min(at + 4096, length))
-          const before = acc.stdoutLength
-          if (acc.trySkip(chunk.length)) {
-            check(acc.stdoutLength === before, 'a skip accepts nothing')
-            skipped += chunk.length
-          } else {
-            acc.pushCount(chunk)
-          }
-        }
-        acc.endRead()
-        return skipped
-      }
-      // A first read of the file has nothing to skip; a poll of the grown file re-serves it.
-      check(poll(100000) === 0, 'nothing is skipped on a first read')
-      const skipped = poll(file.length)
-      check(skipped > 0 && skipped < 100000, `the re-served head is skipped, outside its checked windows: ${skipped} bytes`)
-      equalBytes(acc.finish().stdout, file, 'stdout after skipping')
-      acc.beginRead()
-      for (const bad of [-1, 1.5, Number.NaN, Infinity, 2 ** 53]) {
-        throws(() => acc.trySkip(bad), TypeError, SKIP_LENGTH, `trySkip(${bad})`)
-      }
-      acc.endRead()
-      const ts = new StdoutAccumulator({ capBytes: 100, timestamps: true })
-      ts.beginRead()
-      check(ts.trySkip(10) === false, 'timestamped mode reads every byte: never skips')
-      ts.endRead()
-      for (const a of [acc, ts]) if (typeof a.free === 'function') a.free()
-    },
-  },
-  {
     name: 'stdoutLength follows stdout; stdoutSlice copies a range of it, read like Uint8Array.prototype.slice',
     run(StdoutAccumulator) {
       const acc = new StdoutAccumulator({ capBytes: 8 })
@@ -460,7 +419,7 @@ export const apiCases = [
               const chunk = file.subarray(at, at + size)
               viaPush.push(slow.push(chunk))
               const before = fast.stdoutLength
-              const n = fast.trySkip(chunk.length) ? 0 : fast.pushCount(chunk)
+              const n = fast.pushCount(chunk)
               check(fast.stdoutLength === before + n, `round ${round}: stdoutLength does not follow pushCount`)
               viaCount.push(fast.stdoutSlice(before))
               at += size

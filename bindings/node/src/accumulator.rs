@@ -24,7 +24,7 @@ use crate::guard::{Contained, Guarded};
 use crate::js_error::{options_error, plain_error, type_error};
 use tale_sandbox_binding_options::{
     KNOWN_OPTIONS, OptionValue, chunk_not_uint8array, config_error, config_from, not_an_object,
-    slice_bounds, try_skip_error_message, try_skip_length, unknown_option, usage_error_message,
+    slice_bounds, unknown_option, usage_error_message,
 };
 
 // Declared for the generated TypeScript types; the constructor reads the raw JS value itself so
@@ -174,21 +174,6 @@ impl StdoutAccumulator {
     #[napi(ts_args_type = "chunk: Uint8Array")]
     pub fn push_count(&mut self, env: &Env, chunk: Unknown<'_>) -> Result<f64> {
         self.push_count_with(env, || borrow_chunk(env, chunk))
-    }
-
-    /// Fast path for raw polls, which re-serve the whole log: passes over the next `length`
-    /// bytes of the open response without being handed them, when the accumulator would not
-    /// look at them (bytes taken already, outside every checked window). Returns `true` when it
-    /// did — the caller then does not push that chunk — and `false` when the chunk must be
-    /// pushed (`push` or `pushCount`) as usual; a skip accepts nothing into stdout. Always
-    /// `false` in timestamped mode. Throws a `TypeError` for a `length` that is not a
-    /// non-negative safe integer and an `Error` outside a read.
-    #[napi]
-    pub fn try_skip(&mut self, env: &Env, length: f64) -> Result<bool> {
-        let len = try_skip_length(length).map_err(|e| options_error(env, &e))?;
-        self.inner.with("trySkip", |acc| {
-            acc.try_skip(len).map_err(|e| plain_error(try_skip_error_message(&e)))
-        })
     }
 
     /// How many bytes of stdout are accepted so far (the length `finish().stdout` would have).

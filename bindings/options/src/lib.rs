@@ -113,34 +113,6 @@ pub fn chunk_not_uint8array(got: &str) -> String {
     format!("StdoutAccumulator.push(chunk): chunk must be a Uint8Array, got {got}")
 }
 
-/// Message for `trySkip` without an open read.
-pub const TRY_SKIP_OUTSIDE_READ: &str =
-    "StdoutAccumulator.trySkip() called outside a read: call beginRead() first";
-
-/// Reads `trySkip(length)`'s argument: a non-negative safe integer (a chunk's `length`), else
-/// a `TypeError` naming what was given.
-pub fn try_skip_length(length: f64) -> Result<usize, OptionsError> {
-    let whole = length.is_finite() && length.fract() == 0.0;
-    if whole
-        && (0.0..=MAX_SAFE_INTEGER).contains(&length)
-        && let Ok(len) = usize::try_from(length as u64)
-    {
-        return Ok(len);
-    }
-    Err(OptionsError::type_error(format!(
-        "StdoutAccumulator.trySkip(length): length must be a non-negative safe integer, got {}",
-        js_number_text(length)
-    )))
-}
-
-/// The JS message for a [`UsageError`] of `trySkip` called as such (not inside `push`).
-pub fn try_skip_error_message(error: &UsageError) -> String {
-    match error {
-        UsageError::TrySkipOutsideRead => TRY_SKIP_OUTSIDE_READ.to_owned(),
-        other => usage_error_message(other),
-    }
-}
-
 /// The range `stdoutSlice(start, end)` copies out of `len` bytes of stdout, read as
 /// `Array.prototype.slice` and `Uint8Array.prototype.slice` read their arguments: fractions are
 /// truncated, `NaN` and a missing `start` are 0, a missing `end` is `len`, negative values count

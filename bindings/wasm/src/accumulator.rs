@@ -19,8 +19,7 @@ use wasm_bindgen::prelude::*;
 
 use tale_sandbox_binding_options::{
     JsErrorKind, KNOWN_OPTIONS, OptionValue, OptionsError, chunk_not_uint8array, config_error,
-    config_from, not_an_object, slice_bounds, try_skip_error_message, try_skip_length,
-    unknown_option, usage_error_message,
+    config_from, not_an_object, slice_bounds, unknown_option, usage_error_message,
 };
 
 /// A chunk is handed over in pieces of at most this size, each copied only if it is needed; the
@@ -149,27 +148,6 @@ impl StdoutAccumulator {
         let before = self.inner.stdout().len();
         self.feed(chunk)?;
         Ok((self.inner.stdout().len() - before) as f64)
-    }
-
-    /// Fast path for raw polls, which re-serve the whole log: passes over the next `length`
-    /// bytes of the open response without being handed them, when the accumulator would not
-    /// look at them (bytes taken already, outside every checked window). Returns `true` when it
-    /// did — the caller then does not push that chunk — and `false` when the chunk must be
-    /// pushed (`push` or `pushCount`) as usual; a skip accepts nothing into stdout. Always
-    /// `false` in timestamped mode. Throws a `TypeError` for a `length` that is not a
-    /// non-negative safe integer and an `Error` outside a read.
-    ///
-    /// Here it saves what handing a chunk over costs (a call with the chunk and a copy into
-    /// linear memory): `if (!acc.trySkip(chunk.length)) acc.pushCount(chunk)`.
-    #[wasm_bindgen(js_name = trySkip)]
-    pub fn try_skip(&mut self, length: f64) -> Result<bool, JsValue> {
-        let len = try_skip_length(length).map_err(options_error)?;
-        let skipped =
-            self.inner.try_skip(len).map_err(|e| js_error_plain(&try_skip_error_message(&e)))?;
-        if skipped {
-            self.response_offset += len as u64;
-        }
-        Ok(skipped)
     }
 
     /// How many bytes of stdout are accepted so far (the length `finish().stdout` would have).
