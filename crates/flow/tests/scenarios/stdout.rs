@@ -470,3 +470,56 @@ fn a_stream_ending_during_a_stall_check_still_reconnects() {
     assert_eq!(h.opened.len(), 2, "the log has more: reconnected");
     assert!(h.closed.is_empty());
 }
+
+/// A resumed read that brings nothing means the file holding the lines taken last was rotated
+/// away (a read of it re-serves at least their group), and what it held after them may be lost:
+/// `truncated.stdout`, never a silently short stdout.
+#[test]
+fn a_resumed_read_that_brings_nothing_at_the_end_truncates() {
+    let out = format!("{}{}", ts(20, 0, "a"), ts(21, 0, "b"));
+
+    // A stream reopened after a cut ends with nothing once the run is over.
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &out);
+    h.end(stream, StreamEnd::Cut);
+    assert_eq!(h.opened.len(), 2);
+    assert_eq!(h.opened[1].1.as_deref(), Some("2023-11-14T22:13:21Z"));
+    let reopened = h.opened[1].0;
+    h.pod(succeeded());
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    h.end(reopened, StreamEnd::Eof);
+    assert_eq!(summary(h.response()), completed("a\nb\n", true));
+    h.finish_cleanup(true, true);
+
+    // No stream at the end: the tail check finds an empty file, the final read nothing.
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &out);
+    h.pod(succeeded());
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    h.advance(2_000);
+    assert_eq!(h.closed, vec![stream]);
+    h.tail_check("");
+    let (id, call) = h.expect("ReadLog runner");
+    assert_eq!(log_params(&call).since_time.as_deref(), Some("2023-11-14T22:13:21Z"));
+    h.ok_log(id, "");
+    assert_eq!(summary(h.response()), completed("a\nb\n", true));
+    h.finish_cleanup(true, true);
+
+    // The same reads on a run that took nothing: nothing can have been lost.
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.end(stream, StreamEnd::Cut);
+    h.advance(200);
+    let reopened = h.opened[1].0;
+    assert_eq!(h.opened[1].1, None);
+    h.pod(succeeded());
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    h.end(reopened, StreamEnd::Eof);
+    assert_eq!(summary(h.response()), completed("", false));
+    h.finish_cleanup(true, true);
+}
