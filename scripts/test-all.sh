@@ -202,17 +202,15 @@ stage_node() {
   # KubernetesBackend's tests drive the embedded test cluster's binary.
   cargo build --quiet --locked -p tale-sandbox-testcluster --bin tale-testcluster
   export TALE_TESTCLUSTER_BIN="$CARGO_TARGET_DIR/debug/tale-testcluster"
-  local soak=0
-  (cd tests && node_tests node/) || soak=1
+  local failed=0
+  (cd tests && node_tests node/) || failed=1
   # The short soak (its own defaults; SOAK_SEED/SOAK_EXECUTIONS/SOAK_CONCURRENCY from the caller).
-  (cd tests && node_tests soak/) || soak=1
-  if [[ $soak -ne 0 ]]; then
-    return 1
-  fi
+  (cd tests && node_tests soak/) || failed=1
   if [[ $stale -ne 0 ]]; then
     echo "node: the tests ran, but index.d.ts is stale (see above)" >&2
-    return 1
+    failed=1
   fi
+  return "$failed"
 }
 
 ensure_musl_tools() {
