@@ -400,7 +400,7 @@ test(`soak (seed ${SEED}): ${EXECUTIONS} executions, ${CONCURRENCY} at a time, f
     for (const route of ['pods.create', 'pods.watch', 'pods.log', 'pods.delete', 'secrets.create', 'secrets.delete']) {
       assert.ok(Object.keys(faults).some((k) => k.startsWith(`${route} `)), `a fault on ${route} ${where}`)
     }
-    assert.ok(injected > 0 && metrics.rotations > EXECUTIONS, `faults (${injected}) and rotations (${metrics.rotations}) happened ${where}`)
+    assert.ok(injected > 0 && metrics.rotations > EXECUTIONS / 4, `faults (${injected}) and rotations (${metrics.rotations}) happened ${where}`)
     assert.ok(tally.exact + tally.cappedExact >= EXECUTIONS / 2, `most runs complete exactly ${where}: ${JSON.stringify(tally)}`)
     assert.ok(!warnings.some((w) => w.includes('soak-api-token') || w.includes(cfg.sandboxToken)), `no token in a warning ${where}`)
   } finally {
