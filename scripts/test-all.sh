@@ -8,7 +8,9 @@
 #            kubelet-logs parsers; installs its pinned cargo-fuzz)
 #   node     napi addon build + Node tests (tests/node, KubernetesBackend against the
 #            tale-testcluster binary included); the generated index.d.ts must equal the one in
-#            the tree
+#            the tree; then the short soak (tests/soak: 80 executions, 16 at a time, through the
+#            addon on the test cluster with faults on every route and rotations; long run by
+#            hand: SOAK_EXECUTIONS=1000 SOAK_CONCURRENCY=24, see BENCHMARKS.md)
 #   install  tests/install/run.sh: the linux-x64-musl addon built and checked (musl libc only),
 #            its unwinder checked under musl's loader, npm pack, install of the tarballs into a
 #            fresh project, one execution from there
@@ -200,11 +202,15 @@ stage_node() {
   # KubernetesBackend's tests drive the embedded test cluster's binary.
   cargo build --quiet --locked -p tale-sandbox-testcluster --bin tale-testcluster
   export TALE_TESTCLUSTER_BIN="$CARGO_TARGET_DIR/debug/tale-testcluster"
-  (cd tests && node_tests node/)
+  local failed=0
+  (cd tests && node_tests node/) || failed=1
+  # The short soak (its own defaults; SOAK_SEED/SOAK_EXECUTIONS/SOAK_CONCURRENCY from the caller).
+  (cd tests && node_tests soak/) || failed=1
   if [[ $stale -ne 0 ]]; then
     echo "node: the tests ran, but index.d.ts is stale (see above)" >&2
-    return 1
+    failed=1
   fi
+  return "$failed"
 }
 
 ensure_musl_tools() {

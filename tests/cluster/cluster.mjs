@@ -10,6 +10,13 @@ import { createInterface } from 'node:readline';
 
 const BIN = process.env.TALE_TESTCLUSTER_BIN;
 
+/** Clusters still running: killed when this process exits, however it exits (an orphaned cluster
+ * would keep the pipes of whoever started the test open). */
+const running = new Set();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /**
  * Spawns the cluster with extra CLI args; resolves once it prints its URL. Over TLS (the default) the
  * result carries the CA: `caFile` (PEM file) and `ca` (its text); `token` is the `--token` argument.
@@ -26,6 +33,8 @@ export async function startCluster(args = []) {
   const tokenAt = args.indexOf('--token');
   const token = tokenAt >= 0 ? args[tokenAt + 1] : undefined;
   const child = spawn(BIN, ['--port', '0', '--kubeconfig', kubeconfig, ...caArgs, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the test cluster did not start within 10 s')), 10_000);
     child.once('exit', (code) => reject(new Error(`the test cluster exited early with code ${code}`)));
