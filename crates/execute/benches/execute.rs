@@ -283,6 +283,9 @@ struct Outcome {
     harvest_seen_at_ms: Option<f64>,
     /// When the flow emitted the response, before its cleanup (native only).
     emitted_at_ms: Option<f64>,
+    /// How the flow read the runner's log (native only): what to look at when it read more
+    /// than the log once.
+    reads: String,
 }
 
 async fn native(backend: &KubernetesBackend, cfg: &SpawnerConfig, id: &str) -> Outcome {
@@ -305,6 +308,15 @@ async fn native(backend: &KubernetesBackend, cfg: &SpawnerConfig, id: &str) -> O
         responded_at_ms,
         harvest_seen_at_ms: flow.harvest_done_at_ms.map(|ms| ms as f64),
         emitted_at_ms: flow.responded_at_ms.map(|ms| ms as f64),
+        reads: format!(
+            "{} stream(s), {} reconnect(s), {} stall(s), {} poll/final read(s), {} tail check(s) ({} confirmed)",
+            flow.stdout_streams,
+            flow.stdout_reconnects,
+            flow.stdout_stalls,
+            flow.stdout_polls,
+            flow.stdout_tail_checks,
+            flow.stdout_tail_confirmed
+        ),
     }
 }
 
@@ -353,6 +365,7 @@ async fn baseline(api: &KubeApi, cfg: &SpawnerConfig, id: &str) -> Outcome {
         responded_at_ms,
         harvest_seen_at_ms: None,
         emitted_at_ms: None,
+        reads: String::new(),
     }
 }
 
@@ -447,7 +460,8 @@ async fn burst(full: bool) {
     );
     assert!(
         served_n as f64 <= 1.1 * rendered as f64,
-        "native read {served_n} B for a log of {rendered} B rendered"
+        "native read {served_n} B for a log of {rendered} B rendered: {}",
+        n.reads
     );
     for (len, what) in [(12usize, "short"), (100, "typical"), (4096, "long")] {
         let with = rendered_once(&repeated(&lines_pattern(len, 64), 64 * len as u64));
