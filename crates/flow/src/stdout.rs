@@ -11,9 +11,7 @@
 //! stream at the end), it first reads the log's last lines (`tailLines`, about two lines): if
 //! they are exactly the last lines taken, nothing follows them
 //! ([`StdoutAccumulator::tail_confirms`]); otherwise it resumes from the last second seen. A
-//! failed final read sets `truncated.stdout` (W7) instead of losing bytes silently, and so does
-//! a last resumed read that brings nothing at all: the file holding the lines taken last was
-//! rotated away, and what it held after them cannot be read any more.
+//! failed final read sets `truncated.stdout` (W7) instead of losing bytes silently.
 
 use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
 use tale_sandbox_contract::config::SpawnerConfig;
@@ -37,12 +35,6 @@ pub(crate) struct StdoutFlow {
     stream: Option<StreamId>,
     /// `total_bytes` when the open stream started: did it bring anything new?
     progress_from: u64,
-    /// The open stream resumed from a resume point (`sinceTime`), and how many bytes it brought:
-    /// a resumed read that ends with none means the file holding the last lines taken was
-    /// rotated away (a read of it re-serves at least their group), and what it held after them
-    /// may be lost.
-    stream_resumed: bool,
-    stream_bytes: u64,
     /// When the open stream last brought something new (or was opened).
     last_progress_at: i64,
     /// Consecutive stream ends that brought nothing new.
@@ -94,8 +86,6 @@ impl StdoutFlow {
             cap: cap as u64,
             stream: None,
             progress_from: 0,
-            stream_resumed: false,
-            stream_bytes: 0,
             last_progress_at: 0,
             failures: 0,
             warned: false,
@@ -195,8 +185,6 @@ impl Execution {
         let accepted = self.stdout.acc.begin_read().to_vec();
         self.feed_scanner(accepted);
         self.stdout.stream = Some(id);
-        self.stdout.stream_resumed = since_time.is_some();
-        self.stdout.stream_bytes = 0;
         self.stdout.ended_before_exit = false;
         self.stdout.progress_from = self.stdout.acc.finish().total_bytes;
         self.report.stdout_streams += 1;
@@ -275,20 +263,15 @@ impl Execution {
         self.after_tail_check(why, confirmed, now_ms);
     }
 
-    /// The stream ended before the runner was seen exited, and nothing has been reopened since:
-    /// the flow is waiting for the exit, checking the log's tail meanwhile.
-    fn awaiting_runner_exit(&self) -> bool {
+    /// Time to look at the log's tail again while waiting for the runner's exit.
+    pub(crate) fn on_stdout_settle(&mut self, now_ms: i64) {
         let s = &self.stdout;
-        self.stage == Stage::Running
+        if self.stage == Stage::Running
             && s.ended_before_exit
             && s.stream.is_none()
             && !s.polling
             && !s.complete
-    }
-
-    /// Time to look at the log's tail again while waiting for the runner's exit.
-    pub(crate) fn on_stdout_settle(&mut self, now_ms: i64) {
-        if self.awaiting_runner_exit() {
+        {
             self.issue_tail_check(TailCheckFor::Settle, now_ms);
         }
     }
@@ -359,7 +342,6 @@ impl Execution {
             return;
         }
         self.report.log_bytes.runner += chunk.len() as u64;
-        self.stdout.stream_bytes += chunk.len() as u64;
         let before = self.stdout.acc.finish().total_bytes;
         let accepted = self.stdout.acc.push(chunk).expect("stream read is open").to_vec();
         if self.stdout.acc.finish().total_bytes > before {
@@ -404,11 +386,8 @@ impl Execution {
         if self.stdout.complete {
             return;
         }
-        let emptied =
-            end == StreamEnd::Eof && self.stdout.stream_resumed && self.stdout.stream_bytes == 0;
         if self.stdout.draining {
             if end == StreamEnd::Eof {
-                self.stdout.lost |= emptied;
                 self.stdout.complete = true;
                 self.set_drained(now_ms);
             } else {
@@ -418,7 +397,6 @@ impl Execution {
         }
         if end == StreamEnd::Eof && self.stdout.runner_exited {
             // The exited runner's log is drained: nothing more will come.
-            self.stdout.lost |= emptied;
             self.stdout.complete = true;
             return;
         }
@@ -445,7 +423,13 @@ impl Execution {
             return;
         }
         self.stdout.runner_exited = true;
-        if self.awaiting_runner_exit() {
+        let s = &self.stdout;
+        if self.stage == Stage::Running
+            && s.ended_before_exit
+            && s.stream.is_none()
+            && !s.polling
+            && !s.complete
+        {
             self.cancel_timers(|k| {
                 matches!(k, TimerKind::StdoutReconnect | TimerKind::StdoutSettle)
             });
@@ -593,14 +577,7 @@ impl Execution {
 
     pub(crate) fn on_stdout_final(&mut self, reply: Reply, now_ms: i64) {
         match Self::expect_log(reply) {
-            Ok(bytes) => {
-                // Nothing from the resume point on: the lines taken last are in a rotated file,
-                // which may hold more after them (see `stream_resumed`).
-                if bytes.is_empty() && self.stdout.acc.resume_since().is_some() {
-                    self.stdout.lost = true;
-                }
-                self.take_response(&bytes)
-            }
+            Ok(bytes) => self.take_response(&bytes),
             Err(err) => {
                 // W7: report the possible loss instead of hiding it.
                 self.warn(format!("[sandbox.k8s] final runner log read failed: {err}"));
