@@ -144,6 +144,20 @@ pub(crate) enum TimerKind {
     StdoutSettle,
 }
 
+impl TimerKind {
+    /// The timers that lead to another read of the runner's log while it is being followed
+    /// (reconnect, poll, stall and settle checks): cancelled together when reading stops.
+    pub(crate) fn reads_stdout(&self) -> bool {
+        matches!(
+            self,
+            TimerKind::StdoutReconnect
+                | TimerKind::StdoutPollTick
+                | TimerKind::StdoutStall
+                | TimerKind::StdoutSettle
+        )
+    }
+}
+
 /// The per-attempt timeout of a call (`apiTimeout()`): 30 s for logs, 10 s otherwise.
 pub(crate) fn timeout_of(call: &Call) -> u64 {
     match call {

@@ -263,15 +263,20 @@ impl Execution {
         self.after_tail_check(why, confirmed, now_ms);
     }
 
-    /// Time to look at the log's tail again while waiting for the runner's exit.
-    pub(crate) fn on_stdout_settle(&mut self, now_ms: i64) {
+    /// The stream ended before the runner was seen exited, and nothing has been reopened since:
+    /// the flow is waiting for the exit, checking the log's tail meanwhile.
+    fn awaiting_runner_exit(&self) -> bool {
         let s = &self.stdout;
-        if self.stage == Stage::Running
+        self.stage == Stage::Running
             && s.ended_before_exit
             && s.stream.is_none()
             && !s.polling
             && !s.complete
-        {
+    }
+
+    /// Time to look at the log's tail again while waiting for the runner's exit.
+    pub(crate) fn on_stdout_settle(&mut self, now_ms: i64) {
+        if self.awaiting_runner_exit() {
             self.issue_tail_check(TailCheckFor::Settle, now_ms);
         }
     }
@@ -358,15 +363,7 @@ impl Execution {
         }
         self.stdout.complete = true;
         self.close_stdout_stream();
-        self.cancel_timers(|k| {
-            matches!(
-                k,
-                TimerKind::StdoutReconnect
-                    | TimerKind::StdoutPollTick
-                    | TimerKind::StdoutStall
-                    | TimerKind::StdoutSettle
-            )
-        });
+        self.cancel_timers(|k| k.reads_stdout());
         if self.stdout.draining {
             self.set_drained(now_ms);
         }
@@ -423,13 +420,7 @@ impl Execution {
             return;
         }
         self.stdout.runner_exited = true;
-        let s = &self.stdout;
-        if self.stage == Stage::Running
-            && s.ended_before_exit
-            && s.stream.is_none()
-            && !s.polling
-            && !s.complete
-        {
+        if self.awaiting_runner_exit() {
             self.cancel_timers(|k| {
                 matches!(k, TimerKind::StdoutReconnect | TimerKind::StdoutSettle)
             });
@@ -541,15 +532,7 @@ impl Execution {
     /// The loop ended: collect what is left.
     pub(crate) fn drain_stdout(&mut self, now_ms: i64) {
         self.stdout.draining = true;
-        self.cancel_timers(|k| {
-            matches!(
-                k,
-                TimerKind::StdoutReconnect
-                    | TimerKind::StdoutPollTick
-                    | TimerKind::StdoutStall
-                    | TimerKind::StdoutSettle
-            )
-        });
+        self.cancel_timers(|k| k.reads_stdout());
         if self.stdout.complete {
             self.set_drained(now_ms);
         } else if self.stdout.stream.is_some() {
@@ -600,15 +583,6 @@ impl Execution {
     pub(crate) fn stop_stdout(&mut self, _now_ms: i64) {
         self.close_stdout_stream();
         self.stdout.drained = true;
-        self.cancel_timers(|k| {
-            matches!(
-                k,
-                TimerKind::StdoutReconnect
-                    | TimerKind::StdoutPollTick
-                    | TimerKind::StdoutDrainDeadline
-                    | TimerKind::StdoutStall
-                    | TimerKind::StdoutSettle
-            )
-        });
+        self.cancel_timers(|k| k.reads_stdout() || matches!(k, TimerKind::StdoutDrainDeadline));
     }
 }
