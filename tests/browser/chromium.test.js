@@ -2,59 +2,22 @@
 // loads the package from a local HTTP server on 127.0.0.1 and runs every shared vector and API case
 // with the same runner modules as the Node tests; the counts come back here and are asserted.
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
-import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs'
-import { createServer } from 'node:http'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { extname, join, normalize, sep } from 'node:path'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
 import { chromium } from 'playwright-core'
 
 import { apiCases } from '../shared/api-cases.js'
+import { CHROMIUM_FLAGS, chromiumPath, serveFiles } from '../shared/chromium-helpers.js'
 import { loadVectors, repoRoot, wasmPackage, wasmPkgDir } from '../shared/node-helpers.js'
 
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
+// URL prefix -> folder served under it; `/` is the page.
+const ROUTES = [
+  ['/pkg/', wasmPkgDir],
+  ['/shared/', join(repoRoot, 'tests', 'shared')],
 ]
-const CONTENT_TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' }
-// URL prefix -> folder served under it.
-const ROUTES = { '/pkg/': wasmPkgDir, '/shared/': join(repoRoot, 'tests', 'shared') }
-
-function chromiumPath() {
-  try {
-    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim()
-  } catch {
-    throw new Error('chromium is not on PATH: install Debian\'s package (apt-get install -y chromium); scripts/test-all.sh does it')
-  }
-}
-
-function serve(request, response) {
-  const path = decodeURIComponent(new URL(request.url, 'http://127.0.0.1').pathname)
-  let file
-  if (path === '/') {
-    file = join(repoRoot, 'tests', 'browser', 'page.html')
-  } else {
-    for (const [prefix, dir] of Object.entries(ROUTES)) {
-      if (!path.startsWith(prefix)) continue
-      const candidate = normalize(join(dir, path.slice(prefix.length)))
-      if (candidate.startsWith(dir + sep)) file = candidate
-    }
-  }
-  if (!file || !statSync(file, { throwIfNoEntry: false })?.isFile()) {
-    response.writeHead(404).end(`not found: ${path}`)
-    return
-  }
-  response.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' })
-  createReadStream(file).pipe(response)
-}
 
 const vectors = loadVectors()
 let results
@@ -62,8 +25,7 @@ const pageErrors = []
 
 before(async () => {
   wasmPackage() // a clear error when the package is not built
-  const server = createServer(serve)
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const server = await serveFiles(ROUTES, join(repoRoot, 'tests', 'browser', 'page.html'))
   const profile = mkdtempSync(join(tmpdir(), 'tale-sandbox-chromium-'))
   let context
   try {

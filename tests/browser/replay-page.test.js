@@ -7,18 +7,16 @@
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, createWriteStream } from 'node:fs'
-import { createServer } from 'node:http'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, createWriteStream } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { extname, join, normalize, sep } from 'node:path'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
 import { chromium } from 'playwright-core'
 
+import { CHROMIUM_FLAGS, chromiumPath, serveFiles } from '../shared/chromium-helpers.js'
 import { loadVectors, repoRoot, wasmPackage, wasmPkgDir } from '../shared/node-helpers.js'
 
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-const CONTENT_TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' }
 const replayDir = join(repoRoot, 'npm', 'sandbox-replay')
 // Longest prefix first: the page's wasm/ folder is the built package.
 const ROUTES = [
@@ -27,31 +25,6 @@ const ROUTES = [
   ['/src/', join(replayDir, 'src')],
 ]
 export const artifactsDir = join(repoRoot, 'tests', 'browser', 'artifacts')
-
-function chromiumPath() {
-  try {
-    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim()
-  } catch {
-    throw new Error("chromium is not on PATH: install Debian's package (apt-get install -y chromium); scripts/test-all.sh does it")
-  }
-}
-
-function serve(request, response) {
-  const path = decodeURIComponent(new URL(request.url, 'http://127.0.0.1').pathname)
-  let file
-  for (const [prefix, dir] of ROUTES) {
-    if (!path.startsWith(prefix)) continue
-    const candidate = normalize(join(dir, path.slice(prefix.length)))
-    if (candidate.startsWith(dir + sep)) file = candidate
-    break
-  }
-  if (!file || !statSync(file, { throwIfNoEntry: false })?.isFile()) {
-    response.writeHead(404).end(`not found: ${path}`)
-    return
-  }
-  response.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' })
-  createReadStream(file).pipe(response)
-}
 
 /** The CLI binary, built (or found up to date) by cargo. */
 function cliBinary() {
@@ -118,8 +91,7 @@ before(async () => {
   const summary = execFileSync(cli, ['replay', '--quiet', recordingFile], { encoding: 'utf8' })
   const recording = JSON.parse(readFileSync(recordingFile, 'utf8'))
   native = { response, recording, summary, gaps: Number(flow[2]), clusterRotations: Number(cluster[1]) }
-  server = createServer(serve)
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  server = await serveFiles(ROUTES)
   const profile = join(work, 'profile')
   context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath(), headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1400, height: 1000 } })
   page = context.pages()[0] ?? (await context.newPage())

@@ -1,5 +1,8 @@
-// Node-only helpers shared by the test folders: vector files, the built packages' locations.
+// Node-only helpers shared by the test folders: vector files, the built packages' locations,
+// type-checking the committed declarations.
+import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -26,4 +29,15 @@ export function wasmPackage() {
     throw new Error(`the wasm package is not built (${wasmFile} missing): run bash scripts/build-wasm.sh`, { cause: error })
   }
   return { moduleUrl: new URL(`file://${join(wasmPkgDir, 'tale_sandbox_wasm.js')}`).href, bytes }
+}
+
+/** Compiles the project `tests/types/<tsconfig>` with tsc; throws with tsc's diagnostics if it fails. */
+export function typeCheck(tsconfig) {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+  try {
+    execFileSync(process.execPath, [tsc, '-p', join(repoRoot, 'tests', 'types', tsconfig)], { encoding: 'utf8', stdio: 'pipe' })
+  } catch (error) {
+    // tsc prints its diagnostics on stdout.
+    throw new Error(`tsc found type errors:\n${error.stdout}${error.stderr}`)
+  }
 }

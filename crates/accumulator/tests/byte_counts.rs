@@ -67,17 +67,7 @@ fn every_byte_is_counted_once_on_every_vector_and_split() {
             assert!(d.kept <= d.accepted, "{} read {r}: {d:?}", v.name);
         }
         let sum: u64 = whole.iter().map(|d| d.accepted).sum();
-        let mut acc = StdoutAccumulator::new(v.config()).unwrap();
-        for read in &v.reads {
-            acc.begin_read();
-            for chunk in &read.chunks {
-                acc.push(chunk).unwrap();
-            }
-            if read.ended() {
-                acc.end_read().unwrap();
-            }
-        }
-        acc.abandon_read();
+        let acc = v.replay().unwrap();
         assert_eq!(sum, acc.finish().total_bytes, "{}: accepted sums to totalBytes", v.name);
         // Byte-by-byte feeding classifies a closed response the same way.
         for piece in [1, 7] {

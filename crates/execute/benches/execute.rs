@@ -286,7 +286,7 @@ fn repeated(pattern: &str, n: u64) -> Vec<u8> {
     pattern.as_bytes().iter().copied().cycle().take(n as usize).collect()
 }
 
-/// One native execution: stdout, whether truncated, and when the response was ready.
+/// One execution, native or baseline: stdout, whether truncated, when the response was ready.
 struct Outcome {
     stdout: Vec<u8>,
     truncated: bool,
@@ -295,8 +295,7 @@ struct Outcome {
     harvest_seen_at_ms: Option<f64>,
     /// When the flow emitted the response, before its cleanup (native only).
     emitted_at_ms: Option<f64>,
-    /// How the flow read the runner's log (native only): what to look at when it read more
-    /// than the log once.
+    /// How this side read the logs: what to look at when it read more than the log once.
     reads: String,
 }
 
@@ -345,22 +344,31 @@ async fn baseline(api: &KubeApi, cfg: &SpawnerConfig, id: &str) -> Outcome {
         limit_bytes: Some(cfg.stdout_max_bytes as i64),
         ..LogRequest::container(RUNNER_CONTAINER)
     };
-    loop {
+    // Reads of the runner's log from the head (the last one after the harvest's exit), those of
+    // them that failed, and reads of the harvest's log for the result line.
+    let (mut polls, mut failed, mut result_reads) = (0u32, 0u32, 0u32);
+    let mut poll = async || {
+        polls += 1;
         // Before the runner starts the read fails (400); the TypeScript ignores that too.
-        if let Ok(body) = api.read_log(&pod_name, &poll_request).await {
-            poller.poll(&body);
+        match api.read_log(&pod_name, &poll_request).await {
+            Ok(body) => {
+                poller.poll(&body);
+            }
+            Err(_) => failed += 1,
         }
+    };
+    loop {
+        poll().await;
         let pod = api.read_pod(&pod_name).await.expect("read pod");
         if harvest_done(&pod) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(POLL_INTERVAL_MS)).await;
     }
-    if let Ok(body) = api.read_log(&pod_name, &poll_request).await {
-        poller.poll(&body);
-    }
+    poll().await;
     let window = Instant::now() + Duration::from_millis(RESULT_READ_WINDOW_MS as u64);
     loop {
+        result_reads += 1;
         let logs = api.read_log(&pod_name, &LogRequest::container(HARVEST_CONTAINER)).await;
         let found = logs.map(|b| parse_result_line(&String::from_utf8_lossy(&b)));
         if matches!(found, Ok(Ok(Some(_)))) || Instant::now() >= window {
@@ -377,7 +385,9 @@ async fn baseline(api: &KubeApi, cfg: &SpawnerConfig, id: &str) -> Outcome {
         responded_at_ms,
         harvest_seen_at_ms: None,
         emitted_at_ms: None,
-        reads: String::new(),
+        reads: format!(
+            "{polls} poll(s) of the runner's log from the head, the last after the harvest's exit ({failed} of them failed, as before the runner starts), {result_reads} read(s) of the harvest's log for the result line"
+        ),
     }
 }
 
@@ -461,7 +471,8 @@ async fn burst(full: bool) {
     assert_eq!(n.stdout, truth, "native stdout is byte-exact");
     assert!(!n.truncated);
     // No rotation here: the baseline's polls see the whole output too.
-    assert_eq!(b.stdout, cluster.truth(&cfg.k8s.namespace, bid).await, "baseline stdout");
+    let b_truth = cluster.truth(&cfg.k8s.namespace, bid).await;
+    assert_eq!(b.stdout, b_truth, "baseline stdout ({})", b.reads);
     let m = cluster.metrics().await;
     let rendered = rendered_once(&truth);
     let (served_n, served_b) = (runner_bytes(&m, nid), runner_bytes(&m, bid));
@@ -477,6 +488,7 @@ async fn burst(full: bool) {
         served_b as f64 / rendered as f64,
         served_b as f64 / served_n as f64
     );
+    println!("burst: native read the log in {}; baseline in {}", n.reads, b.reads);
     assert!(
         served_n as f64 <= 1.1 * rendered as f64,
         "native read {served_n} B for a log of {rendered} B rendered: {}",
@@ -711,7 +723,8 @@ async fn sweep(full: bool) {
             assert_eq!(truth.len() as u64, size);
             assert_eq!(n.stdout, truth, "{nid}: native stdout is byte-exact");
             assert!(!n.truncated, "{nid}");
-            assert_eq!(b.stdout, cluster.truth(&ns, &bid).await, "{bid}: baseline stdout");
+            let b_truth = cluster.truth(&ns, &bid).await;
+            assert_eq!(b.stdout, b_truth, "{bid}: baseline stdout ({})", b.reads);
             rendered = rendered_once(&truth);
             let m = cluster.metrics().await;
             let native_exit = cluster.harvest_exited_at_ms(&ns, &nid).await;

@@ -20,7 +20,7 @@ use std::ops::Deref;
 
 use base64::Engine as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use tale_sandbox_accumulator::{Config, Mode};
+use tale_sandbox_accumulator::{Config, ConfigError, Mode, StdoutAccumulator};
 
 pub use recorder::{FollowEnd, LogQuery, Recorder};
 
@@ -147,6 +147,39 @@ impl Vector {
     /// The accumulator configuration the vector is run with.
     pub fn config(&self) -> Config {
         Config { cap_bytes: self.cap_bytes, mode: self.mode }
+    }
+
+    /// Feeds every read to a new accumulator of [`config`](Self::config), as a run fed them:
+    /// each read opened, its chunks pushed as recorded, then ended, or abandoned when it was cut.
+    /// Returns the accumulator with no read open; an error only for a cap of 0.
+    ///
+    /// ```
+    /// use tale_sandbox_vectors::Vector;
+    ///
+    /// let v = Vector::parse(
+    ///     r#"{"name": "n", "description": "d", "capBytes": 4, "mode": "raw",
+    ///         "reads": [{"chunks": ["ab", "c"], "end": false}, {"chunks": ["abcdef"]}],
+    ///         "expect": {"stdout": "abcd", "text": "abcd", "truncated": true, "totalBytes": 6,
+    ///                    "rotations": 0, "gaps": 0, "malformed": 0}}"#,
+    /// )
+    /// .unwrap();
+    /// let acc = v.replay().unwrap();
+    /// assert_eq!(acc.finish().stdout, &v.expect.stdout[..]);
+    /// ```
+    pub fn replay(&self) -> Result<StdoutAccumulator, ConfigError> {
+        let mut acc = StdoutAccumulator::new(self.config())?;
+        for read in &self.reads {
+            acc.begin_read();
+            for chunk in &read.chunks {
+                acc.push(chunk).expect("a read is open");
+            }
+            if read.ended() {
+                acc.end_read().expect("a read is open");
+            } else {
+                acc.abandon_read();
+            }
+        }
+        Ok(acc)
     }
 
     /// The file text: pretty JSON for short vectors is what `generate.py` writes; recordings are

@@ -251,18 +251,7 @@ mod tests {
         assert_eq!(back.reads[1].at_ms, Some(5));
         assert_eq!(back.recording.as_ref().unwrap().other_reads.len(), 1);
         // Replaying gives what the accumulator reported.
-        let mut again = StdoutAccumulator::new(back.config()).unwrap();
-        for read in &back.reads {
-            again.begin_read();
-            for chunk in &read.chunks {
-                again.push(chunk).unwrap();
-            }
-            if read.ended() {
-                again.end_read().unwrap();
-            }
-        }
-        again.abandon_read();
-        assert_eq!(again.finish().stdout, &back.expect.stdout[..]);
+        assert_eq!(back.replay().unwrap().finish().stdout, &back.expect.stdout[..]);
         assert_eq!(&back.expect.stdout[..], b"one\ntwo\n");
     }
 }

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use crate::common::{Harness, NS, request, sandbox_secret, unique};
 use base64::Engine as _;
-use tale_sandbox_accumulator::StdoutAccumulator;
 use tale_sandbox_contract::config::SpawnerConfig;
 use tale_sandbox_contract::names::pod_name_for;
 use tale_sandbox_contract::wire::ExecutionStatus;
@@ -20,23 +19,6 @@ const TOKEN: &str = "sbx-token-RECORDING-must-not-leak-7d1c";
 
 fn temp_file(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("{}.json", unique(name)))
-}
-
-/// Replays every read of `v`; returns the accumulator after the last one.
-fn replay(v: &Vector) -> StdoutAccumulator {
-    let mut acc = StdoutAccumulator::new(v.config()).unwrap();
-    for read in &v.reads {
-        acc.begin_read();
-        for chunk in &read.chunks {
-            acc.push(chunk).unwrap();
-        }
-        if read.ended() {
-            acc.end_read().unwrap();
-        } else {
-            acc.abandon_read();
-        }
-    }
-    acc
 }
 
 async fn run(h: &Harness, id: &str, opts: ExecuteOptions) -> ExecuteOutcome {
@@ -111,7 +93,7 @@ async fn a_recording_replays_to_the_runs_own_result_and_holds_no_secret() {
     );
 
     // The replay gives exactly what the run's accumulator reported, which is the truth.
-    let acc = replay(&v);
+    let acc = v.replay().unwrap();
     let out = acc.finish();
     assert_eq!(out.stdout, &v.expect.stdout[..]);
     assert_eq!(
@@ -183,7 +165,7 @@ async fn a_directory_gets_one_file_per_execution_and_nothing_is_recorded_by_defa
     assert_eq!(path, dir.join(format!("{id}.record.json")));
     let v = Vector::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(&v.expect.stdout[..], b"hello\n");
-    assert_eq!(replay(&v).finish().stdout, b"hello\n");
+    assert_eq!(v.replay().unwrap().finish().stdout, b"hello\n");
     std::fs::remove_dir_all(&dir).ok();
     h.assert_cleaned_up().await;
 }
