@@ -12,6 +12,14 @@
 //! they are exactly the last lines taken, nothing follows them
 //! ([`StdoutAccumulator::tail_confirms`]); otherwise it resumes from the last second seen. A
 //! failed final read sets `truncated.stdout` (W7) instead of losing bytes silently.
+//!
+//! A resumed read that brings nothing at all proves that the file holding the lines taken last
+//! was rotated away (a read of it would re-serve at least their second). Nothing is lost if the
+//! read that brought those lines saw that file to its end: a follow stream the server ended
+//! cleanly (the kubelet ends one once the container has exited and its file is drained, and it
+//! rotates only running containers' logs). After any other read (a cut or failed stream, one the
+//! flow closed, a poll), what the rotated file held after those lines may be gone, so the run
+//! ends with `truncated.stdout` instead of a silently short stdout.
 
 use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
 use tale_sandbox_contract::config::SpawnerConfig;
@@ -35,6 +43,16 @@ pub(crate) struct StdoutFlow {
     stream: Option<StreamId>,
     /// `total_bytes` when the open stream started: did it bring anything new?
     progress_from: u64,
+    /// The open stream started from a resume point (`sinceTime`).
+    stream_resumed: bool,
+    /// Bytes the open stream brought (new or re-served).
+    stream_bytes: u64,
+    /// The last read that brought bytes was a follow stream ended cleanly by the server: what it
+    /// brought last was the end of its file then (see the module docs).
+    seen_to_end: bool,
+    /// The last resumed read brought nothing (or a tail check found the log empty): the file
+    /// holding the lines taken last was rotated away.
+    rotated_away: bool,
     /// When the open stream last brought something new (or was opened).
     last_progress_at: i64,
     /// Consecutive stream ends that brought nothing new.
@@ -86,6 +104,10 @@ impl StdoutFlow {
             cap: cap as u64,
             stream: None,
             progress_from: 0,
+            stream_resumed: false,
+            stream_bytes: 0,
+            seen_to_end: false,
+            rotated_away: false,
             last_progress_at: 0,
             failures: 0,
             warned: false,
@@ -120,12 +142,30 @@ impl StdoutFlow {
         self.acc.finish().total_bytes > self.cap
     }
 
+    /// A read ended, having brought `bytes` bytes; `to_end`: it was a follow stream the server
+    /// ended cleanly.
+    fn read_ended(&mut self, resumed: bool, bytes: u64, to_end: bool) {
+        if bytes > 0 {
+            self.rotated_away = false;
+            self.seen_to_end = to_end;
+        } else if resumed {
+            self.rotated_away = true;
+        }
+    }
+
+    /// The log's end is reached: whether bytes may be missing after the lines taken last
+    /// (see the module docs).
+    fn end_lost(&self) -> bool {
+        self.rotated_away && !self.seen_to_end
+    }
+
     /// Drops the open stream, if any; returns the bytes the accumulator accepted by
     /// abandoning its read (a held first line of a resumed read), which are stdout and must
     /// reach the scanner (see [`Execution::close_stdout_stream`]).
     pub(crate) fn close(&mut self, actions: &mut std::collections::VecDeque<Action>) -> Vec<u8> {
         match self.stream.take() {
             Some(id) => {
+                self.read_ended(self.stream_resumed, self.stream_bytes, false);
                 let accepted = self.acc.abandon_read().to_vec();
                 actions.push_back(Action::CloseStdout { id });
                 accepted
@@ -172,6 +212,8 @@ impl Execution {
 
     /// Feeds a whole one-shot response (a poll or the final read).
     fn take_response(&mut self, bytes: &[u8]) {
+        let resumed = self.stdout.acc.resume_since().is_some();
+        self.stdout.read_ended(resumed, bytes.len() as u64, false);
         let mut accepted = self.stdout.acc.begin_read().to_vec();
         accepted.extend_from_slice(self.stdout.acc.push(bytes).expect("read is open"));
         accepted.extend_from_slice(self.stdout.acc.end_read().expect("read is open"));
@@ -185,6 +227,8 @@ impl Execution {
         let accepted = self.stdout.acc.begin_read().to_vec();
         self.feed_scanner(accepted);
         self.stdout.stream = Some(id);
+        self.stdout.stream_resumed = since_time.is_some();
+        self.stdout.stream_bytes = 0;
         self.stdout.ended_before_exit = false;
         self.stdout.progress_from = self.stdout.acc.finish().total_bytes;
         self.report.stdout_streams += 1;
@@ -249,6 +293,13 @@ impl Execution {
     pub(crate) fn on_stdout_tail_check(&mut self, reply: Reply, now_ms: i64) {
         let Some(why) = self.stdout.tail_check.take() else { return };
         let confirmed = match Self::expect_log(reply) {
+            Ok(bytes) if bytes.is_empty() => {
+                // Lines were taken (a check needs them), yet the log is empty: their file was
+                // rotated away, and nothing was written since. An open stream is not behind;
+                // after a stream seen to its end, nothing follows what it brought.
+                self.stdout.rotated_away = true;
+                why == TailCheckFor::Stall || self.stdout.seen_to_end
+            }
             Ok(bytes) => self.stdout.acc.tail_confirms(&bytes),
             // Proves nothing: the fallback reads on from the resume point.
             Err(_) => false,
@@ -327,16 +378,13 @@ impl Execution {
             }
             TailCheckFor::End => {
                 if confirmed {
-                    self.stdout.complete = true;
-                    if self.stdout.draining {
-                        self.set_drained(now_ms);
-                    }
+                    self.log_end_reached(now_ms);
                 } else if self.stdout.draining {
                     self.final_stdout_read();
                 } else if self.stage == Stage::Running && self.stdout.stream.is_none() {
-                    // More was written after the stream ended: read it (the exited runner's
-                    // stream ends by itself once drained).
-                    self.open_stdout(now_ms);
+                    // The log has more than was taken: read on from the resume point (at once
+                    // if the last stream brought something, else with backoff).
+                    self.after_stream_failure(&StreamEnd::Eof, 0, now_ms);
                 }
             }
         }
@@ -347,6 +395,7 @@ impl Execution {
             return;
         }
         self.report.log_bytes.runner += chunk.len() as u64;
+        self.stdout.stream_bytes += chunk.len() as u64;
         let before = self.stdout.acc.finish().total_bytes;
         let accepted = self.stdout.acc.push(chunk).expect("stream read is open").to_vec();
         if self.stdout.acc.finish().total_bytes > before {
@@ -374,6 +423,8 @@ impl Execution {
             return;
         }
         self.stdout.stream = None;
+        let (resumed, bytes) = (self.stdout.stream_resumed, self.stdout.stream_bytes);
+        self.stdout.read_ended(resumed, bytes, end == StreamEnd::Eof);
         let accepted = match end {
             StreamEnd::Eof => self.stdout.acc.end_read().expect("stream read is open").to_vec(),
             StreamEnd::Cut | StreamEnd::Error(_) => self.stdout.acc.abandon_read().to_vec(),
@@ -383,18 +434,20 @@ impl Execution {
         if self.stdout.complete {
             return;
         }
-        if self.stdout.draining {
-            if end == StreamEnd::Eof {
-                self.stdout.complete = true;
-                self.set_drained(now_ms);
-            } else {
+        if end == StreamEnd::Eof && (self.stdout.draining || self.stdout.runner_exited) {
+            // Most likely the end of the exited runner's log; but a server (a proxy's timeout,
+            // an API server going away) can end a stream cleanly midway too. The log's tail
+            // tells which, unless this stream found the log rotated away or nothing was taken
+            // to compare the tail with (a reopened read would then end the same).
+            if bytes > 0 && self.stdout.acc.tail_check().is_some() {
                 self.issue_tail_check(TailCheckFor::End, now_ms);
+            } else {
+                self.log_end_reached(now_ms);
             }
             return;
         }
-        if end == StreamEnd::Eof && self.stdout.runner_exited {
-            // The exited runner's log is drained: nothing more will come.
-            self.stdout.complete = true;
+        if self.stdout.draining {
+            self.issue_tail_check(TailCheckFor::End, now_ms);
             return;
         }
         let mut min_delay = 0;
@@ -570,11 +623,21 @@ impl Execution {
         self.set_drained(now_ms);
     }
 
+    /// Nothing more is to be read: stdout is complete, unless the file holding the lines taken
+    /// last was rotated away unseen to its end (see the module docs).
+    fn log_end_reached(&mut self, now_ms: i64) {
+        self.stdout.complete = true;
+        if self.stdout.draining {
+            self.set_drained(now_ms);
+        }
+    }
+
     fn set_drained(&mut self, now_ms: i64) {
         if self.stdout.drained {
             return;
         }
         self.stdout.drained = true;
+        self.stdout.lost |= self.stdout.end_lost();
         self.cancel_timers(|k| matches!(k, TimerKind::StdoutDrainDeadline));
         self.maybe_finish(now_ms);
     }

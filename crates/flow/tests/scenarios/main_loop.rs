@@ -180,6 +180,7 @@ fn harvest_done_is_answered_the_moment_it_is_observed() {
     h.ok_log(id, &result_line(0));
     // The exited runner's stream ends by itself once drained.
     h.end(stream, StreamEnd::Eof);
+    h.confirm_end();
     assert_eq!(h.response().duration_ms, 3_210);
     assert_eq!(h.exec.report().harvest_done_at_ms, Some(NOW + 3_210));
     // No pod GETs while the watch is healthy.

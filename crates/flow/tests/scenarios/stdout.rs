@@ -22,6 +22,7 @@ fn a_cut_stream_resumes_from_the_last_second_without_duplicates() {
     h.chunk(stream, &format!("{}{}{}", ts(20, 1, "a"), ts(20, 2, "b"), ts(21, 0, "c")));
     h.pod(succeeded());
     h.end(stream, StreamEnd::Eof);
+    h.tail_check(&format!("{}{}{}", ts(20, 1, "a"), ts(20, 2, "b"), ts(21, 0, "c")));
     let (id, _) = h.expect("ReadLog harvest");
     h.ok_log(id, &result_line(0));
     assert_eq!(summary(h.response()), completed("a\nb\nc\n", false));
@@ -295,6 +296,7 @@ fn phases_and_deltas_in_stream_order_before_the_response() {
     h.chunk(stream, "lo");
     h.pod(succeeded());
     h.end(stream, StreamEnd::Eof);
+    h.confirm_end();
     let (id, _) = h.expect("ReadLog harvest");
     h.ok_log(id, &result_line(0));
     let order: Vec<String> = h
@@ -355,6 +357,7 @@ fn a_stream_silent_for_the_stall_period_is_reopened() {
     h.chunk(second, &ts(50, 0, "after rotation"));
     h.pod(succeeded());
     h.end(second, StreamEnd::Eof);
+    h.tail_check(&ts(50, 0, "after rotation"));
     let (id, _) = h.expect("ReadLog harvest");
     h.ok_log(id, &result_line(0));
     assert_eq!(summary(h.response()), completed("tick\nafter rotation\n", true));
@@ -469,4 +472,142 @@ fn a_stream_ending_during_a_stall_check_still_reconnects() {
     h.tail_check(&format!("{}{}", ts(20, 0, "tick"), ts(50, 0, "tock")));
     assert_eq!(h.opened.len(), 2, "the log has more: reconnected");
     assert!(h.closed.is_empty());
+}
+
+/// A resumed read that brings nothing means the file holding the lines taken last was rotated
+/// away (a read of it re-serves at least their group), and what it held after them may be lost:
+/// `truncated.stdout`, never a silently short stdout.
+#[test]
+fn a_resumed_read_that_brings_nothing_at_the_end_truncates() {
+    let out = format!("{}{}", ts(20, 0, "a"), ts(21, 0, "b"));
+
+    // A stream reopened after a cut ends with nothing once the run is over.
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &out);
+    h.end(stream, StreamEnd::Cut);
+    assert_eq!(h.opened.len(), 2);
+    assert_eq!(h.opened[1].1.as_deref(), Some("2023-11-14T22:13:21Z"));
+    let reopened = h.opened[1].0;
+    h.pod(succeeded());
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    h.end(reopened, StreamEnd::Eof);
+    assert_eq!(summary(h.response()), completed("a\nb\n", true));
+    h.finish_cleanup(true, true);
+
+    // No stream at the end: the tail check finds an empty file, the final read nothing.
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &out);
+    h.pod(succeeded());
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    h.advance(2_000);
+    assert_eq!(h.closed, vec![stream]);
+    h.tail_check("");
+    let (id, call) = h.expect("ReadLog runner");
+    assert_eq!(log_params(&call).since_time.as_deref(), Some("2023-11-14T22:13:21Z"));
+    h.ok_log(id, "");
+    assert_eq!(summary(h.response()), completed("a\nb\n", true));
+    h.finish_cleanup(true, true);
+
+    // The same reads on a run that took nothing: nothing can have been lost.
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.end(stream, StreamEnd::Cut);
+    h.advance(200);
+    let reopened = h.opened[1].0;
+    assert_eq!(h.opened[1].1, None);
+    h.pod(succeeded());
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    h.end(reopened, StreamEnd::Eof);
+    assert_eq!(summary(h.response()), completed("", false));
+    h.finish_cleanup(true, true);
+}
+
+/// A server can end a follow stream cleanly midway (a proxy's timeout, an API server going
+/// away), also after the runner's exit has shown: that end is checked against the log's tail
+/// before it is taken as the log's end (the soak test found stdout cut short there).
+#[test]
+fn a_stream_ended_cleanly_midway_after_the_exit_is_read_on() {
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    let taken = format!("{}{}", ts(20, 0, "a"), ts(21, 0, "b"));
+    let file = format!("{taken}{}", ts(21, 5, "c"));
+    h.pod(succeeded());
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    h.chunk(stream, &taken);
+    h.end(stream, StreamEnd::Eof);
+    assert!(h.exec.response().is_none(), "the end is not taken on trust");
+    // The tail shows a line the stream did not bring: a final read from the last second.
+    h.tail_check(&file);
+    let (id, call) = h.expect("ReadLog runner");
+    assert_eq!(log_params(&call).since_time.as_deref(), Some("2023-11-14T22:13:21Z"));
+    h.ok_log(id, &format!("{}{}", ts(21, 0, "b"), ts(21, 5, "c")));
+    assert_eq!(summary(h.response()), completed("a\nb\nc\n", false));
+    let report = h.exec.report();
+    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (1, 0));
+    h.finish_cleanup(true, true);
+}
+
+/// The kubelet ends a follow stream cleanly once the container has exited and its file is
+/// drained, and rotates only running containers' logs: when the last stream ended that way, a
+/// log found empty afterwards (the last rotation came after the last line) loses nothing.
+#[test]
+fn a_log_rotated_empty_after_a_stream_seen_to_its_end_is_complete() {
+    let out = format!("{}{}", ts(20, 0, "a"), ts(21, 0, "b"));
+
+    // The stream ends before the exit shows: the tail checks find the empty file and wait.
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &out);
+    h.end(stream, StreamEnd::Eof);
+    h.tail_check("");
+    assert_eq!(h.opened.len(), 1, "an empty log after a clean end: nothing to read on");
+    h.advance(1_000);
+    h.tail_check("");
+    h.pod(succeeded());
+    h.tail_check("");
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    assert_eq!(summary(h.response()), completed("a\nb\n", false));
+    assert_eq!(h.opened.len(), 1);
+    let report = h.exec.report();
+    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (3, 3));
+    h.finish_cleanup(true, true);
+
+    // The stream ends after the exit showed: one check of the tail, and done.
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &out);
+    h.pod(succeeded());
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    h.end(stream, StreamEnd::Eof);
+    h.tail_check("");
+    assert_eq!(summary(h.response()), completed("a\nb\n", false));
+    h.finish_cleanup(true, true);
+
+    // A stream that was cut instead: the empty log may have followed unseen lines.
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &out);
+    h.end(stream, StreamEnd::Cut);
+    let reopened = h.opened[1].0;
+    h.pod(succeeded());
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    // The resumed stream brings a re-served line and is cut again; the tail check and the final
+    // read find the log rotated away.
+    h.chunk(reopened, &ts(21, 0, "b"));
+    h.end(reopened, StreamEnd::Cut);
+    h.tail_check("");
+    let (id, call) = h.expect("ReadLog runner");
+    assert_eq!(log_params(&call).since_time.as_deref(), Some("2023-11-14T22:13:21Z"));
+    h.ok_log(id, "");
+    assert_eq!(summary(h.response()), completed("a\nb\n", true));
+    h.finish_cleanup(true, true);
 }
