@@ -38,6 +38,7 @@ const EXECUTIONS = Number(process.env.SOAK_EXECUTIONS ?? 80)
 const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 16)
 const SEED = Number(process.env.SOAK_SEED ?? 1)
 const FORCED_ROTATIONS = process.env.SOAK_FORCED_ROTATIONS === '1'
+const LAST_PAUSE_MS = Number(process.env.SOAK_LAST_PAUSE_MS ?? 40)
 for (const [name, value] of [['SOAK_EXECUTIONS', EXECUTIONS], ['SOAK_CONCURRENCY', CONCURRENCY], ['SOAK_SEED', SEED]]) {
   if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${process.env[name]}`)
 }
@@ -152,7 +153,7 @@ function plan(i) {
     if (rand.next() < 0.3) steps.push({ sleep: { ms: rand.int(1, 40) } })
     at += size
   }
-  if (last) steps.push({ sleep: { ms: 40 } }, { write: { base64: text.subarray(text.length - last).toString('base64') } })
+  if (last) steps.push(...(LAST_PAUSE_MS ? [{ sleep: { ms: LAST_PAUSE_MS } }] : []), { write: { base64: text.subarray(text.length - last).toString('base64') } })
   const abortAfterMs = rand.next() < 0.06 ? rand.int(20, 1_500) : undefined
   // Extra rotations at random moments (SOAK_FORCED_ROTATIONS=1): one that lands after the last
   // write leaves the last log file empty, the first case above, so they are off by default.

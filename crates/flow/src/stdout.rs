@@ -13,13 +13,13 @@
 //! ([`StdoutAccumulator::tail_confirms`]); otherwise it resumes from the last second seen. A
 //! failed final read sets `truncated.stdout` (W7) instead of losing bytes silently.
 //!
-//! A resumed read that brings nothing at all proves that the file holding the lines taken last
-//! was rotated away (a read of it would re-serve at least their second). Nothing is lost if the
-//! read that brought those lines saw that file to its end: a follow stream the server ended
-//! cleanly (the kubelet ends one once the container has exited and its file is drained, and it
-//! rotates only running containers' logs). After any other read (a cut or failed stream, one the
-//! flow closed, a poll), what the rotated file held after those lines may be gone, so the run
-//! ends with `truncated.stdout` instead of a silently short stdout.
+//! A resumed read that brings nothing at all, or a tail check that finds the log empty, proves
+//! that the file holding the lines taken last was rotated away (a read of it would re-serve at
+//! least their second). Whether that file held more after them, no read can tell any more: a
+//! follow stream that brought them may have been ended midway, cleanly or not, by a server (a
+//! proxy's timeout, an API server going away) just as well as by the runner's exit. If no later
+//! read brings anything, the run ends with `truncated.stdout` rather than a stdout that may be
+//! silently short (a later read that brings lines shows the missing piece as a gap anyway).
 
 use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
 use tale_sandbox_contract::config::SpawnerConfig;
@@ -47,11 +47,8 @@ pub(crate) struct StdoutFlow {
     stream_resumed: bool,
     /// Bytes the open stream brought (new or re-served).
     stream_bytes: u64,
-    /// The last read that brought bytes was a follow stream ended cleanly by the server: what it
-    /// brought last was the end of its file then (see the module docs).
-    seen_to_end: bool,
-    /// The last resumed read brought nothing (or a tail check found the log empty): the file
-    /// holding the lines taken last was rotated away.
+    /// Since the last bytes any read brought, a resumed read brought nothing or a tail check
+    /// found the log empty: the file holding the lines taken last was rotated away.
     rotated_away: bool,
     /// When the open stream last brought something new (or was opened).
     last_progress_at: i64,
@@ -106,7 +103,6 @@ impl StdoutFlow {
             progress_from: 0,
             stream_resumed: false,
             stream_bytes: 0,
-            seen_to_end: false,
             rotated_away: false,
             last_progress_at: 0,
             failures: 0,
@@ -142,21 +138,21 @@ impl StdoutFlow {
         self.acc.finish().total_bytes > self.cap
     }
 
-    /// A read ended, having brought `bytes` bytes; `to_end`: it was a follow stream the server
-    /// ended cleanly.
-    fn read_ended(&mut self, resumed: bool, bytes: u64, to_end: bool) {
-        if bytes > 0 {
-            self.rotated_away = false;
-            self.seen_to_end = to_end;
-        } else if resumed {
+    /// A read ended, having brought `bytes` bytes: one from a resume point that brought none
+    /// found the file holding the lines taken last rotated away.
+    fn read_ended(&mut self, resumed: bool, bytes: u64) {
+        if resumed && bytes == 0 {
             self.rotated_away = true;
         }
     }
 
-    /// The log's end is reached: whether bytes may be missing after the lines taken last
-    /// (see the module docs).
-    fn end_lost(&self) -> bool {
-        self.rotated_away && !self.seen_to_end
+    /// A read brought bytes: from a file written after that rotation, if there was one (a
+    /// resumed read that does not find the lines taken last shows the missing piece as a gap;
+    /// a stream open across the rotation read on through it).
+    fn brought(&mut self, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.rotated_away = false;
+        }
     }
 
     /// Drops the open stream, if any; returns the bytes the accumulator accepted by
@@ -165,7 +161,7 @@ impl StdoutFlow {
     pub(crate) fn close(&mut self, actions: &mut std::collections::VecDeque<Action>) -> Vec<u8> {
         match self.stream.take() {
             Some(id) => {
-                self.read_ended(self.stream_resumed, self.stream_bytes, false);
+                self.read_ended(self.stream_resumed, self.stream_bytes);
                 let accepted = self.acc.abandon_read().to_vec();
                 actions.push_back(Action::CloseStdout { id });
                 accepted
@@ -213,7 +209,8 @@ impl Execution {
     /// Feeds a whole one-shot response (a poll or the final read).
     fn take_response(&mut self, bytes: &[u8]) {
         let resumed = self.stdout.acc.resume_since().is_some();
-        self.stdout.read_ended(resumed, bytes.len() as u64, false);
+        self.stdout.read_ended(resumed, bytes.len() as u64);
+        self.stdout.brought(bytes);
         let mut accepted = self.stdout.acc.begin_read().to_vec();
         accepted.extend_from_slice(self.stdout.acc.push(bytes).expect("read is open"));
         accepted.extend_from_slice(self.stdout.acc.end_read().expect("read is open"));
@@ -295,10 +292,10 @@ impl Execution {
         let confirmed = match Self::expect_log(reply) {
             Ok(bytes) if bytes.is_empty() => {
                 // Lines were taken (a check needs them), yet the log is empty: their file was
-                // rotated away, and nothing was written since. An open stream is not behind;
-                // after a stream seen to its end, nothing follows what it brought.
+                // rotated away, and nothing was written since. There is nothing to read now;
+                // what that file held after them is unknown (see the module docs).
                 self.stdout.rotated_away = true;
-                why == TailCheckFor::Stall || self.stdout.seen_to_end
+                true
             }
             Ok(bytes) => self.stdout.acc.tail_confirms(&bytes),
             // Proves nothing: the fallback reads on from the resume point.
@@ -396,6 +393,7 @@ impl Execution {
         }
         self.report.log_bytes.runner += chunk.len() as u64;
         self.stdout.stream_bytes += chunk.len() as u64;
+        self.stdout.brought(chunk);
         let before = self.stdout.acc.finish().total_bytes;
         let accepted = self.stdout.acc.push(chunk).expect("stream read is open").to_vec();
         if self.stdout.acc.finish().total_bytes > before {
@@ -424,7 +422,7 @@ impl Execution {
         }
         self.stdout.stream = None;
         let (resumed, bytes) = (self.stdout.stream_resumed, self.stdout.stream_bytes);
-        self.stdout.read_ended(resumed, bytes, end == StreamEnd::Eof);
+        self.stdout.read_ended(resumed, bytes);
         let accepted = match end {
             StreamEnd::Eof => self.stdout.acc.end_read().expect("stream read is open").to_vec(),
             StreamEnd::Cut | StreamEnd::Error(_) => self.stdout.acc.abandon_read().to_vec(),
@@ -623,8 +621,7 @@ impl Execution {
         self.set_drained(now_ms);
     }
 
-    /// Nothing more is to be read: stdout is complete, unless the file holding the lines taken
-    /// last was rotated away unseen to its end (see the module docs).
+    /// Nothing more is to be read.
     fn log_end_reached(&mut self, now_ms: i64) {
         self.stdout.complete = true;
         if self.stdout.draining {
@@ -637,7 +634,8 @@ impl Execution {
             return;
         }
         self.stdout.drained = true;
-        self.stdout.lost |= self.stdout.end_lost();
+        // The file holding the lines taken last was rotated away: see the module docs.
+        self.stdout.lost |= self.stdout.rotated_away;
         self.cancel_timers(|k| matches!(k, TimerKind::StdoutDrainDeadline));
         self.maybe_finish(now_ms);
     }
