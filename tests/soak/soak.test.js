@@ -395,6 +395,9 @@ test(`soak (seed ${SEED}): ${EXECUTIONS} executions, ${CONCURRENCY} at a time, f
       slowest,
       warnings: warnings.length,
     }
+    const skippedPods = new Map((metrics.followSkips ?? []).filter((k) => k.container === 'runner').map((k) => [k.pod, k]))
+    console.log(`soak follow skips ${JSON.stringify({ runs: skippedPods.size, wrongWithSkip: wrong.filter((w) => skippedPods.has(podName(w.split(':')[0]))).length })}`)
+    for (const w of wrong) console.log(`soak wrong ${w} skip=${JSON.stringify(skippedPods.get(podName(w.split(':')[0])) ?? null)}`)
     console.log(`soak summary ${JSON.stringify(summary)}`)
     console.log(`soak faults per route ${JSON.stringify(faults)}`)
     assert.deepEqual(wrong, [], `wrong bytes ${where}`)

@@ -47,6 +47,10 @@ pub(crate) struct StdoutFlow {
     stream_resumed: bool,
     /// Bytes the open stream brought (new or re-served).
     stream_bytes: u64,
+    /// `total_bytes` when the final read in flight was issued.
+    final_from: u64,
+    /// Final reads in a row that brought nothing new though the log's tail showed more.
+    final_reads_stalled: u32,
     /// Since the last bytes any read brought, a resumed read brought nothing or a tail check
     /// found the log empty: the file holding the lines taken last was rotated away.
     rotated_away: bool,
@@ -104,6 +108,8 @@ impl StdoutFlow {
             stream_resumed: false,
             stream_bytes: 0,
             rotated_away: false,
+            final_from: 0,
+            final_reads_stalled: 0,
             last_progress_at: 0,
             failures: 0,
             warned: false,
@@ -605,20 +611,50 @@ impl Execution {
 
     fn final_stdout_read(&mut self) {
         self.report.stdout_polls += 1;
+        self.stdout.final_from = self.stdout.acc.finish().total_bytes;
         let call = self.runner_log_read();
         self.issue(Purpose::StdoutFinal, call);
     }
 
     pub(crate) fn on_stdout_final(&mut self, reply: Reply, now_ms: i64) {
         match Self::expect_log(reply) {
-            Ok(bytes) => self.take_response(&bytes),
+            Ok(bytes) => {
+                self.take_response(&bytes);
+                self.check_cap(now_ms);
+                if self.stdout.complete
+                    || bytes.is_empty()
+                    || self.stdout.acc.tail_check().is_none()
+                {
+                    // Over the cap; or nothing from the resume point on (see `rotated_away`);
+                    // or no line taken to compare the tail with.
+                    self.log_end_reached(now_ms);
+                    return;
+                }
+                // A server can end a response cleanly midway, as it can a stream: the log's tail
+                // tells whether this one brought the end. A read that brings nothing new twice
+                // while the tail shows more cannot get further: bytes may be missing.
+                if self.stdout.acc.finish().total_bytes > self.stdout.final_from {
+                    self.stdout.final_reads_stalled = 0;
+                } else {
+                    self.stdout.final_reads_stalled += 1;
+                }
+                if self.stdout.final_reads_stalled >= 2 {
+                    self.warn(
+                        "[sandbox.k8s] final runner log reads end before the log does".to_string(),
+                    );
+                    self.stdout.lost = true;
+                    self.set_drained(now_ms);
+                    return;
+                }
+                self.issue_tail_check(TailCheckFor::End, now_ms);
+            }
             Err(err) => {
                 // W7: report the possible loss instead of hiding it.
                 self.warn(format!("[sandbox.k8s] final runner log read failed: {err}"));
                 self.stdout.lost = true;
+                self.set_drained(now_ms);
             }
         }
-        self.set_drained(now_ms);
     }
 
     /// Nothing more is to be read.

@@ -146,6 +146,7 @@ fn backstop_with_a_wedged_harvest() {
     assert_eq!(params.since_time.as_deref(), Some("2023-11-14T22:13:20Z"));
     let _ = call;
     h.ok_log(fid, &format!("{}{}", ts(20, 0, "still going"), ts(21, 0, "more")));
+    h.tail_check(&format!("{}{}", ts(20, 0, "still going"), ts(21, 0, "more")));
     let s = summary(h.response());
     assert_eq!(
         s,

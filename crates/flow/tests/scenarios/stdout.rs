@@ -75,15 +75,16 @@ fn failing_streams_back_off_then_fall_back_to_polling() {
     let (fid, fcall) = h.expect("ReadLog runner");
     assert_eq!(log_params(&fcall).since_time.as_deref(), Some("2023-11-14T22:13:22Z"));
     h.ok_log(fid, &format!("{}{}", ts(22, 0, "two"), ts(23, 0, "three")));
+    h.tail_check(&format!("{}{}{}", ts(20, 0, "one"), ts(22, 0, "two"), ts(23, 0, "three")));
     assert_eq!(summary(h.response()), completed("one\ntwo\nthree\n", false));
     let report = h.exec.report();
     assert_eq!((report.stdout_streams, report.stdout_reconnects, report.stdout_polls), (5, 4, 3));
-    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (1, 0));
-    assert_eq!(report.log_reads, 5, "two polls, the tail check, the final read, the harvest read");
-    // Polls: one; one two. Tail check: one two three. Final read: two three.
-    let runner_bytes = (ts(20, 0, "one").len() * 3
-        + ts(22, 0, "two").len() * 3
-        + ts(23, 0, "three").len() * 2) as u64;
+    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (2, 1));
+    assert_eq!(report.log_reads, 6, "two polls, two tail checks, the final read, the harvest read");
+    // Polls: one; one two. Tail checks: one two three, twice. Final read: two three.
+    let runner_bytes = (ts(20, 0, "one").len() * 4
+        + ts(22, 0, "two").len() * 4
+        + ts(23, 0, "three").len() * 3) as u64;
     assert_eq!(report.log_bytes.runner, runner_bytes);
     assert_eq!(report.log_bytes.harvest, result_line(0).len() as u64);
     assert_eq!(report.stdout_total_bytes, "one\ntwo\nthree\n".len() as u64);
@@ -199,9 +200,12 @@ fn a_stream_that_ended_as_the_runner_exited_is_proven_complete_by_a_tail_check()
     let (id, call) = h.expect("ReadLog runner");
     assert_eq!(log_params(&call).since_time.as_deref(), Some("2023-11-14T22:13:21Z"));
     h.ok_log(id, &format!("{}{}{}", ts(21, 0, "b"), ts(21, 5, "c"), ts(22, 0, "d")));
+    // A response can be ended midway too: the tail proves this one brought the end.
+    assert!(h.exec.response().is_none(), "the final read is checked");
+    h.tail_check(&more);
     assert_eq!(summary(h.response()), completed("a\nb\nc\nd\n", false));
     let report = h.exec.report();
-    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (2, 1));
+    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (3, 2));
     h.finish_cleanup(true, true);
 }
 
@@ -544,9 +548,10 @@ fn a_stream_ended_cleanly_midway_after_the_exit_is_read_on() {
     let (id, call) = h.expect("ReadLog runner");
     assert_eq!(log_params(&call).since_time.as_deref(), Some("2023-11-14T22:13:21Z"));
     h.ok_log(id, &format!("{}{}", ts(21, 0, "b"), ts(21, 5, "c")));
+    h.tail_check(&file);
     assert_eq!(summary(h.response()), completed("a\nb\nc\n", false));
     let report = h.exec.report();
-    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (1, 0));
+    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (2, 1));
     h.finish_cleanup(true, true);
 }
 
@@ -607,5 +612,51 @@ fn a_log_found_empty_after_the_lines_taken_truncates() {
     h.tail_check(&ts(30, 0, "c"));
     assert_eq!(summary(h.response()), completed("a\nb\nc\n", true));
     assert_eq!(h.exec.report().gaps, 1);
+    h.finish_cleanup(true, true);
+}
+
+/// A one-shot read can be ended cleanly midway by a server as well: the final read is checked
+/// against the log's tail, read on from where it stopped, and given up (with `truncated.stdout`)
+/// when reads stop bringing anything new.
+#[test]
+fn a_final_read_ended_midway_is_read_on() {
+    let taken = format!("{}{}", ts(20, 0, "a"), ts(21, 0, "b"));
+    let file = format!("{taken}{}{}", ts(22, 0, "c"), ts(23, 0, "d"));
+    let to_final_read = |h: &mut Harness| {
+        let stream = h.run_to_running();
+        h.chunk(stream, &taken);
+        h.pod(succeeded());
+        let (id, _) = h.expect("ReadLog harvest");
+        h.ok_log(id, &result_line(0));
+        h.end(stream, StreamEnd::Cut);
+        h.tail_check(&file);
+        let (id, call) = h.expect("ReadLog runner");
+        assert_eq!(log_params(&call).since_time.as_deref(), Some("2023-11-14T22:13:21Z"));
+        id
+    };
+
+    let mut h = Harness::start();
+    let id = to_final_read(&mut h);
+    // Cut after "c": the tail shows "d" too, so the read goes on from the last second taken.
+    h.ok_log(id, &format!("{}{}", ts(21, 0, "b"), ts(22, 0, "c")));
+    h.tail_check(&file);
+    let (id, call) = h.expect("ReadLog runner");
+    assert_eq!(log_params(&call).since_time.as_deref(), Some("2023-11-14T22:13:22Z"));
+    h.ok_log(id, &format!("{}{}", ts(22, 0, "c"), ts(23, 0, "d")));
+    h.tail_check(&file);
+    assert_eq!(summary(h.response()), completed("a\nb\nc\nd\n", false));
+    h.finish_cleanup(true, true);
+
+    // Every read is cut at the same place: two that bring nothing new, and the flow gives up.
+    let mut h = Harness::start();
+    let id = to_final_read(&mut h);
+    h.ok_log(id, &ts(21, 0, "b"));
+    h.tail_check(&file);
+    let (id, _) = h.expect("ReadLog runner");
+    h.ok_log(id, &ts(21, 0, "b"));
+    assert_eq!(summary(h.response()), completed("a\nb\n", true));
+    assert!(
+        h.warnings().iter().any(|w| w.contains("final runner log reads end before the log does"))
+    );
     h.finish_cleanup(true, true);
 }
