@@ -260,7 +260,7 @@ test(`soak (seed ${SEED}): ${EXECUTIONS} executions, ${CONCURRENCY} at a time, f
   const warnings = []
   const logger = { debug() {}, info() {}, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) }
   const backend = new KubernetesBackend(cfg, { kubeconfig: cluster.kubeconfig, logger })
-  const tally = { exact: 0, cappedExact: 0, truncatedWithGaps: 0, gaps: 0, cancelled: 0, failed: 0, noPod: 0, forcedRotations: 0, lostByFollowSkip: 0 }
+  const tally = { exact: 0, cappedExact: 0, truncatedWithGaps: 0, gaps: 0, cancelled: 0, failed: 0, noPod: 0, forcedRotations: 0, lostByFollowSkip: 0, flaggedComplete: 0 }
   /** Runs whose stdout misses bytes without `truncated.stdout` (see the end). */
   const unflagged = []
   const wrong = []
@@ -330,7 +330,10 @@ test(`soak (seed ${SEED}): ${EXECUTIONS} executions, ${CONCURRENCY} at a time, f
         return
       }
       if (out.equals(capped(truth, CAP))) {
-        tally.cappedExact += 1
+        // Flagged, yet complete: a loss the flow could not rule out (README: "Ends a server may
+        // make look normal") that did not happen; counted apart from the runs over the cap.
+        if (truth.length <= CAP) tally.flaggedComplete += 1
+        else tally.cappedExact += 1
         return
       }
       const pieces = piecesOf(out, truth)
@@ -417,7 +420,7 @@ test(`soak (seed ${SEED}): ${EXECUTIONS} executions, ${CONCURRENCY} at a time, f
       assert.ok(Object.keys(faults).some((k) => k.startsWith(`${route} `)), `a fault on ${route} ${where}`)
     }
     assert.ok(injected > 0 && metrics.rotations > EXECUTIONS / 4, `faults (${injected}) and rotations (${metrics.rotations}) happened ${where}`)
-    assert.ok(tally.exact + tally.cappedExact >= EXECUTIONS / 2, `most runs complete exactly ${where}: ${JSON.stringify(tally)}`)
+    assert.ok(tally.exact + tally.cappedExact + tally.flaggedComplete >= EXECUTIONS / 2, `most runs complete exactly ${where}: ${JSON.stringify(tally)}`)
     assert.ok(!warnings.some((w) => w.includes('soak-api-token') || w.includes(cfg.sandboxToken)), `no token in a warning ${where}`)
   } finally {
     await cluster.stop()

@@ -144,6 +144,13 @@ impl StdoutFlow {
         self.acc.finish().total_bytes > self.cap
     }
 
+    /// Whether a tail check can prove that nothing follows what was taken: a line group was
+    /// taken and stdout ends with it (an unfinished last line is not part of the group the
+    /// check compares, so such a check never confirms).
+    fn tail_provable(&self) -> bool {
+        self.acc.tail_check().is_some() && self.acc.stdout().last() == Some(&b'\n')
+    }
+
     /// A read ended, having brought `bytes` bytes: one from a resume point that brought none
     /// found the file holding the lines taken last rotated away.
     fn read_ended(&mut self, resumed: bool, bytes: u64) {
@@ -441,9 +448,9 @@ impl Execution {
         if end == StreamEnd::Eof && (self.stdout.draining || self.stdout.runner_exited) {
             // Most likely the end of the exited runner's log; but a server (a proxy's timeout,
             // an API server going away) can end a stream cleanly midway too. The log's tail
-            // tells which, unless this stream found the log rotated away or nothing was taken
-            // to compare the tail with (a reopened read would then end the same).
-            if bytes > 0 && self.stdout.acc.tail_check().is_some() {
+            // tells which, unless this stream found the log rotated away or there is no line
+            // group to compare the tail with (a reopened read would then end the same).
+            if bytes > 0 && self.stdout.tail_provable() {
                 self.issue_tail_check(TailCheckFor::End, now_ms);
             } else {
                 self.log_end_reached(now_ms);
@@ -621,12 +628,9 @@ impl Execution {
             Ok(bytes) => {
                 self.take_response(&bytes);
                 self.check_cap(now_ms);
-                if self.stdout.complete
-                    || bytes.is_empty()
-                    || self.stdout.acc.tail_check().is_none()
-                {
+                if self.stdout.complete || bytes.is_empty() || !self.stdout.tail_provable() {
                     // Over the cap; or nothing from the resume point on (see `rotated_away`);
-                    // or no line taken to compare the tail with.
+                    // or no line group to compare the tail with.
                     self.log_end_reached(now_ms);
                     return;
                 }
