@@ -1,11 +1,13 @@
 // Soak: many executions through the native KubernetesBackend (the Node binding, as the service
 // uses it), many at a time, on the embedded test cluster, with faults on every route the driver
 // uses (500, 429, connection resets, cut and stalled responses), a small containerLogMaxSize drawn
-// from the seed, writes of random sizes (and, with SOAK_FORCED_ROTATIONS=1, extra rotations at
-// random moments). Every run is compared with the
+// from the seed, writes of random sizes and extra rotations at random moments (SOAK_FORCED_ROTATIONS=0
+// leaves them out). Every run is compared with the
 // cluster's ground truth (`/sim/v1/.../containers/runner/truth`: everything the runner wrote):
 // stdout is byte-exact, or flagged `truncated.stdout` and made of the truth's bytes in order (the
-// places where bytes are missing are counted) — never a wrong or doubled byte. Every response is
+// places where bytes are missing are counted) — never a wrong or doubled byte, and never missing
+// bytes without the flag, except where the cluster's follow stream itself skipped a rotated file
+// (counted apart, see the end of the test). Every response is
 // well-formed (spec §3.2). Afterwards no pod and no Secret is left but those whose (faulted)
 // cleanup delete failed with a warning, which the test then removes as the service's sweep
 // would; the cluster's metrics must then show none. The process survives it all (an uncaught
@@ -37,7 +39,7 @@ const { startCluster } = await import('../cluster/cluster.mjs')
 const EXECUTIONS = Number(process.env.SOAK_EXECUTIONS ?? 80)
 const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 16)
 const SEED = Number(process.env.SOAK_SEED ?? 1)
-const FORCED_ROTATIONS = process.env.SOAK_FORCED_ROTATIONS === '1'
+const FORCED_ROTATIONS = process.env.SOAK_FORCED_ROTATIONS !== '0'
 for (const [name, value] of [['SOAK_EXECUTIONS', EXECUTIONS], ['SOAK_CONCURRENCY', CONCURRENCY], ['SOAK_SEED', SEED]]) {
   if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${process.env[name]}`)
 }
@@ -136,13 +138,9 @@ function plan(i) {
   // it assumes"), so no rotation may come before that.
   // (A whole line — the live tail reports whole lines — of at most 60 bytes: far below any
   // containerLogMaxSize, so that nothing rotates before.)
-  // The last line is short and written alone, after a pause. A rotation right after it leaves
-  // the runner's last log file empty: a resumed read then brings nothing, and the flow reports
-  // the run complete without what the rotated file held after the lines it took (a known gap,
-  // issue 12: flagging every such read also flags runs whose rotated file ended exactly there).
-  // The pause keeps the runner's exit after the follow stream has brought the lines before the
-  // last: a stream that a server ends cleanly midway *after* the exit is seen is still taken as
-  // the log's natural end (the other known gap, issue 12).
+  // The last line is short and written alone: a rotation right after it leaves the runner's last
+  // log file empty, and the runner exits at once, often before the follow stream has brought
+  // everything (both places where the flow once lost bytes silently).
   const last = lines > 1 ? lineFor(id, lines - 1, Math.min(len, 60)).length : 0
   const first = lines > 1 ? lineFor(id, 0, Math.min(len, 60)).length : 0
   const steps = first ? [{ write: { base64: text.subarray(0, first).toString('base64') } }, { waitRelease: { name: 'first-line-read' } }] : []
@@ -152,10 +150,9 @@ function plan(i) {
     if (rand.next() < 0.3) steps.push({ sleep: { ms: rand.int(1, 40) } })
     at += size
   }
-  if (last) steps.push({ sleep: { ms: 40 } }, { write: { base64: text.subarray(text.length - last).toString('base64') } })
+  if (last) steps.push({ write: { base64: text.subarray(text.length - last).toString('base64') } })
   const abortAfterMs = rand.next() < 0.06 ? rand.int(20, 1_500) : undefined
-  // Extra rotations at random moments (SOAK_FORCED_ROTATIONS=1): one that lands after the last
-  // write leaves the last log file empty, the first case above, so they are off by default.
+  // Extra rotations at random moments (the runner may have exited by then).
   const rotateAtMs = Array.from({ length: rand.int(0, 3) }, () => rand.int(0, 400)).sort((a, b) => a - b)
   if (!FORCED_ROTATIONS) rotateAtMs.length = 0
   const scenario = {
@@ -263,7 +260,9 @@ test(`soak (seed ${SEED}): ${EXECUTIONS} executions, ${CONCURRENCY} at a time, f
   const warnings = []
   const logger = { debug() {}, info() {}, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) }
   const backend = new KubernetesBackend(cfg, { kubeconfig: cluster.kubeconfig, logger })
-  const tally = { exact: 0, cappedExact: 0, truncatedWithGaps: 0, gaps: 0, cancelled: 0, failed: 0, noPod: 0, forcedRotations: 0 }
+  const tally = { exact: 0, cappedExact: 0, truncatedWithGaps: 0, gaps: 0, cancelled: 0, failed: 0, noPod: 0, forcedRotations: 0, lostByFollowSkip: 0, flaggedComplete: 0 }
+  /** Runs whose stdout misses bytes without `truncated.stdout` (see the end). */
+  const unflagged = []
   const wrong = []
   const malformed = []
   const slowest = []
@@ -316,7 +315,12 @@ test(`soak (seed ${SEED}): ${EXECUTIONS} executions, ${CONCURRENCY} at a time, f
           // Complete and not truncated: byte-exact.
           if (out.equals(truth)) tally.exact += 1
           else {
-            wrong.push(`${id}: not truncated, yet ${out.length} bytes differ from the truth's ${truth.length} (${JSON.stringify(piecesOf(out, truth))})`)
+            const pieces = piecesOf(out, truth)
+            const message = `${id}: not truncated, yet ${out.length} bytes differ from the truth's ${truth.length} (${JSON.stringify(pieces)})`
+            // Missing bytes only: wrong, unless the cluster says its follow stream never served
+            // them (decided at the end, from the metrics).
+            if (pieces.wrong) wrong.push(message)
+            else unflagged.push({ id, message })
             dump(id, out, truth, response)
           }
         } else if (!truth.subarray(0, out.length).equals(out)) {
@@ -326,7 +330,10 @@ test(`soak (seed ${SEED}): ${EXECUTIONS} executions, ${CONCURRENCY} at a time, f
         return
       }
       if (out.equals(capped(truth, CAP))) {
-        tally.cappedExact += 1
+        // Flagged, yet complete: a loss the flow could not rule out (README: "Ends a server may
+        // make look normal") that did not happen; counted apart from the runs over the cap.
+        if (truth.length <= CAP) tally.flaggedComplete += 1
+        else tally.cappedExact += 1
         return
       }
       const pieces = piecesOf(out, truth)
@@ -394,6 +401,16 @@ test(`soak (seed ${SEED}): ${EXECUTIONS} executions, ${CONCURRENCY} at a time, f
       slowest,
       warnings: warnings.length,
     }
+    // A follow stream that two rotations overtake between two reads drains its own old file,
+    // then reopens 0.log: the file in between is never served to anyone (the kubelet does the
+    // same; no client of the log API can see it). The cluster counts such skips per container.
+    // A run that misses bytes silently is wrong unless its runner's stream skipped a file.
+    const skippedPods = new Set((metrics.followSkips ?? []).filter((k) => k.container === 'runner').map((k) => k.pod))
+    for (const { id, message } of unflagged) {
+      if (skippedPods.has(podName(id))) tally.lostByFollowSkip += 1
+      else wrong.push(message)
+    }
+    for (const w of wrong) console.log(`soak wrong ${w}`)
     console.log(`soak summary ${JSON.stringify(summary)}`)
     console.log(`soak faults per route ${JSON.stringify(faults)}`)
     assert.deepEqual(wrong, [], `wrong bytes ${where}`)
@@ -403,7 +420,7 @@ test(`soak (seed ${SEED}): ${EXECUTIONS} executions, ${CONCURRENCY} at a time, f
       assert.ok(Object.keys(faults).some((k) => k.startsWith(`${route} `)), `a fault on ${route} ${where}`)
     }
     assert.ok(injected > 0 && metrics.rotations > EXECUTIONS / 4, `faults (${injected}) and rotations (${metrics.rotations}) happened ${where}`)
-    assert.ok(tally.exact + tally.cappedExact >= EXECUTIONS / 2, `most runs complete exactly ${where}: ${JSON.stringify(tally)}`)
+    assert.ok(tally.exact + tally.cappedExact + tally.flaggedComplete >= EXECUTIONS / 2, `most runs complete exactly ${where}: ${JSON.stringify(tally)}`)
     assert.ok(!warnings.some((w) => w.includes('soak-api-token') || w.includes(cfg.sandboxToken)), `no token in a warning ${where}`)
   } finally {
     await cluster.stop()

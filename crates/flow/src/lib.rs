@@ -64,16 +64,22 @@
 //!   without data the flow polls with `sinceTime` reads instead. Overlap is removed and
 //!   rotations are proven or reported by the accumulator, so stdout is exact across
 //!   rotations while a stream is open (T1/T2 give the full output, not a window), and
-//!   `truncated.stdout` is `true` only when bytes were lost or more than the cap was seen
-//!   (W10: exactly-cap output is not truncated). Reading stops once more than the cap was
+//!   `truncated.stdout` is `true` only when bytes were lost, or may have been (see below), or
+//!   more than the cap was seen (W10: exactly-cap output is not truncated). Reading stops once more than the cap was
 //!   seen.
 //! * **Final read** (W3, W7): at the end of the run the flow waits (bounded,
-//!   [`Tuning::stdout_drain_ms`]) for the exited runner's stream to end by itself; if it
-//!   does not, it reads the log's last lines (`tailLines`, about two lines): when they are
-//!   exactly the last lines taken, nothing follows them
+//!   [`Tuning::stdout_drain_ms`]) for the exited runner's stream to end. Since a server can
+//!   end a stream or a response cleanly midway, no end is taken on trust: the flow reads the
+//!   log's last lines (`tailLines`, about two lines): when they are exactly the last lines
+//!   taken, nothing follows them
 //!   ([`StdoutAccumulator::tail_confirms`](tale_sandbox_accumulator::StdoutAccumulator::tail_confirms));
-//!   otherwise it does one final resume read; if that fails too, `truncated.stdout` is set
+//!   otherwise it reads on from the last second taken, and checks that read the same way; if a
+//!   read fails, or two bring nothing new while the tail shows more, `truncated.stdout` is set
 //!   instead of silently dropping bytes.
+//! * **A log rotated away after the lines taken**: a resumed read that brings nothing, or a
+//!   tail check that finds the log empty, shows that the file holding the lines taken last
+//!   was rotated away; what it held after them cannot be known, so unless a later read brings
+//!   more, `truncated.stdout` is set (also when, in fact, nothing followed them).
 //! * **A stream that ends normally before the runner is seen exited** (the usual order: the
 //!   kubelet ends an exited container's stream a moment before the Pod status shows the exit)
 //!   is not reopened at once: a tail check tells whether anything followed what the stream

@@ -12,6 +12,14 @@
 //! they are exactly the last lines taken, nothing follows them
 //! ([`StdoutAccumulator::tail_confirms`]); otherwise it resumes from the last second seen. A
 //! failed final read sets `truncated.stdout` (W7) instead of losing bytes silently.
+//!
+//! A resumed read that brings nothing at all, or a tail check that finds the log empty, proves
+//! that the file holding the lines taken last was rotated away (a read of it would re-serve at
+//! least their second). Whether that file held more after them, no read can tell any more: a
+//! follow stream that brought them may have been ended midway, cleanly or not, by a server (a
+//! proxy's timeout, an API server going away) just as well as by the runner's exit. If no later
+//! read brings anything, the run ends with `truncated.stdout` rather than a stdout that may be
+//! silently short (a later read that brings lines shows the missing piece as a gap anyway).
 
 use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
 use tale_sandbox_contract::config::SpawnerConfig;
@@ -35,6 +43,17 @@ pub(crate) struct StdoutFlow {
     stream: Option<StreamId>,
     /// `total_bytes` when the open stream started: did it bring anything new?
     progress_from: u64,
+    /// The open stream started from a resume point (`sinceTime`).
+    stream_resumed: bool,
+    /// Bytes the open stream brought (new or re-served).
+    stream_bytes: u64,
+    /// `total_bytes` when the final read in flight was issued.
+    final_from: u64,
+    /// Final reads in a row that brought nothing new though the log's tail showed more.
+    final_reads_stalled: u32,
+    /// Since the last bytes any read brought, a resumed read brought nothing or a tail check
+    /// found the log empty: the file holding the lines taken last was rotated away.
+    rotated_away: bool,
     /// When the open stream last brought something new (or was opened).
     last_progress_at: i64,
     /// Consecutive stream ends that brought nothing new.
@@ -86,6 +105,11 @@ impl StdoutFlow {
             cap: cap as u64,
             stream: None,
             progress_from: 0,
+            stream_resumed: false,
+            stream_bytes: 0,
+            rotated_away: false,
+            final_from: 0,
+            final_reads_stalled: 0,
             last_progress_at: 0,
             failures: 0,
             warned: false,
@@ -120,12 +144,37 @@ impl StdoutFlow {
         self.acc.finish().total_bytes > self.cap
     }
 
+    /// Whether a tail check can prove that nothing follows what was taken: a line group was
+    /// taken and stdout ends with it (an unfinished last line is not part of the group the
+    /// check compares, so such a check never confirms).
+    fn tail_provable(&self) -> bool {
+        self.acc.tail_check().is_some() && self.acc.stdout().last() == Some(&b'\n')
+    }
+
+    /// A read ended, having brought `bytes` bytes: one from a resume point that brought none
+    /// found the file holding the lines taken last rotated away.
+    fn read_ended(&mut self, resumed: bool, bytes: u64) {
+        if resumed && bytes == 0 {
+            self.rotated_away = true;
+        }
+    }
+
+    /// A read brought bytes: from a file written after that rotation, if there was one (a
+    /// resumed read that does not find the lines taken last shows the missing piece as a gap;
+    /// a stream open across the rotation read on through it).
+    fn brought(&mut self, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.rotated_away = false;
+        }
+    }
+
     /// Drops the open stream, if any; returns the bytes the accumulator accepted by
     /// abandoning its read (a held first line of a resumed read), which are stdout and must
     /// reach the scanner (see [`Execution::close_stdout_stream`]).
     pub(crate) fn close(&mut self, actions: &mut std::collections::VecDeque<Action>) -> Vec<u8> {
         match self.stream.take() {
             Some(id) => {
+                self.read_ended(self.stream_resumed, self.stream_bytes);
                 let accepted = self.acc.abandon_read().to_vec();
                 actions.push_back(Action::CloseStdout { id });
                 accepted
@@ -172,6 +221,9 @@ impl Execution {
 
     /// Feeds a whole one-shot response (a poll or the final read).
     fn take_response(&mut self, bytes: &[u8]) {
+        let resumed = self.stdout.acc.resume_since().is_some();
+        self.stdout.read_ended(resumed, bytes.len() as u64);
+        self.stdout.brought(bytes);
         let mut accepted = self.stdout.acc.begin_read().to_vec();
         accepted.extend_from_slice(self.stdout.acc.push(bytes).expect("read is open"));
         accepted.extend_from_slice(self.stdout.acc.end_read().expect("read is open"));
@@ -185,6 +237,8 @@ impl Execution {
         let accepted = self.stdout.acc.begin_read().to_vec();
         self.feed_scanner(accepted);
         self.stdout.stream = Some(id);
+        self.stdout.stream_resumed = since_time.is_some();
+        self.stdout.stream_bytes = 0;
         self.stdout.ended_before_exit = false;
         self.stdout.progress_from = self.stdout.acc.finish().total_bytes;
         self.report.stdout_streams += 1;
@@ -249,6 +303,13 @@ impl Execution {
     pub(crate) fn on_stdout_tail_check(&mut self, reply: Reply, now_ms: i64) {
         let Some(why) = self.stdout.tail_check.take() else { return };
         let confirmed = match Self::expect_log(reply) {
+            Ok(bytes) if bytes.is_empty() => {
+                // Lines were taken (a check needs them), yet the log is empty: their file was
+                // rotated away, and nothing was written since. There is nothing to read now;
+                // what that file held after them is unknown (see the module docs).
+                self.stdout.rotated_away = true;
+                true
+            }
             Ok(bytes) => self.stdout.acc.tail_confirms(&bytes),
             // Proves nothing: the fallback reads on from the resume point.
             Err(_) => false,
@@ -327,16 +388,13 @@ impl Execution {
             }
             TailCheckFor::End => {
                 if confirmed {
-                    self.stdout.complete = true;
-                    if self.stdout.draining {
-                        self.set_drained(now_ms);
-                    }
+                    self.log_end_reached(now_ms);
                 } else if self.stdout.draining {
                     self.final_stdout_read();
                 } else if self.stage == Stage::Running && self.stdout.stream.is_none() {
-                    // More was written after the stream ended: read it (the exited runner's
-                    // stream ends by itself once drained).
-                    self.open_stdout(now_ms);
+                    // The log has more than was taken: read on from the resume point (at once
+                    // if the last stream brought something, else with backoff).
+                    self.after_stream_failure(&StreamEnd::Eof, 0, now_ms);
                 }
             }
         }
@@ -347,6 +405,8 @@ impl Execution {
             return;
         }
         self.report.log_bytes.runner += chunk.len() as u64;
+        self.stdout.stream_bytes += chunk.len() as u64;
+        self.stdout.brought(chunk);
         let before = self.stdout.acc.finish().total_bytes;
         let accepted = self.stdout.acc.push(chunk).expect("stream read is open").to_vec();
         if self.stdout.acc.finish().total_bytes > before {
@@ -374,6 +434,8 @@ impl Execution {
             return;
         }
         self.stdout.stream = None;
+        let (resumed, bytes) = (self.stdout.stream_resumed, self.stdout.stream_bytes);
+        self.stdout.read_ended(resumed, bytes);
         let accepted = match end {
             StreamEnd::Eof => self.stdout.acc.end_read().expect("stream read is open").to_vec(),
             StreamEnd::Cut | StreamEnd::Error(_) => self.stdout.acc.abandon_read().to_vec(),
@@ -383,18 +445,20 @@ impl Execution {
         if self.stdout.complete {
             return;
         }
-        if self.stdout.draining {
-            if end == StreamEnd::Eof {
-                self.stdout.complete = true;
-                self.set_drained(now_ms);
-            } else {
+        if end == StreamEnd::Eof && (self.stdout.draining || self.stdout.runner_exited) {
+            // Most likely the end of the exited runner's log; but a server (a proxy's timeout,
+            // an API server going away) can end a stream cleanly midway too. The log's tail
+            // tells which, unless this stream found the log rotated away or there is no line
+            // group to compare the tail with (a reopened read would then end the same).
+            if bytes > 0 && self.stdout.tail_provable() {
                 self.issue_tail_check(TailCheckFor::End, now_ms);
+            } else {
+                self.log_end_reached(now_ms);
             }
             return;
         }
-        if end == StreamEnd::Eof && self.stdout.runner_exited {
-            // The exited runner's log is drained: nothing more will come.
-            self.stdout.complete = true;
+        if self.stdout.draining {
+            self.issue_tail_check(TailCheckFor::End, now_ms);
             return;
         }
         let mut min_delay = 0;
@@ -554,20 +618,55 @@ impl Execution {
 
     fn final_stdout_read(&mut self) {
         self.report.stdout_polls += 1;
+        self.stdout.final_from = self.stdout.acc.finish().total_bytes;
         let call = self.runner_log_read();
         self.issue(Purpose::StdoutFinal, call);
     }
 
     pub(crate) fn on_stdout_final(&mut self, reply: Reply, now_ms: i64) {
         match Self::expect_log(reply) {
-            Ok(bytes) => self.take_response(&bytes),
+            Ok(bytes) => {
+                self.take_response(&bytes);
+                self.check_cap(now_ms);
+                if self.stdout.complete || bytes.is_empty() || !self.stdout.tail_provable() {
+                    // Over the cap; or nothing from the resume point on (see `rotated_away`);
+                    // or no line group to compare the tail with.
+                    self.log_end_reached(now_ms);
+                    return;
+                }
+                // A server can end a response cleanly midway, as it can a stream: the log's tail
+                // tells whether this one brought the end. A read that brings nothing new twice
+                // while the tail shows more cannot get further: bytes may be missing.
+                if self.stdout.acc.finish().total_bytes > self.stdout.final_from {
+                    self.stdout.final_reads_stalled = 0;
+                } else {
+                    self.stdout.final_reads_stalled += 1;
+                }
+                if self.stdout.final_reads_stalled >= 2 {
+                    self.warn(
+                        "[sandbox.k8s] final runner log reads end before the log does".to_string(),
+                    );
+                    self.stdout.lost = true;
+                    self.set_drained(now_ms);
+                    return;
+                }
+                self.issue_tail_check(TailCheckFor::End, now_ms);
+            }
             Err(err) => {
                 // W7: report the possible loss instead of hiding it.
                 self.warn(format!("[sandbox.k8s] final runner log read failed: {err}"));
                 self.stdout.lost = true;
+                self.set_drained(now_ms);
             }
         }
-        self.set_drained(now_ms);
+    }
+
+    /// Nothing more is to be read.
+    fn log_end_reached(&mut self, now_ms: i64) {
+        self.stdout.complete = true;
+        if self.stdout.draining {
+            self.set_drained(now_ms);
+        }
     }
 
     fn set_drained(&mut self, now_ms: i64) {
@@ -575,6 +674,8 @@ impl Execution {
             return;
         }
         self.stdout.drained = true;
+        // The file holding the lines taken last was rotated away: see the module docs.
+        self.stdout.lost |= self.stdout.rotated_away;
         self.cancel_timers(|k| matches!(k, TimerKind::StdoutDrainDeadline));
         self.maybe_finish(now_ms);
     }

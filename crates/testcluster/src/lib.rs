@@ -54,7 +54,7 @@ use tokio::task::JoinHandle;
 pub use api::KUBERNETES_VERSION;
 pub use config::ClusterConfig;
 pub use faults::{Fault, FaultPlan, FaultRule};
-pub use metrics::{FaultCount, LogBytes, MetricsSnapshot, RequestCount};
+pub use metrics::{FaultCount, FollowSkip, LogBytes, MetricsSnapshot, RequestCount};
 pub use scenario::{
     ContainerExit, HarvestScenario, InitScenario, LineSpec, OutputStep, OutputStream,
     RESULT_MARKER, RepeatStep, RunnerScenario, STARTED_MARKER, Scenario, Waiting, WriteStep,

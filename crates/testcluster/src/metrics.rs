@@ -10,10 +10,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::util::lock;
 
+/// Namespace, pod and container.
+type ContainerKey = (String, String, String);
+
 #[derive(Default)]
 pub(crate) struct Metrics {
     requests: Mutex<BTreeMap<(String, u16), u64>>,
-    log_bytes: Mutex<BTreeMap<(String, String, String), u64>>,
+    log_bytes: Mutex<BTreeMap<ContainerKey, u64>>,
+    /// Files and records skipped, per container.
+    follow_skips: Mutex<BTreeMap<ContainerKey, (u64, u64)>>,
     faults: Mutex<BTreeMap<(String, String), u64>>,
     rotations: AtomicU64,
     open_log_streams: Arc<AtomicI64>,
@@ -46,6 +51,25 @@ pub struct LogBytes {
     pub bytes: u64,
 }
 
+/// What the follow streams of one container never served, though it was written: whole files a
+/// stream jumped over (it drains its own rotated file, then reopens `0.log` by path, so a file
+/// rotated in between is skipped, as the kubelet does) and, with rotations that drop unread records,
+/// those records. No client of the log API can see these; they are the cluster's own account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FollowSkip {
+    /// The pod's namespace.
+    pub namespace: String,
+    /// The pod whose log was followed.
+    pub pod: String,
+    /// The container whose log was followed.
+    pub container: String,
+    /// Rotated files a follow stream jumped over.
+    pub files: u64,
+    /// Records a follow stream never served because their file was rotated before it read them.
+    pub records: u64,
+}
+
 /// Faults injected on one route.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -70,6 +94,10 @@ pub struct MetricsSnapshot {
     pub faults: Vec<FaultCount>,
     /// Log rotations done by the periodic monitor.
     pub rotations: u64,
+    /// Per container, what follow streams skipped (see [`FollowSkip`]); only containers with a
+    /// skip are listed.
+    #[serde(default)]
+    pub follow_skips: Vec<FollowSkip>,
     /// `pods/log` responses currently streaming.
     pub open_log_streams: i64,
     /// Pod watches currently open (a watch counts until its response body ends).
@@ -123,6 +151,25 @@ impl Metrics {
             .or_default() += bytes;
     }
 
+    pub(crate) fn count_follow_skip(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        files: u64,
+        records: u64,
+    ) {
+        if files == 0 && records == 0 {
+            return;
+        }
+        let mut skips = lock(&self.follow_skips);
+        let entry = skips
+            .entry((namespace.to_string(), pod.to_string(), container.to_string()))
+            .or_default();
+        entry.0 += files;
+        entry.1 += records;
+    }
+
     pub(crate) fn count_fault(&self, route: &str, kind: &str) {
         *lock(&self.faults).entry((route.to_string(), kind.to_string())).or_default() += 1;
     }
@@ -174,6 +221,16 @@ impl Metrics {
                 })
                 .collect(),
             rotations: self.rotations.load(Ordering::Relaxed),
+            follow_skips: lock(&self.follow_skips)
+                .iter()
+                .map(|((namespace, pod, container), (files, records))| FollowSkip {
+                    namespace: namespace.clone(),
+                    pod: pod.clone(),
+                    container: container.clone(),
+                    files: *files,
+                    records: *records,
+                })
+                .collect(),
             open_log_streams: self.open_log_streams.load(Ordering::Relaxed),
             open_watches: self.open_watches.load(Ordering::Relaxed),
             live_pods,

@@ -91,6 +91,7 @@ fn run_with_stream(cfg: &SpawnerConfig, chunks: &[&str]) -> Harness {
     if !h.closed.contains(&stream) {
         assert!(h.exec.response().is_none(), "waits for the stream to end");
         h.end(stream, StreamEnd::Eof);
+        h.confirm_end();
     }
     h
 }
@@ -119,6 +120,8 @@ fn t14_rotation_t1_after_a_cut_is_reported() {
     let (id, _) = h.expect("ReadLog harvest");
     h.ok_log(id, &result_line(0));
     h.end(stream, StreamEnd::Eof);
+    // The end is proven against the new file, all the log API still serves.
+    h.tail_check(&ts(25, 0, "BBB"));
     assert_eq!(summary(h.response()), completed("AAAAA\nBBB\n", true));
     assert_eq!(h.exec.report().gaps, 1);
     assert_eq!(h.exec.report().stdout_reconnects, 1);

@@ -146,6 +146,7 @@ fn backstop_with_a_wedged_harvest() {
     assert_eq!(params.since_time.as_deref(), Some("2023-11-14T22:13:20Z"));
     let _ = call;
     h.ok_log(fid, &format!("{}{}", ts(20, 0, "still going"), ts(21, 0, "more")));
+    h.tail_check(&format!("{}{}", ts(20, 0, "still going"), ts(21, 0, "more")));
     let s = summary(h.response());
     assert_eq!(
         s,
@@ -180,6 +181,7 @@ fn harvest_done_is_answered_the_moment_it_is_observed() {
     h.ok_log(id, &result_line(0));
     // The exited runner's stream ends by itself once drained.
     h.end(stream, StreamEnd::Eof);
+    h.confirm_end();
     assert_eq!(h.response().duration_ms, 3_210);
     assert_eq!(h.exec.report().harvest_done_at_ms, Some(NOW + 3_210));
     // No pod GETs while the watch is healthy.

@@ -13,6 +13,7 @@ fn finish_with_harvest_log(harvest_log: &str) -> Harness {
     h.chunk(stream, &ts(20, 0, "hello"));
     h.pod(succeeded());
     h.end(stream, StreamEnd::Eof);
+    h.confirm_end();
     let (id, _) = h.expect("ReadLog harvest");
     h.ok_log(id, harvest_log);
     h
@@ -171,7 +172,8 @@ fn runner_killed_oom_and_abnormal() {
         let stream = h.run_to_running();
         h.chunk(stream, &ts(20, 0, "partial"));
         h.pod(pod("Running", Some(C::Exited(0, None)), Some(term), Some(C::Running)));
-        h.end(stream, StreamEnd::Eof); // the killed runner's log is drained
+        h.end(stream, StreamEnd::Eof);
+        h.confirm_end(); // the killed runner's log is drained
         h.advance(10_001);
         let (id, _) = h.expect("ReadLog harvest");
         h.ok_log(id, "");

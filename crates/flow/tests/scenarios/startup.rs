@@ -137,6 +137,7 @@ fn a_fast_run_finished_at_the_first_observation() {
     let (id, _) = h.expect("ReadLog harvest");
     h.chunk(stream, &ts(20, 0, "quick"));
     h.end(stream, StreamEnd::Eof);
+    h.confirm_end();
     h.ok_log(id, &result_line(0));
     assert_eq!(summary(h.response()), completed("quick\n", false));
     assert!(h.log.iter().any(|a| matches!(a, Action::StopWatch)));

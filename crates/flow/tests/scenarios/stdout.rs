@@ -22,6 +22,7 @@ fn a_cut_stream_resumes_from_the_last_second_without_duplicates() {
     h.chunk(stream, &format!("{}{}{}", ts(20, 1, "a"), ts(20, 2, "b"), ts(21, 0, "c")));
     h.pod(succeeded());
     h.end(stream, StreamEnd::Eof);
+    h.tail_check(&format!("{}{}{}", ts(20, 1, "a"), ts(20, 2, "b"), ts(21, 0, "c")));
     let (id, _) = h.expect("ReadLog harvest");
     h.ok_log(id, &result_line(0));
     assert_eq!(summary(h.response()), completed("a\nb\nc\n", false));
@@ -74,15 +75,16 @@ fn failing_streams_back_off_then_fall_back_to_polling() {
     let (fid, fcall) = h.expect("ReadLog runner");
     assert_eq!(log_params(&fcall).since_time.as_deref(), Some("2023-11-14T22:13:22Z"));
     h.ok_log(fid, &format!("{}{}", ts(22, 0, "two"), ts(23, 0, "three")));
+    h.tail_check(&format!("{}{}{}", ts(20, 0, "one"), ts(22, 0, "two"), ts(23, 0, "three")));
     assert_eq!(summary(h.response()), completed("one\ntwo\nthree\n", false));
     let report = h.exec.report();
     assert_eq!((report.stdout_streams, report.stdout_reconnects, report.stdout_polls), (5, 4, 3));
-    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (1, 0));
-    assert_eq!(report.log_reads, 5, "two polls, the tail check, the final read, the harvest read");
-    // Polls: one; one two. Tail check: one two three. Final read: two three.
-    let runner_bytes = (ts(20, 0, "one").len() * 3
-        + ts(22, 0, "two").len() * 3
-        + ts(23, 0, "three").len() * 2) as u64;
+    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (2, 1));
+    assert_eq!(report.log_reads, 6, "two polls, two tail checks, the final read, the harvest read");
+    // Polls: one; one two. Tail checks: one two three, twice. Final read: two three.
+    let runner_bytes = (ts(20, 0, "one").len() * 4
+        + ts(22, 0, "two").len() * 4
+        + ts(23, 0, "three").len() * 3) as u64;
     assert_eq!(report.log_bytes.runner, runner_bytes);
     assert_eq!(report.log_bytes.harvest, result_line(0).len() as u64);
     assert_eq!(report.stdout_total_bytes, "one\ntwo\nthree\n".len() as u64);
@@ -198,9 +200,12 @@ fn a_stream_that_ended_as_the_runner_exited_is_proven_complete_by_a_tail_check()
     let (id, call) = h.expect("ReadLog runner");
     assert_eq!(log_params(&call).since_time.as_deref(), Some("2023-11-14T22:13:21Z"));
     h.ok_log(id, &format!("{}{}{}", ts(21, 0, "b"), ts(21, 5, "c"), ts(22, 0, "d")));
+    // A response can be ended midway too: the tail proves this one brought the end.
+    assert!(h.exec.response().is_none(), "the final read is checked");
+    h.tail_check(&more);
     assert_eq!(summary(h.response()), completed("a\nb\nc\nd\n", false));
     let report = h.exec.report();
-    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (2, 1));
+    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (3, 2));
     h.finish_cleanup(true, true);
 }
 
@@ -295,6 +300,7 @@ fn phases_and_deltas_in_stream_order_before_the_response() {
     h.chunk(stream, "lo");
     h.pod(succeeded());
     h.end(stream, StreamEnd::Eof);
+    h.confirm_end();
     let (id, _) = h.expect("ReadLog harvest");
     h.ok_log(id, &result_line(0));
     let order: Vec<String> = h
@@ -355,6 +361,7 @@ fn a_stream_silent_for_the_stall_period_is_reopened() {
     h.chunk(second, &ts(50, 0, "after rotation"));
     h.pod(succeeded());
     h.end(second, StreamEnd::Eof);
+    h.tail_check(&ts(50, 0, "after rotation"));
     let (id, _) = h.expect("ReadLog harvest");
     h.ok_log(id, &result_line(0));
     assert_eq!(summary(h.response()), completed("tick\nafter rotation\n", true));
@@ -469,4 +476,187 @@ fn a_stream_ending_during_a_stall_check_still_reconnects() {
     h.tail_check(&format!("{}{}", ts(20, 0, "tick"), ts(50, 0, "tock")));
     assert_eq!(h.opened.len(), 2, "the log has more: reconnected");
     assert!(h.closed.is_empty());
+}
+
+/// A resumed read that brings nothing means the file holding the lines taken last was rotated
+/// away (a read of it re-serves at least their group), and what it held after them may be lost:
+/// `truncated.stdout`, never a silently short stdout.
+#[test]
+fn a_resumed_read_that_brings_nothing_at_the_end_truncates() {
+    let out = format!("{}{}", ts(20, 0, "a"), ts(21, 0, "b"));
+
+    // A stream reopened after a cut ends with nothing once the run is over.
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &out);
+    h.end(stream, StreamEnd::Cut);
+    assert_eq!(h.opened.len(), 2);
+    assert_eq!(h.opened[1].1.as_deref(), Some("2023-11-14T22:13:21Z"));
+    let reopened = h.opened[1].0;
+    h.pod(succeeded());
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    h.end(reopened, StreamEnd::Eof);
+    assert_eq!(summary(h.response()), completed("a\nb\n", true));
+    h.finish_cleanup(true, true);
+
+    // No stream at the end: the tail check finds an empty file.
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &out);
+    h.pod(succeeded());
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    h.advance(2_000);
+    assert_eq!(h.closed, vec![stream]);
+    h.tail_check("");
+    assert_eq!(summary(h.response()), completed("a\nb\n", true));
+    h.finish_cleanup(true, true);
+
+    // The same reads on a run that took nothing: nothing can have been lost.
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.end(stream, StreamEnd::Cut);
+    h.advance(200);
+    let reopened = h.opened[1].0;
+    assert_eq!(h.opened[1].1, None);
+    h.pod(succeeded());
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    h.end(reopened, StreamEnd::Eof);
+    assert_eq!(summary(h.response()), completed("", false));
+    h.finish_cleanup(true, true);
+}
+
+/// A server can end a follow stream cleanly midway (a proxy's timeout, an API server going
+/// away), also after the runner's exit has shown: that end is checked against the log's tail
+/// before it is taken as the log's end (the soak test found stdout cut short there).
+#[test]
+fn a_stream_ended_cleanly_midway_after_the_exit_is_read_on() {
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    let taken = format!("{}{}", ts(20, 0, "a"), ts(21, 0, "b"));
+    let file = format!("{taken}{}", ts(21, 5, "c"));
+    h.pod(succeeded());
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    h.chunk(stream, &taken);
+    h.end(stream, StreamEnd::Eof);
+    assert!(h.exec.response().is_none(), "the end is not taken on trust");
+    // The tail shows a line the stream did not bring: a final read from the last second.
+    h.tail_check(&file);
+    let (id, call) = h.expect("ReadLog runner");
+    assert_eq!(log_params(&call).since_time.as_deref(), Some("2023-11-14T22:13:21Z"));
+    h.ok_log(id, &format!("{}{}", ts(21, 0, "b"), ts(21, 5, "c")));
+    h.tail_check(&file);
+    assert_eq!(summary(h.response()), completed("a\nb\nc\n", false));
+    let report = h.exec.report();
+    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (2, 1));
+    h.finish_cleanup(true, true);
+}
+
+/// A log found empty after lines were taken means their file was rotated away, and whether it
+/// held more after them no read can tell: a stream can be ended midway, cleanly too, by a server.
+/// The flow reads nothing more, and says the stdout may be short.
+#[test]
+fn a_log_found_empty_after_the_lines_taken_truncates() {
+    let out = format!("{}{}", ts(20, 0, "a"), ts(21, 0, "b"));
+
+    // The stream ends before the exit shows: the tail checks find the empty file and wait for
+    // the exit, without reopening the stream.
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &out);
+    h.end(stream, StreamEnd::Eof);
+    h.tail_check("");
+    h.advance(1_000);
+    h.tail_check("");
+    h.pod(succeeded());
+    h.tail_check("");
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    assert_eq!(summary(h.response()), completed("a\nb\n", true));
+    assert_eq!(h.opened.len(), 1, "nothing to read in an empty log");
+    let report = h.exec.report();
+    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (3, 3));
+    h.finish_cleanup(true, true);
+
+    // The stream ends after the exit showed: one check of the tail.
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &out);
+    h.pod(succeeded());
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    h.end(stream, StreamEnd::Eof);
+    h.tail_check("");
+    assert_eq!(summary(h.response()), completed("a\nb\n", true));
+    h.finish_cleanup(true, true);
+
+    // The runner writes again after the rotation: the resumed read does not find the lines
+    // taken last, and the missing piece is counted as a gap.
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &out);
+    h.end(stream, StreamEnd::Eof);
+    h.tail_check("");
+    h.advance(1_000);
+    h.tail_check(&ts(30, 0, "c"));
+    let reopened = h.opened[1].0;
+    assert_eq!(h.opened[1].1.as_deref(), Some("2023-11-14T22:13:21Z"));
+    h.chunk(reopened, &ts(30, 0, "c"));
+    h.pod(succeeded());
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    h.end(reopened, StreamEnd::Eof);
+    h.tail_check(&ts(30, 0, "c"));
+    assert_eq!(summary(h.response()), completed("a\nb\nc\n", true));
+    assert_eq!(h.exec.report().gaps, 1);
+    h.finish_cleanup(true, true);
+}
+
+/// A one-shot read can be ended cleanly midway by a server as well: the final read is checked
+/// against the log's tail, read on from where it stopped, and given up (with `truncated.stdout`)
+/// when reads stop bringing anything new.
+#[test]
+fn a_final_read_ended_midway_is_read_on() {
+    let taken = format!("{}{}", ts(20, 0, "a"), ts(21, 0, "b"));
+    let file = format!("{taken}{}{}", ts(22, 0, "c"), ts(23, 0, "d"));
+    let to_final_read = |h: &mut Harness| {
+        let stream = h.run_to_running();
+        h.chunk(stream, &taken);
+        h.pod(succeeded());
+        let (id, _) = h.expect("ReadLog harvest");
+        h.ok_log(id, &result_line(0));
+        h.end(stream, StreamEnd::Cut);
+        h.tail_check(&file);
+        let (id, call) = h.expect("ReadLog runner");
+        assert_eq!(log_params(&call).since_time.as_deref(), Some("2023-11-14T22:13:21Z"));
+        id
+    };
+
+    let mut h = Harness::start();
+    let id = to_final_read(&mut h);
+    // Cut after "c": the tail shows "d" too, so the read goes on from the last second taken.
+    h.ok_log(id, &format!("{}{}", ts(21, 0, "b"), ts(22, 0, "c")));
+    h.tail_check(&file);
+    let (id, call) = h.expect("ReadLog runner");
+    assert_eq!(log_params(&call).since_time.as_deref(), Some("2023-11-14T22:13:22Z"));
+    h.ok_log(id, &format!("{}{}", ts(22, 0, "c"), ts(23, 0, "d")));
+    h.tail_check(&file);
+    assert_eq!(summary(h.response()), completed("a\nb\nc\nd\n", false));
+    h.finish_cleanup(true, true);
+
+    // Every read is cut at the same place: two that bring nothing new, and the flow gives up.
+    let mut h = Harness::start();
+    let id = to_final_read(&mut h);
+    h.ok_log(id, &ts(21, 0, "b"));
+    h.tail_check(&file);
+    let (id, _) = h.expect("ReadLog runner");
+    h.ok_log(id, &ts(21, 0, "b"));
+    assert_eq!(summary(h.response()), completed("a\nb\n", true));
+    assert!(
+        h.warnings().iter().any(|w| w.contains("final runner log reads end before the log does"))
+    );
+    h.finish_cleanup(true, true);
 }

@@ -149,6 +149,9 @@ pub struct Harness {
     pub calls: VecDeque<(CallId, Call)>,
     /// Streams opened: id and `sinceTime`.
     pub opened: Vec<(StreamId, Option<String>)>,
+    /// What the streams read from the head were given, in order (the log file, for tests
+    /// without cuts).
+    pub head_log: String,
     pub closed: Vec<StreamId>,
     pub watching: bool,
 }
@@ -166,6 +169,7 @@ impl Harness {
             log: Vec::new(),
             calls: VecDeque::new(),
             opened: Vec::new(),
+            head_log: String::new(),
             closed: Vec::new(),
             watching: false,
         };
@@ -277,8 +281,44 @@ impl Harness {
     }
 
     pub fn chunk(&mut self, id: StreamId, text: &str) {
+        if self.opened.iter().any(|(s, since)| *s == id && since.is_none()) {
+            self.head_log.push_str(text);
+        }
         self.exec.handle_stdout_chunk(id, text.as_bytes(), self.now);
         self.pump();
+    }
+
+    /// Answers the pending tail check as a kubelet would if the runner's log file held exactly
+    /// what the streams read from the head were given: the usual end, proven.
+    /// With no line taken there is nothing to compare the tail with: the check is a final read
+    /// of the whole log, answered the same way.
+    /// Output ending in an unfinished line has no line group a check could compare: then no
+    /// check may be pending, and the clean end stands.
+    pub fn confirm_end(&mut self) {
+        let file = self.head_log.clone();
+        let is_tail_check = |call: &Call| {
+            describe(call) == "ReadLog runner" && log_params(call).tail_lines.is_some()
+        };
+        if !file.is_empty() && !file.ends_with('\n') {
+            assert!(
+                !self.calls.iter().any(|(_, call)| describe(call) == "ReadLog runner"),
+                "no check of an end after an unfinished line: {:#?}",
+                self.calls
+            );
+            return;
+        }
+        if self.calls.iter().any(|(_, call)| is_tail_check(call)) {
+            self.tail_check(&file);
+            return;
+        }
+        let at = self
+            .calls
+            .iter()
+            .position(|(_, call)| describe(call) == "ReadLog runner")
+            .unwrap_or_else(|| panic!("no tail check or final read pending: {:#?}", self.calls));
+        let (id, call) = self.calls.remove(at).expect("found");
+        assert_eq!(log_params(&call).since_time, None, "a final read from the head");
+        self.ok_log(id, &file);
     }
 
     pub fn end(&mut self, id: StreamId, end: StreamEnd) {

@@ -143,7 +143,15 @@ async fn next_chunk(state: &mut LogStream) -> Option<Bytes> {
         state.changes.borrow_and_update();
         let mut chunk = Vec::with_capacity(CHUNK_BYTES + 1024);
         let cursor = &mut state.cursor;
+        let skipped = (cursor.skipped_files(), cursor.lost_records());
         let status = state.container.with_log(|log| cursor.read_into(log, &mut chunk, CHUNK_BYTES));
+        state.shared.metrics.count_follow_skip(
+            &state.namespace,
+            &state.pod,
+            &state.container.name,
+            cursor.skipped_files() - skipped.0,
+            cursor.lost_records() - skipped.1,
+        );
         if status == FollowStatus::Finished || (status == FollowStatus::Waiting && !state.follow) {
             state.done = true;
         }
