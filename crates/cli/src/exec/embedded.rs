@@ -123,21 +123,23 @@ impl EmbeddedArgs {
         Ok(plan)
     }
 
-    /// The runner's output: a phase marker, then `size` bytes of distinct numbered lines.
+    /// The runner's output: a phase marker, then `size` bytes of distinct numbered lines, the
+    /// last one shortened so that the output ends with a newline, as a program's output
+    /// usually does.
     fn scenario(&self) -> Scenario {
         let repeat = RepeatStep {
             pattern: pattern(self.line_length, PATTERN_LINES),
-            total_bytes: self.size,
+            total_bytes: self.size.saturating_sub(1),
             chunk_bytes: self.write_size,
             bytes_per_second: self.rate,
             ..RepeatStep::default()
         };
         Scenario {
             runner: RunnerScenario {
-                output: vec![
-                    OutputStep::text(format!("{PHASE_RUN}\n")),
-                    OutputStep::Repeat(repeat),
-                ],
+                output: [OutputStep::text(format!("{PHASE_RUN}\n")), OutputStep::Repeat(repeat)]
+                    .into_iter()
+                    .chain((self.size > 0).then(|| OutputStep::text("\n")))
+                    .collect(),
                 ..RunnerScenario::default()
             },
             // Keep the deleted pod (and so its log's truth) around for the check.
