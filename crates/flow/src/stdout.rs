@@ -235,12 +235,18 @@ impl Execution {
     /// Feeds a whole one-shot response (a poll or the final read).
     fn take_response(&mut self, bytes: &[u8]) {
         let resumed = self.stdout.acc.resume_since().is_some();
-        self.stdout.read_ended(resumed, bytes.len() as u64, false);
-        self.stdout.brought(bytes);
+        let before = self.stdout.acc.finish().total_bytes;
         let mut accepted = self.stdout.acc.begin_read().to_vec();
         accepted.extend_from_slice(self.stdout.acc.push(bytes).expect("read is open"));
         accepted.extend_from_slice(self.stdout.acc.end_read().expect("read is open"));
         self.feed_scanner(accepted);
+        if self.stdout.acc.finish().total_bytes > before {
+            // New lines from a one-shot read: no end the kubelet vouches for.
+            self.stdout.read_ended(resumed, bytes.len() as u64, false);
+        } else if bytes.is_empty() {
+            self.stdout.read_ended(resumed, 0, false);
+        }
+        self.stdout.brought(bytes);
     }
 
     /// Opens a follow stream from the resume point (the head the first time).
@@ -659,10 +665,15 @@ impl Execution {
                     self.stdout.final_reads_stalled += 1;
                 }
                 if self.stdout.final_reads_stalled >= 2 {
-                    self.warn(
-                        "[sandbox.k8s] final runner log reads end before the log does".to_string(),
-                    );
-                    self.stdout.lost = true;
+                    // Unless the stream that brought the last lines ended as the kubelet ends
+                    // one (see the module docs), the log's end was not reached.
+                    if !self.stdout.seen_to_end {
+                        self.warn(
+                            "[sandbox.k8s] final runner log reads end before the log does"
+                                .to_string(),
+                        );
+                        self.stdout.lost = true;
+                    }
                     self.set_drained(now_ms);
                     return;
                 }
