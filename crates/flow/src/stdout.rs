@@ -470,10 +470,19 @@ impl Execution {
         if end == StreamEnd::Eof && (self.stdout.draining || self.stdout.runner_exited) {
             // Most likely the end of the exited runner's log; but a server (a proxy's timeout,
             // an API server going away) can end a stream cleanly midway too. The log's tail
-            // tells which, unless this stream found the log rotated away or there is no line
-            // group to compare the tail with (a reopened read would then end the same).
+            // tells which, unless this stream found the log rotated away (nothing to read) or
+            // stdout ends inside a line (no line group to compare the tail with): then a stream
+            // that brought new bytes and ended inside a line is read on from the last second
+            // once, and the end stands when that read brings nothing new.
+            let progressed = self.stdout.acc.finish().total_bytes > self.stdout.progress_from;
             if bytes > 0 && self.stdout.tail_provable() {
                 self.issue_tail_check(TailCheckFor::End, now_ms);
+            } else if bytes > 0 && progressed && !to_end {
+                if self.stdout.draining {
+                    self.final_stdout_read();
+                } else {
+                    self.after_stream_failure(&end, 0, now_ms);
+                }
             } else {
                 self.log_end_reached(now_ms);
             }
