@@ -384,6 +384,15 @@ test(`soak (seed ${SEED}): ${EXECUTIONS} executions, ${CONCURRENCY} at a time, f
     const faults = {}
     for (const f of metrics.faults) faults[`${f.route} ${f.kind}`] = (faults[`${f.route} ${f.kind}`] ?? 0) + f.count
     const injected = Object.values(faults).reduce((a, b) => a + b, 0)
+    // A follow stream that two rotations overtake between two reads drains its own old file,
+    // then reopens 0.log: the file in between is never served to anyone (the kubelet does the
+    // same; no client of the log API can see it). The cluster counts such skips per container.
+    // A run that misses bytes silently is wrong unless its runner's stream skipped a file.
+    const skippedPods = new Set((metrics.followSkips ?? []).filter((k) => k.container === 'runner').map((k) => k.pod))
+    for (const { id, message } of unflagged) {
+      if (skippedPods.has(podName(id))) tally.lostByFollowSkip += 1
+      else wrong.push(message)
+    }
     const summary = {
       seed: SEED,
       executions: EXECUTIONS,
@@ -400,15 +409,6 @@ test(`soak (seed ${SEED}): ${EXECUTIONS} executions, ${CONCURRENCY} at a time, f
       peakRssMiB: Math.round(peakRss / 2 ** 20),
       slowest,
       warnings: warnings.length,
-    }
-    // A follow stream that two rotations overtake between two reads drains its own old file,
-    // then reopens 0.log: the file in between is never served to anyone (the kubelet does the
-    // same; no client of the log API can see it). The cluster counts such skips per container.
-    // A run that misses bytes silently is wrong unless its runner's stream skipped a file.
-    const skippedPods = new Set((metrics.followSkips ?? []).filter((k) => k.container === 'runner').map((k) => k.pod))
-    for (const { id, message } of unflagged) {
-      if (skippedPods.has(podName(id))) tally.lostByFollowSkip += 1
-      else wrong.push(message)
     }
     for (const w of wrong) console.log(`soak wrong ${w}`)
     console.log(`soak summary ${JSON.stringify(summary)}`)

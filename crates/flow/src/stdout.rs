@@ -15,11 +15,14 @@
 //!
 //! A resumed read that brings nothing at all, or a tail check that finds the log empty, proves
 //! that the file holding the lines taken last was rotated away (a read of it would re-serve at
-//! least their second). Whether that file held more after them, no read can tell any more: a
-//! follow stream that brought them may have been ended midway, cleanly or not, by a server (a
-//! proxy's timeout, an API server going away) just as well as by the runner's exit. If no later
-//! read brings anything, the run ends with `truncated.stdout` rather than a stdout that may be
-//! silently short (a later read that brings lines shows the missing piece as a gap anyway).
+//! least their second). Whether that file held more after them, no read can tell any more. It
+//! did not if the follow stream that brought them ended the way the kubelet ends one: cleanly,
+//! at the end of a line (the kubelet ends a stream once the container has exited and its file
+//! is drained, and rotates only running containers' logs, so that stream crossed the rotation).
+//! After any other end (a cut or failed stream, one ended cleanly in the middle of a line, as a
+//! server's timeout can, one the flow closed, a poll), if no later read brings anything, the run
+//! ends with `truncated.stdout` rather than a stdout that may be silently short (a later read
+//! that brings lines shows the missing piece as a gap anyway).
 
 use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
 use tale_sandbox_contract::config::SpawnerConfig;
@@ -47,6 +50,11 @@ pub(crate) struct StdoutFlow {
     stream_resumed: bool,
     /// Bytes the open stream brought (new or re-served).
     stream_bytes: u64,
+    /// The last byte the open stream brought.
+    stream_last: Option<u8>,
+    /// The last read that brought bytes was a follow stream the server ended cleanly at the end
+    /// of a line (see the module docs).
+    seen_to_end: bool,
     /// `total_bytes` when the final read in flight was issued.
     final_from: u64,
     /// Final reads in a row that brought nothing new though the log's tail showed more.
@@ -107,6 +115,8 @@ impl StdoutFlow {
             progress_from: 0,
             stream_resumed: false,
             stream_bytes: 0,
+            stream_last: None,
+            seen_to_end: false,
             rotated_away: false,
             final_from: 0,
             final_reads_stalled: 0,
@@ -152,9 +162,12 @@ impl StdoutFlow {
     }
 
     /// A read ended, having brought `bytes` bytes: one from a resume point that brought none
-    /// found the file holding the lines taken last rotated away.
-    fn read_ended(&mut self, resumed: bool, bytes: u64) {
-        if resumed && bytes == 0 {
+    /// found the file holding the lines taken last rotated away. `to_end`: a follow stream the
+    /// server ended cleanly at the end of a line.
+    fn read_ended(&mut self, resumed: bool, bytes: u64, to_end: bool) {
+        if bytes > 0 {
+            self.seen_to_end = to_end;
+        } else if resumed {
             self.rotated_away = true;
         }
     }
@@ -174,7 +187,7 @@ impl StdoutFlow {
     pub(crate) fn close(&mut self, actions: &mut std::collections::VecDeque<Action>) -> Vec<u8> {
         match self.stream.take() {
             Some(id) => {
-                self.read_ended(self.stream_resumed, self.stream_bytes);
+                self.read_ended(self.stream_resumed, self.stream_bytes, false);
                 let accepted = self.acc.abandon_read().to_vec();
                 actions.push_back(Action::CloseStdout { id });
                 accepted
@@ -222,12 +235,18 @@ impl Execution {
     /// Feeds a whole one-shot response (a poll or the final read).
     fn take_response(&mut self, bytes: &[u8]) {
         let resumed = self.stdout.acc.resume_since().is_some();
-        self.stdout.read_ended(resumed, bytes.len() as u64);
-        self.stdout.brought(bytes);
+        let before = self.stdout.acc.finish().total_bytes;
         let mut accepted = self.stdout.acc.begin_read().to_vec();
         accepted.extend_from_slice(self.stdout.acc.push(bytes).expect("read is open"));
         accepted.extend_from_slice(self.stdout.acc.end_read().expect("read is open"));
         self.feed_scanner(accepted);
+        if self.stdout.acc.finish().total_bytes > before {
+            // New lines from a one-shot read: no end the kubelet vouches for.
+            self.stdout.read_ended(resumed, bytes.len() as u64, false);
+        } else if bytes.is_empty() {
+            self.stdout.read_ended(resumed, 0, false);
+        }
+        self.stdout.brought(bytes);
     }
 
     /// Opens a follow stream from the resume point (the head the first time).
@@ -239,6 +258,7 @@ impl Execution {
         self.stdout.stream = Some(id);
         self.stdout.stream_resumed = since_time.is_some();
         self.stdout.stream_bytes = 0;
+        self.stdout.stream_last = None;
         self.stdout.ended_before_exit = false;
         self.stdout.progress_from = self.stdout.acc.finish().total_bytes;
         self.report.stdout_streams += 1;
@@ -306,7 +326,7 @@ impl Execution {
             Ok(bytes) if bytes.is_empty() => {
                 // Lines were taken (a check needs them), yet the log is empty: their file was
                 // rotated away, and nothing was written since. There is nothing to read now;
-                // what that file held after them is unknown (see the module docs).
+                // whether that file held more after them, see the module docs.
                 self.stdout.rotated_away = true;
                 true
             }
@@ -406,6 +426,7 @@ impl Execution {
         }
         self.report.log_bytes.runner += chunk.len() as u64;
         self.stdout.stream_bytes += chunk.len() as u64;
+        self.stdout.stream_last = chunk.last().copied().or(self.stdout.stream_last);
         self.stdout.brought(chunk);
         let before = self.stdout.acc.finish().total_bytes;
         let accepted = self.stdout.acc.push(chunk).expect("stream read is open").to_vec();
@@ -435,7 +456,8 @@ impl Execution {
         }
         self.stdout.stream = None;
         let (resumed, bytes) = (self.stdout.stream_resumed, self.stdout.stream_bytes);
-        self.stdout.read_ended(resumed, bytes);
+        let to_end = end == StreamEnd::Eof && self.stdout.stream_last == Some(b'\n');
+        self.stdout.read_ended(resumed, bytes, to_end);
         let accepted = match end {
             StreamEnd::Eof => self.stdout.acc.end_read().expect("stream read is open").to_vec(),
             StreamEnd::Cut | StreamEnd::Error(_) => self.stdout.acc.abandon_read().to_vec(),
@@ -448,10 +470,19 @@ impl Execution {
         if end == StreamEnd::Eof && (self.stdout.draining || self.stdout.runner_exited) {
             // Most likely the end of the exited runner's log; but a server (a proxy's timeout,
             // an API server going away) can end a stream cleanly midway too. The log's tail
-            // tells which, unless this stream found the log rotated away or there is no line
-            // group to compare the tail with (a reopened read would then end the same).
+            // tells which, unless this stream found the log rotated away (nothing to read) or
+            // stdout ends inside a line (no line group to compare the tail with): then a stream
+            // that brought new bytes and ended inside a line is read on from the last second
+            // once, and the end stands when that read brings nothing new.
+            let progressed = self.stdout.acc.finish().total_bytes > self.stdout.progress_from;
             if bytes > 0 && self.stdout.tail_provable() {
                 self.issue_tail_check(TailCheckFor::End, now_ms);
+            } else if bytes > 0 && progressed && !to_end {
+                if self.stdout.draining {
+                    self.final_stdout_read();
+                } else {
+                    self.after_stream_failure(&end, 0, now_ms);
+                }
             } else {
                 self.log_end_reached(now_ms);
             }
@@ -643,10 +674,15 @@ impl Execution {
                     self.stdout.final_reads_stalled += 1;
                 }
                 if self.stdout.final_reads_stalled >= 2 {
-                    self.warn(
-                        "[sandbox.k8s] final runner log reads end before the log does".to_string(),
-                    );
-                    self.stdout.lost = true;
+                    // Unless the stream that brought the last lines ended as the kubelet ends
+                    // one (see the module docs), the log's end was not reached.
+                    if !self.stdout.seen_to_end {
+                        self.warn(
+                            "[sandbox.k8s] final runner log reads end before the log does"
+                                .to_string(),
+                        );
+                        self.stdout.lost = true;
+                    }
                     self.set_drained(now_ms);
                     return;
                 }
@@ -675,7 +711,7 @@ impl Execution {
         }
         self.stdout.drained = true;
         // The file holding the lines taken last was rotated away: see the module docs.
-        self.stdout.lost |= self.stdout.rotated_away;
+        self.stdout.lost |= self.stdout.rotated_away && !self.stdout.seen_to_end;
         self.cancel_timers(|k| matches!(k, TimerKind::StdoutDrainDeadline));
         self.maybe_finish(now_ms);
     }

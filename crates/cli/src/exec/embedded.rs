@@ -123,23 +123,27 @@ impl EmbeddedArgs {
         Ok(plan)
     }
 
-    /// The runner's output: a phase marker, then `size` bytes of distinct numbered lines.
+    /// The runner's output: a phase marker, then `size` bytes of distinct numbered lines, the
+    /// last one shorter when `size` is not a whole number of lines, written whole so that the
+    /// output ends with a newline, as a program's output usually does.
     fn scenario(&self) -> Scenario {
+        let len = self.line_length as u64;
+        let rest = self.size % len;
         let repeat = RepeatStep {
             pattern: pattern(self.line_length, PATTERN_LINES),
-            total_bytes: self.size,
+            total_bytes: self.size - rest,
             chunk_bytes: self.write_size,
             bytes_per_second: self.rate,
             ..RepeatStep::default()
         };
+        let mut output =
+            vec![OutputStep::text(format!("{PHASE_RUN}\n")), OutputStep::Repeat(repeat)];
+        if rest > 0 {
+            let line = "x".repeat(usize::try_from(rest - 1).unwrap_or(0));
+            output.push(OutputStep::text(format!("{line}\n")));
+        }
         Scenario {
-            runner: RunnerScenario {
-                output: vec![
-                    OutputStep::text(format!("{PHASE_RUN}\n")),
-                    OutputStep::Repeat(repeat),
-                ],
-                ..RunnerScenario::default()
-            },
+            runner: RunnerScenario { output, ..RunnerScenario::default() },
             // Keep the deleted pod (and so its log's truth) around for the check.
             termination_linger_ms: Some(600_000),
             ..Scenario::default()
