@@ -410,7 +410,6 @@ test(`soak (seed ${SEED}): ${EXECUTIONS} executions, ${CONCURRENCY} at a time, f
       slowest,
       warnings: warnings.length,
     }
-    for (const w of wrong) console.log(`soak wrong ${w}`)
     console.log(`soak summary ${JSON.stringify(summary)}`)
     console.log(`soak faults per route ${JSON.stringify(faults)}`)
     assert.deepEqual(wrong, [], `wrong bytes ${where}`)

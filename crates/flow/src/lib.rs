@@ -65,8 +65,8 @@
 //!   rotations are proven or reported by the accumulator, so stdout is exact across
 //!   rotations while a stream is open (T1/T2 give the full output, not a window), and
 //!   `truncated.stdout` is `true` only when bytes were lost, or may have been (see below), or
-//!   more than the cap was seen (W10: exactly-cap output is not truncated). Reading stops once more than the cap was
-//!   seen.
+//!   more than the cap was seen (W10: exactly-cap output is not truncated). Reading stops once
+//!   more than the cap was seen.
 //! * **Final read** (W3, W7): at the end of the run the flow waits (bounded,
 //!   [`Tuning::stdout_drain_ms`]) for the exited runner's stream to end. Since a server can
 //!   end a stream or a response cleanly midway, no end is taken on trust: the flow reads the
@@ -78,8 +78,10 @@
 //!   instead of silently dropping bytes.
 //! * **A log rotated away after the lines taken**: a resumed read that brings nothing, or a
 //!   tail check that finds the log empty, shows that the file holding the lines taken last
-//!   was rotated away; what it held after them cannot be known, so unless a later read brings
-//!   more, `truncated.stdout` is set (also when, in fact, nothing followed them).
+//!   was rotated away. Unless the stream that brought them ended as the kubelet ends one
+//!   (cleanly, at the end of a line) or a later read brings more, what that file held after
+//!   them cannot be known, and `truncated.stdout` is set (also when, in fact, nothing followed
+//!   them).
 //! * **A stream that ends normally before the runner is seen exited** (the usual order: the
 //!   kubelet ends an exited container's stream a moment before the Pod status shows the exit)
 //!   is not reopened at once: a tail check tells whether anything followed what the stream

@@ -44,7 +44,8 @@ pub(crate) struct StdoutFlow {
     cap: u64,
     /// The open follow stream.
     stream: Option<StreamId>,
-    /// `total_bytes` when the open stream started: did it bring anything new?
+    /// `total_bytes` when the read in flight (the open stream, or a final read) started: did it
+    /// bring anything new?
     progress_from: u64,
     /// The open stream started from a resume point (`sinceTime`).
     stream_resumed: bool,
@@ -55,8 +56,6 @@ pub(crate) struct StdoutFlow {
     /// The last read that brought bytes was a follow stream the server ended cleanly at the end
     /// of a line (see the module docs).
     seen_to_end: bool,
-    /// `total_bytes` when the final read in flight was issued.
-    final_from: u64,
     /// Final reads in a row that brought nothing new though the log's tail showed more.
     final_reads_stalled: u32,
     /// Since the last bytes any read brought, a resumed read brought nothing or a tail check
@@ -118,7 +117,6 @@ impl StdoutFlow {
             stream_last: None,
             seen_to_end: false,
             rotated_away: false,
-            final_from: 0,
             final_reads_stalled: 0,
             last_progress_at: 0,
             failures: 0,
@@ -150,8 +148,18 @@ impl StdoutFlow {
         self.acc.resume_since().map(|p| p.since_time())
     }
 
+    /// Bytes taken so far (stdout and what the cap cut off).
+    fn taken(&self) -> u64 {
+        self.acc.finish().total_bytes
+    }
+
     fn over_cap(&self) -> bool {
-        self.acc.finish().total_bytes > self.cap
+        self.taken() > self.cap
+    }
+
+    /// Whether the read in flight (or the one just ended) brought anything new.
+    fn read_progressed(&self) -> bool {
+        self.taken() > self.progress_from
     }
 
     /// Whether a tail check can prove that nothing follows what was taken: a line group was
@@ -235,12 +243,12 @@ impl Execution {
     /// Feeds a whole one-shot response (a poll or the final read).
     fn take_response(&mut self, bytes: &[u8]) {
         let resumed = self.stdout.acc.resume_since().is_some();
-        let before = self.stdout.acc.finish().total_bytes;
+        let before = self.stdout.taken();
         let mut accepted = self.stdout.acc.begin_read().to_vec();
         accepted.extend_from_slice(self.stdout.acc.push(bytes).expect("read is open"));
         accepted.extend_from_slice(self.stdout.acc.end_read().expect("read is open"));
         self.feed_scanner(accepted);
-        if self.stdout.acc.finish().total_bytes > before {
+        if self.stdout.taken() > before {
             // New lines from a one-shot read: no end the kubelet vouches for.
             self.stdout.read_ended(resumed, bytes.len() as u64, false);
         } else if bytes.is_empty() {
@@ -260,7 +268,7 @@ impl Execution {
         self.stdout.stream_bytes = 0;
         self.stdout.stream_last = None;
         self.stdout.ended_before_exit = false;
-        self.stdout.progress_from = self.stdout.acc.finish().total_bytes;
+        self.stdout.progress_from = self.stdout.taken();
         self.report.stdout_streams += 1;
         if self.stdout.opened_any {
             self.report.stdout_reconnects += 1;
@@ -428,9 +436,9 @@ impl Execution {
         self.stdout.stream_bytes += chunk.len() as u64;
         self.stdout.stream_last = chunk.last().copied().or(self.stdout.stream_last);
         self.stdout.brought(chunk);
-        let before = self.stdout.acc.finish().total_bytes;
+        let before = self.stdout.taken();
         let accepted = self.stdout.acc.push(chunk).expect("stream read is open").to_vec();
-        if self.stdout.acc.finish().total_bytes > before {
+        if self.stdout.taken() > before {
             self.stdout.last_progress_at = now_ms;
         }
         self.feed_scanner(accepted);
@@ -474,10 +482,9 @@ impl Execution {
             // stdout ends inside a line (no line group to compare the tail with): then a stream
             // that brought new bytes and ended inside a line is read on from the last second
             // once, and the end stands when that read brings nothing new.
-            let progressed = self.stdout.acc.finish().total_bytes > self.stdout.progress_from;
             if bytes > 0 && self.stdout.tail_provable() {
                 self.issue_tail_check(TailCheckFor::End, now_ms);
-            } else if bytes > 0 && progressed && !to_end {
+            } else if bytes > 0 && self.stdout.read_progressed() && !to_end {
                 if self.stdout.draining {
                     self.final_stdout_read();
                 } else {
@@ -526,8 +533,7 @@ impl Execution {
     /// A stream ended early: reconnect (at once if it brought something, else with backoff;
     /// not before `min_delay` ms), or fall back to polling when streaming keeps failing.
     fn after_stream_failure(&mut self, end: &StreamEnd, min_delay: i64, now_ms: i64) {
-        let progressed = self.stdout.acc.finish().total_bytes > self.stdout.progress_from;
-        if progressed {
+        if self.stdout.read_progressed() {
             self.stdout.failures = 0;
         } else {
             self.stdout.failures += 1;
@@ -649,7 +655,7 @@ impl Execution {
 
     fn final_stdout_read(&mut self) {
         self.report.stdout_polls += 1;
-        self.stdout.final_from = self.stdout.acc.finish().total_bytes;
+        self.stdout.progress_from = self.stdout.taken();
         let call = self.runner_log_read();
         self.issue(Purpose::StdoutFinal, call);
     }
@@ -668,7 +674,7 @@ impl Execution {
                 // A server can end a response cleanly midway, as it can a stream: the log's tail
                 // tells whether this one brought the end. A read that brings nothing new twice
                 // while the tail shows more cannot get further: bytes may be missing.
-                if self.stdout.acc.finish().total_bytes > self.stdout.final_from {
+                if self.stdout.read_progressed() {
                     self.stdout.final_reads_stalled = 0;
                 } else {
                     self.stdout.final_reads_stalled += 1;

@@ -53,9 +53,7 @@ fn failing_streams_back_off_then_fall_back_to_polling() {
     assert!(params.timestamps && params.since_time.is_none());
     h.ok_log(id, &ts(20, 0, "one"));
     h.advance(500);
-    let (id, call) = h.expect("ReadLog runner");
-    assert_eq!(log_params(&call).since_time.as_deref(), Some("2023-11-14T22:13:20Z"));
-    h.ok_log(id, &format!("{}{}", ts(20, 0, "one"), ts(22, 0, "two")));
+    h.read_from("2023-11-14T22:13:20Z", &format!("{}{}", ts(20, 0, "one"), ts(22, 0, "two")));
     assert_eq!(
         h.warnings(),
         vec![
@@ -72,9 +70,7 @@ fn failing_streams_back_off_then_fall_back_to_polling() {
     h.tail_check(&file);
     let (hid, _) = h.expect("ReadLog harvest");
     h.ok_log(hid, &result_line(0));
-    let (fid, fcall) = h.expect("ReadLog runner");
-    assert_eq!(log_params(&fcall).since_time.as_deref(), Some("2023-11-14T22:13:22Z"));
-    h.ok_log(fid, &format!("{}{}", ts(22, 0, "two"), ts(23, 0, "three")));
+    h.read_from("2023-11-14T22:13:22Z", &format!("{}{}", ts(22, 0, "two"), ts(23, 0, "three")));
     h.tail_check(&format!("{}{}{}", ts(20, 0, "one"), ts(22, 0, "two"), ts(23, 0, "three")));
     assert_eq!(summary(h.response()), completed("one\ntwo\nthree\n", false));
     let report = h.exec.report();
@@ -197,9 +193,10 @@ fn a_stream_that_ended_as_the_runner_exited_is_proven_complete_by_a_tail_check()
     h.ok_log(id, &result_line(0));
     assert!(h.exec.response().is_none(), "stdout is not final yet");
     // The loop is over (the harvest has ended too): a final read from the last second taken.
-    let (id, call) = h.expect("ReadLog runner");
-    assert_eq!(log_params(&call).since_time.as_deref(), Some("2023-11-14T22:13:21Z"));
-    h.ok_log(id, &format!("{}{}{}", ts(21, 0, "b"), ts(21, 5, "c"), ts(22, 0, "d")));
+    h.read_from(
+        "2023-11-14T22:13:21Z",
+        &format!("{}{}{}", ts(21, 0, "b"), ts(21, 5, "c"), ts(22, 0, "d")),
+    );
     // A response can be ended midway too: the tail proves this one brought the end.
     assert!(h.exec.response().is_none(), "the final read is checked");
     h.tail_check(&more);
@@ -545,9 +542,7 @@ fn a_stream_ended_cleanly_midway_after_the_exit_is_read_on() {
     assert!(h.exec.response().is_none(), "the end is not taken on trust");
     // The tail shows a line the stream did not bring: a final read from the last second.
     h.tail_check(&file);
-    let (id, call) = h.expect("ReadLog runner");
-    assert_eq!(log_params(&call).since_time.as_deref(), Some("2023-11-14T22:13:21Z"));
-    h.ok_log(id, &format!("{}{}", ts(21, 0, "b"), ts(21, 5, "c")));
+    h.read_from("2023-11-14T22:13:21Z", &format!("{}{}", ts(21, 0, "b"), ts(21, 5, "c")));
     h.tail_check(&file);
     assert_eq!(summary(h.response()), completed("a\nb\nc\n", false));
     let report = h.exec.report();
@@ -654,9 +649,7 @@ fn a_final_read_ended_midway_is_read_on() {
     // Cut after "c": the tail shows "d" too, so the read goes on from the last second taken.
     h.ok_log(id, &format!("{}{}", ts(21, 0, "b"), ts(22, 0, "c")));
     h.tail_check(&file);
-    let (id, call) = h.expect("ReadLog runner");
-    assert_eq!(log_params(&call).since_time.as_deref(), Some("2023-11-14T22:13:22Z"));
-    h.ok_log(id, &format!("{}{}", ts(22, 0, "c"), ts(23, 0, "d")));
+    h.read_from("2023-11-14T22:13:22Z", &format!("{}{}", ts(22, 0, "c"), ts(23, 0, "d")));
     h.tail_check(&file);
     assert_eq!(summary(h.response()), completed("a\nb\nc\nd\n", false));
     h.finish_cleanup(true, true);

@@ -265,6 +265,14 @@ impl Harness {
         self.ok_log(id, &tail);
     }
 
+    /// Answers the pending one-shot read of the runner's log (a poll or a final read), which
+    /// must resume from `since`, with `body`.
+    pub fn read_from(&mut self, since: &str, body: &str) {
+        let (id, call) = self.expect("ReadLog runner");
+        assert_eq!(log_params(&call).since_time.as_deref(), Some(since));
+        self.ok_log(id, body);
+    }
+
     pub fn pod(&mut self, pod: Pod) {
         self.exec.handle_pod(&pod, self.now);
         self.pump();
