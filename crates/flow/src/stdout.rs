@@ -478,13 +478,18 @@ impl Execution {
         if end == StreamEnd::Eof && (self.stdout.draining || self.stdout.runner_exited) {
             // Most likely the end of the exited runner's log; but a server (a proxy's timeout,
             // an API server going away) can end a stream cleanly midway too. The log's tail
-            // tells which, unless this stream found the log rotated away (nothing to read) or
-            // stdout ends inside a line (no line group to compare the tail with): then a stream
-            // that brought new bytes and ended inside a line is read on from the last second
-            // once, and the end stands when that read brings nothing new.
-            if bytes > 0 && self.stdout.tail_provable() {
+            // tells which, unless this stream found the log rotated away (nothing to read).
+            // When stdout ends inside a line, the check may not be able to confirm it: it is
+            // tried once after a stream that brought new bytes (a reopened read from the last
+            // second follows if it does not confirm), and the end stands once a read brings
+            // nothing new. With no line group at all, that one reopened read is all there is.
+            let progressed = self.stdout.read_progressed();
+            if bytes > 0
+                && self.stdout.acc.tail_check().is_some()
+                && (progressed || self.stdout.tail_provable())
+            {
                 self.issue_tail_check(TailCheckFor::End, now_ms);
-            } else if bytes > 0 && self.stdout.read_progressed() && !to_end {
+            } else if bytes > 0 && progressed && !to_end {
                 if self.stdout.draining {
                     self.final_stdout_read();
                 } else {
