@@ -402,6 +402,38 @@ impl StdoutAccumulator {
         }
     }
 
+    /// Whether the open read has caught up with what this accumulator took before it began: it
+    /// has re-served that (in timestamped mode, the last line group taken; in raw mode, the
+    /// length of the file consumed) or started past it, so that whatever it serves next is new.
+    /// A response that ends before it caught up ended too early to tell anything about the log's
+    /// end: a server cut it short. `true` for any read before anything was taken; `false`
+    /// outside a read and once the rest of the response is ignored (a malformed line).
+    ///
+    /// ```
+    /// use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
+    ///
+    /// let mut acc = StdoutAccumulator::new(Config { cap_bytes: 64, mode: Mode::Timestamped }).unwrap();
+    /// acc.begin_read();
+    /// acc.push(b"2024-05-01T10:20:30.100000000Z a\n2024-05-01T10:20:30.200000000Z b\n").unwrap();
+    /// acc.end_read().unwrap();
+    /// // A resumed read re-serves the second taken last; cut after its first line, it is not
+    /// // caught up, and it proves nothing about what follows `b`.
+    /// acc.begin_read();
+    /// acc.push(b"2024-05-01T10:20:30.100000000Z a\n").unwrap();
+    /// assert!(!acc.read_caught_up());
+    /// acc.push(b"2024-05-01T10:20:30.200000000Z b\n").unwrap();
+    /// assert!(acc.read_caught_up());
+    /// ```
+    pub fn read_caught_up(&self) -> bool {
+        if !self.reading {
+            return false;
+        }
+        match &self.engine {
+            Engine::Raw(raw) => raw.caught_up(),
+            Engine::Timestamped(ts) => ts.caught_up(),
+        }
+    }
+
     /// Where the bytes fed so far went: accepted, duplicate, skipped, framing
     /// ([`ByteCounts`]). Cheap (a few counters); call it around a response to see what that
     /// response brought.

@@ -199,6 +199,12 @@ impl Raw {
         }
     }
 
+    /// Whether the open read has reached the length consumed (what it serves next is new), and
+    /// is not ignoring the rest of its response.
+    pub(crate) fn caught_up(&self) -> bool {
+        matches!(&self.read, Some(read) if !read.ignoring && read.pos >= read.verify_end)
+    }
+
     pub(crate) fn try_skip(&mut self, len: u64) -> bool {
         let Some(read) = &mut self.read else { return false };
         // A length no response can have is simply not skipped.

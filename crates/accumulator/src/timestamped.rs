@@ -212,6 +212,22 @@ impl Timestamped {
         self.mark.as_ref().map(|m| m.ts)
     }
 
+    /// Whether the open read has caught up with what was taken before it: it re-served the
+    /// mark's group (or started past it, or nothing was taken yet), so that what it serves next
+    /// is new. `false` outside a read, while still searching, and once the rest of the response
+    /// is ignored (a malformed line: the read proves nothing).
+    pub(crate) fn caught_up(&self) -> bool {
+        if self.mark.is_none() {
+            return self.read.is_some();
+        }
+        match self.read.as_ref().map(|r| &r.flow) {
+            None | Some(Flow::Searching { .. } | Flow::Ignoring) => false,
+            Some(Flow::Undecided { .. } | Flow::Live | Flow::Overlap { .. } | Flow::SkipLine) => {
+                true
+            }
+        }
+    }
+
     /// The `tailLines` of a read that can prove nothing follows the last group taken: its
     /// lines and the two records before them (`None`: nothing taken yet).
     pub(crate) fn tail_lines(&self) -> Option<u64> {

@@ -11,7 +11,10 @@
 //! stream at the end), it first reads the log's last lines (`tailLines`, about two lines): if
 //! they are exactly the last lines taken, nothing follows them
 //! ([`StdoutAccumulator::tail_confirms`]); otherwise it resumes from the last second seen. A
-//! failed final read sets `truncated.stdout` (W7) instead of losing bytes silently.
+//! failed final read sets `truncated.stdout` (W7) instead of losing bytes silently. A read
+//! that ends before it re-served the lines taken last
+//! ([`StdoutAccumulator::read_caught_up`]) was cut short, however cleanly it ended: it proves
+//! nothing about the log's end, and the log is read again.
 //!
 //! A resumed read that brings nothing at all, or a tail check that finds the log empty, proves
 //! that the file holding the lines taken last was rotated away (a read of it would re-serve at
@@ -240,12 +243,15 @@ impl Execution {
         }
     }
 
-    /// Feeds a whole one-shot response (a poll or the final read).
-    fn take_response(&mut self, bytes: &[u8]) {
+    /// Feeds a whole one-shot response (a poll or the final read); returns whether it caught up
+    /// with what was taken before it ([`StdoutAccumulator::read_caught_up`]): one that did not
+    /// was cut short, and says nothing about the log's end.
+    fn take_response(&mut self, bytes: &[u8]) -> bool {
         let resumed = self.stdout.acc.resume_since().is_some();
         let before = self.stdout.taken();
         let mut accepted = self.stdout.acc.begin_read().to_vec();
         accepted.extend_from_slice(self.stdout.acc.push(bytes).expect("read is open"));
+        let caught_up = self.stdout.acc.read_caught_up();
         accepted.extend_from_slice(self.stdout.acc.end_read().expect("read is open"));
         self.feed_scanner(accepted);
         if self.stdout.taken() > before {
@@ -255,6 +261,7 @@ impl Execution {
             self.stdout.read_ended(resumed, 0, false);
         }
         self.stdout.brought(bytes);
+        caught_up
     }
 
     /// Opens a follow stream from the resume point (the head the first time).
@@ -464,7 +471,10 @@ impl Execution {
         }
         self.stdout.stream = None;
         let (resumed, bytes) = (self.stdout.stream_resumed, self.stdout.stream_bytes);
-        let to_end = end == StreamEnd::Eof && self.stdout.stream_last == Some(b'\n');
+        // A stream that ended before it re-served the lines taken last was cut short, however
+        // cleanly: the kubelet serves a file to its end.
+        let caught_up = self.stdout.acc.read_caught_up();
+        let to_end = end == StreamEnd::Eof && self.stdout.stream_last == Some(b'\n') && caught_up;
         self.stdout.read_ended(resumed, bytes, to_end);
         let accepted = match end {
             StreamEnd::Eof => self.stdout.acc.end_read().expect("stream read is open").to_vec(),
@@ -489,7 +499,7 @@ impl Execution {
                 && (progressed || self.stdout.tail_provable())
             {
                 self.issue_tail_check(TailCheckFor::End, now_ms);
-            } else if bytes > 0 && progressed && !to_end {
+            } else if bytes > 0 && (progressed || !caught_up) && !to_end {
                 if self.stdout.draining {
                     self.final_stdout_read();
                 } else {
@@ -668,21 +678,30 @@ impl Execution {
     pub(crate) fn on_stdout_final(&mut self, reply: Reply, now_ms: i64) {
         match Self::expect_log(reply) {
             Ok(bytes) => {
-                self.take_response(&bytes);
+                let caught_up = self.take_response(&bytes);
                 self.check_cap(now_ms);
-                if self.stdout.complete || bytes.is_empty() || !self.stdout.tail_provable() {
-                    // Over the cap; or nothing from the resume point on (see `rotated_away`);
-                    // or no line group to compare the tail with.
+                if self.stdout.complete || bytes.is_empty() {
+                    // Over the cap; or nothing from the resume point on (see `rotated_away`).
                     self.log_end_reached(now_ms);
                     return;
                 }
                 // A server can end a response cleanly midway, as it can a stream: the log's tail
-                // tells whether this one brought the end. A read that brings nothing new twice
-                // while the tail shows more cannot get further: bytes may be missing.
-                if self.stdout.read_progressed() {
+                // tells whether this one brought the end. Where stdout ends inside a line there
+                // is no line group to compare the tail with: a read that re-served that line and
+                // brought nothing more is the end as far as the log shows, and one that brought
+                // more is followed by another. A read that brings nothing new twice (while the
+                // tail shows more, or cut before it re-served the lines taken last) cannot get
+                // further: bytes may be missing.
+                let progressed = self.stdout.read_progressed();
+                if progressed {
                     self.stdout.final_reads_stalled = 0;
                 } else {
                     self.stdout.final_reads_stalled += 1;
+                }
+                let provable = self.stdout.tail_provable();
+                if !provable && caught_up && !progressed {
+                    self.log_end_reached(now_ms);
+                    return;
                 }
                 if self.stdout.final_reads_stalled >= 2 {
                     // Unless the stream that brought the last lines ended as the kubelet ends
@@ -697,7 +716,11 @@ impl Execution {
                     self.set_drained(now_ms);
                     return;
                 }
-                self.issue_tail_check(TailCheckFor::End, now_ms);
+                if provable {
+                    self.issue_tail_check(TailCheckFor::End, now_ms);
+                } else {
+                    self.final_stdout_read();
+                }
             }
             Err(err) => {
                 // W7: report the possible loss instead of hiding it.

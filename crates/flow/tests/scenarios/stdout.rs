@@ -667,3 +667,91 @@ fn a_final_read_ended_midway_is_read_on() {
     );
     h.finish_cleanup(true, true);
 }
+
+/// A final read cut short before it re-served the lines taken last says nothing about the log's
+/// end, even where stdout ends inside a line and no tail check can prove that end (the soak found
+/// stdout silently cut short there): it is read again, and given up with `truncated.stdout` when
+/// that read is cut short as well.
+#[test]
+fn a_final_read_cut_before_the_lines_taken_is_read_again() {
+    // The stream took the start of the line "cccc", then was cut.
+    let partial = format!("{}{}", ts(20, 0, "a"), ts(21, 0, "b"));
+    let partial = format!("{partial}{}", &ts(21, 5, "cccc")[..33]);
+    assert!(partial.ends_with(" cc"));
+    let file =
+        format!("{}{}{}{}", ts(20, 0, "a"), ts(21, 0, "b"), ts(21, 5, "cccc"), ts(22, 0, "d"));
+    let to_final_read = |h: &mut Harness| {
+        let stream = h.run_to_running();
+        h.chunk(stream, &partial);
+        h.pod(succeeded());
+        let (id, _) = h.expect("ReadLog harvest");
+        h.ok_log(id, &result_line(0));
+        h.end(stream, StreamEnd::Cut);
+        h.tail_check(&file);
+        let (id, call) = h.expect("ReadLog runner");
+        assert_eq!(log_params(&call).since_time.as_deref(), Some("2023-11-14T22:13:21Z"));
+        // Ended cleanly after the line "b": short of the line taken last.
+        h.ok_log(id, &ts(21, 0, "b"));
+        assert!(h.exec.response().is_none(), "a read cut short is not the log's end");
+    };
+
+    let mut h = Harness::start();
+    to_final_read(&mut h);
+    h.read_from(
+        "2023-11-14T22:13:21Z",
+        &format!("{}{}{}", ts(21, 0, "b"), ts(21, 5, "cccc"), ts(22, 0, "d")),
+    );
+    h.tail_check(&file);
+    assert_eq!(summary(h.response()), completed("a\nb\ncccc\nd\n", false));
+    h.finish_cleanup(true, true);
+
+    // Cut short again: nothing new from two reads, and the run says that bytes may be missing.
+    let mut h = Harness::start();
+    to_final_read(&mut h);
+    h.read_from("2023-11-14T22:13:21Z", &ts(21, 0, "b"));
+    assert_eq!(summary(h.response()), completed("a\nb\ncc", true));
+    assert!(
+        h.warnings().iter().any(|w| w.contains("final runner log reads end before the log does"))
+    );
+    h.finish_cleanup(true, true);
+
+    // When the tail check fails, a read that re-serves the unfinished line and brings nothing
+    // more is the end as far as the log shows.
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &partial);
+    h.pod(succeeded());
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    h.end(stream, StreamEnd::Cut);
+    let (id, _) = h.take_tail_check();
+    h.err(id, Some(500), "internal error");
+    let tail = format!("{}{}", ts(21, 0, "b"), &ts(21, 5, "cccc")[..33]);
+    h.read_from("2023-11-14T22:13:21Z", &tail);
+    assert_eq!(summary(h.response()), completed("a\nb\ncc", false));
+    h.finish_cleanup(true, true);
+}
+
+/// A resumed stream that the server ends cleanly before it re-served the lines taken last was
+/// cut short: after the runner's exit it is read on, not taken as the log's end.
+#[test]
+fn a_resumed_stream_ended_before_the_lines_taken_is_read_on() {
+    let partial = format!("{}{}", ts(20, 0, "a"), &ts(21, 5, "cccc")[..33]);
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &partial);
+    h.end(stream, StreamEnd::Cut);
+    let reopened = h.last_stream();
+    assert_eq!(h.opened[1].1.as_deref(), Some("2023-11-14T22:13:21Z"));
+    h.pod(succeeded());
+    let (id, _) = h.expect("ReadLog harvest");
+    h.ok_log(id, &result_line(0));
+    // The resumed stream ends cleanly, at a line end, before it reached the line "cc…".
+    h.chunk(reopened, &ts(21, 0, "b0"));
+    h.end(reopened, StreamEnd::Eof);
+    assert!(h.exec.response().is_none(), "a stream cut short is not the log's end");
+    h.read_from("2023-11-14T22:13:21Z", &format!("{}{}", ts(21, 0, "b0"), ts(21, 5, "cccc")));
+    h.tail_check(&format!("{}{}", ts(21, 0, "b0"), ts(21, 5, "cccc")));
+    assert_eq!(summary(h.response()), completed("a\ncccc\n", false));
+    h.finish_cleanup(true, true);
+}
