@@ -219,6 +219,17 @@ impl ContainerLog {
             .collect()
     }
 
+    /// How many bytes each record of the kept file of generation `generation` (current or rotated)
+    /// adds to [`ContainerLog::true_stream`], oldest first (`None`: no such file is kept).
+    pub fn record_lengths(&self, generation: u64) -> Option<Vec<u64>> {
+        let file = self.file(generation)?;
+        Some(
+            file.iter_from(0)
+                .map(|r| (r.content.len() + usize::from(r.tag == Tag::Full)) as u64)
+                .collect(),
+        )
+    }
+
     /// The kept file of generation `generation`, current or rotated.
     pub(crate) fn file(&self, generation: u64) -> Option<&LogFile> {
         if generation == self.current.generation() {

@@ -54,6 +54,8 @@ pub struct FollowCursor {
     rotations_crossed: u64,
     skipped_files: u64,
     lost_records: u64,
+    /// Files this cursor served to their end and left since [`FollowCursor::take_drained`].
+    drained: Vec<(u64, usize)>,
 }
 
 impl FollowCursor {
@@ -69,6 +71,7 @@ impl FollowCursor {
             rotations_crossed: 0,
             skipped_files: 0,
             lost_records: 0,
+            drained: Vec::new(),
         }
     }
 
@@ -126,6 +129,7 @@ impl FollowCursor {
                             FollowStatus::Waiting
                         };
                     }
+                    self.drained.push((self.generation, file.len()));
                 }
                 Some(file) => {
                     self.lost_records += (file.len() - self.next_record.min(file.len())) as u64;
@@ -187,5 +191,18 @@ impl FollowCursor {
     /// Generation of the file the stream is reading.
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// Index, in the file of [`FollowCursor::generation`], of the next record the stream serves:
+    /// the records before it were served (or skipped as older than `sinceTime`).
+    pub fn next_record(&self) -> usize {
+        self.next_record
+    }
+
+    /// The rotated files this stream served to their end and left for the next file since the last
+    /// call, as (generation, records): with [`FollowCursor::next_record`], what a server needs to
+    /// tell which records no read ever served.
+    pub fn take_drained(&mut self) -> Vec<(u64, usize)> {
+        std::mem::take(&mut self.drained)
     }
 }

@@ -23,11 +23,20 @@ pub(crate) enum StopReason {
     Evicted(String),
 }
 
+/// Which records of one container's log files reads served: per file generation, the end of the
+/// records served, and the record lengths of every rotated file (kept at its rotation).
+#[derive(Default)]
+struct Served {
+    ends: std::collections::BTreeMap<u64, usize>,
+    rotated: std::collections::BTreeMap<u64, Vec<u64>>,
+}
+
 /// One container: its log and the signals the kubelet and the control endpoints send it.
 pub(crate) struct ContainerRuntime {
     pub(crate) name: String,
     pub(crate) init: bool,
     log: Mutex<ContainerLog>,
+    served: Mutex<Served>,
     changed: watch::Sender<u64>,
     kill: watch::Sender<Option<ContainerExit>>,
 }
@@ -44,6 +53,7 @@ impl ContainerRuntime {
             name,
             init,
             log: Mutex::new(log),
+            served: Mutex::default(),
             changed: watch::channel(0).0,
             kill: watch::channel(None).0,
         }
@@ -74,7 +84,11 @@ impl ContainerRuntime {
     pub(crate) fn maybe_rotate(&self, max_size: u64) -> bool {
         let rotated = {
             let mut log = lock(&self.log);
-            !log.is_exited() && log.maybe_rotate(max_size)
+            let rotated = !log.is_exited() && log.maybe_rotate(max_size);
+            if rotated {
+                self.note_rotated(&log);
+            }
+            rotated
         };
         if rotated {
             self.notify();
@@ -89,6 +103,7 @@ impl ContainerRuntime {
             let running = !log.is_exited();
             if running {
                 log.rotate();
+                self.note_rotated(&log);
             }
             running
         };
@@ -96,6 +111,36 @@ impl ContainerRuntime {
             self.notify();
         }
         rotated
+    }
+
+    /// Keeps the record lengths of the file just rotated, to tell later which of its bytes no
+    /// read ever served.
+    fn note_rotated(&self, log: &ContainerLog) {
+        let generation = log.generation() - 1;
+        if let Some(lengths) = log.record_lengths(generation) {
+            lock(&self.served).rotated.insert(generation, lengths);
+        }
+    }
+
+    /// A read served the records of file `generation` before index `end`.
+    pub(crate) fn note_served(&self, generation: u64, end: usize) {
+        let mut served = lock(&self.served);
+        let at = served.ends.entry(generation).or_default();
+        *at = (*at).max(end);
+    }
+
+    /// Records and bytes (as the true stream counts them) at the end of rotated files that no
+    /// read served before, or after, their rotation: what no client of the log API can ever see.
+    pub(crate) fn unserved(&self) -> (u64, u64) {
+        let served = lock(&self.served);
+        let mut records = 0u64;
+        let mut bytes = 0u64;
+        for (generation, lengths) in &served.rotated {
+            let from = served.ends.get(generation).copied().unwrap_or(0).min(lengths.len());
+            records += (lengths.len() - from) as u64;
+            bytes += lengths[from..].iter().sum::<u64>();
+        }
+        (records, bytes)
     }
 
     fn notify(&self) {

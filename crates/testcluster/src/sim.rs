@@ -62,6 +62,14 @@ pub struct ContainerLogInfo {
     /// only): for measuring how soon a client noticed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exited_at: Option<String>,
+    /// Records at the end of rotated files that no read of the log API served, before or after
+    /// their rotation (a follow stream open across a rotation drains its old file): nothing a
+    /// client of the log API can ever see.
+    #[serde(default)]
+    pub unserved_records: u64,
+    /// Those records' bytes, as the true stream counts them.
+    #[serde(default)]
+    pub unserved_bytes: u64,
 }
 
 /// [`RotatedFileInfo`] as JSON.
@@ -141,6 +149,7 @@ impl Shared {
         container: &str,
     ) -> Result<ContainerLogInfo, SimError> {
         let container = self.container_runtime(namespace, pod, container)?;
+        let (unserved_records, unserved_bytes) = container.unserved();
         Ok(container.with_log(|log| ContainerLogInfo {
             generation: log.generation(),
             current_size: log.current_size(),
@@ -149,6 +158,8 @@ impl Shared {
             true_stream_bytes: log.true_stream_len(),
             exited: log.is_exited(),
             exited_at: log.exited_at().map(|t| t.to_rfc3339_nanos()),
+            unserved_records,
+            unserved_bytes,
         }))
     }
 

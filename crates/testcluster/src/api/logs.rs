@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
@@ -124,6 +125,12 @@ fn pick_container(
     }
 }
 
+/// Put on a request whose response body a fault will cut or slow. Its log body is then handed
+/// over one record per chunk: a cut at a line end takes no record it does not deliver, so which
+/// records were served (see [`ContainerRuntime::note_served`]) stays exact.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BodyFaulted;
+
 struct LogStream {
     shared: Arc<Shared>,
     container: Arc<ContainerRuntime>,
@@ -131,6 +138,8 @@ struct LogStream {
     changes: watch::Receiver<u64>,
     follow: bool,
     done: bool,
+    /// The soft size of the chunks handed to the body (see [`BodyFaulted`]).
+    chunk_bytes: usize,
     namespace: String,
     pod: String,
     _open: GaugeGuard,
@@ -144,7 +153,12 @@ async fn next_chunk(state: &mut LogStream) -> Option<Bytes> {
         let mut chunk = Vec::with_capacity(CHUNK_BYTES + 1024);
         let cursor = &mut state.cursor;
         let skipped = (cursor.skipped_files(), cursor.lost_records());
-        let status = state.container.with_log(|log| cursor.read_into(log, &mut chunk, CHUNK_BYTES));
+        let status =
+            state.container.with_log(|log| cursor.read_into(log, &mut chunk, state.chunk_bytes));
+        for (generation, end) in cursor.take_drained() {
+            state.container.note_served(generation, end);
+        }
+        state.container.note_served(cursor.generation(), cursor.next_record());
         state.shared.metrics.count_follow_skip(
             &state.namespace,
             &state.pod,
@@ -179,6 +193,7 @@ pub(crate) async fn pod_log(
     State(shared): State<Arc<Shared>>,
     Path((namespace, name)): Path<(String, String)>,
     RawQuery(query): RawQuery,
+    body_faulted: Option<Extension<BodyFaulted>>,
 ) -> Result<Response, ApiError> {
     let query = parse_query(&QueryParams::parse(query.as_deref()))?;
     let (pod, runtime) = {
@@ -227,6 +242,7 @@ pub(crate) async fn pod_log(
         cursor,
         follow: query.follow,
         done: false,
+        chunk_bytes: if body_faulted.is_some() { 1 } else { CHUNK_BYTES },
         namespace,
         pod: name,
     };

@@ -213,6 +213,10 @@ async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
             Fault::CutBody { .. } | Fault::Slow { .. } => body_faults.push(fault),
         }
     }
+    let mut request = request;
+    if !body_faults.is_empty() {
+        request.extensions_mut().insert(logs::BodyFaulted);
+    }
     let mut response = next.run(request).await;
     shared.metrics.count_request(route, response.status().as_u16());
     for fault in body_faults {
