@@ -23,8 +23,7 @@ fn a_cut_stream_resumes_from_the_last_second_without_duplicates() {
     h.pod(succeeded());
     h.end(stream, StreamEnd::Eof);
     h.tail_check(&format!("{}{}{}", ts(20, 1, "a"), ts(20, 2, "b"), ts(21, 0, "c")));
-    let (id, _) = h.expect("ReadLog harvest");
-    h.ok_log(id, &result_line(0));
+    h.harvest_result();
     assert_eq!(summary(h.response()), completed("a\nb\nc\n", false));
     assert_eq!(h.deltas(), "a\nb\nc\n");
     let report = h.exec.report();
@@ -168,8 +167,7 @@ fn a_stream_that_ended_as_the_runner_exited_is_proven_complete_by_a_tail_check()
     h.advance(500);
     h.pod(succeeded());
     h.tail_check(&out);
-    let (id, _) = h.expect("ReadLog harvest");
-    h.ok_log(id, &result_line(0));
+    h.harvest_result();
     assert_eq!(summary(h.response()), completed("a\nb\nc\n", false));
     assert_eq!(h.opened.len(), 1, "no reconnect");
     let report = h.exec.report();
@@ -189,8 +187,7 @@ fn a_stream_that_ended_as_the_runner_exited_is_proven_complete_by_a_tail_check()
     // The runner printed one more line before exiting: the end check sees it.
     let more = format!("{out}{}", ts(22, 0, "d"));
     h.tail_check(&more);
-    let (id, _) = h.expect("ReadLog harvest");
-    h.ok_log(id, &result_line(0));
+    h.harvest_result();
     assert!(h.exec.response().is_none(), "stdout is not final yet");
     // The loop is over (the harvest has ended too): a final read from the last second taken.
     h.read_from(
@@ -212,8 +209,7 @@ fn the_drain_wait_is_bounded_and_a_failed_final_read_truncates_w7() {
     let stream = h.run_to_running();
     h.chunk(stream, &ts(20, 0, "x"));
     h.pod(succeeded());
-    let (id, _) = h.expect("ReadLog harvest");
-    h.ok_log(id, &result_line(0));
+    h.harvest_result();
     h.advance(1_999);
     assert!(h.exec.response().is_none());
     h.advance(1);
@@ -265,8 +261,7 @@ fn watch_failure_falls_back_to_pod_polling() {
     let (id, _) = h.expect("ReadPod");
     h.ok_pod(id, succeeded());
     h.end(stream, StreamEnd::Eof);
-    let (id, _) = h.expect("ReadLog harvest");
-    h.ok_log(id, &result_line(0));
+    h.harvest_result();
     assert_eq!(summary(h.response()), completed("", false));
     h.finish_cleanup(true, true);
 }
@@ -298,8 +293,7 @@ fn phases_and_deltas_in_stream_order_before_the_response() {
     h.pod(succeeded());
     h.end(stream, StreamEnd::Eof);
     h.confirm_end();
-    let (id, _) = h.expect("ReadLog harvest");
-    h.ok_log(id, &result_line(0));
+    h.harvest_result();
     let order: Vec<String> = h
         .log
         .iter()
@@ -359,8 +353,7 @@ fn a_stream_silent_for_the_stall_period_is_reopened() {
     h.pod(succeeded());
     h.end(second, StreamEnd::Eof);
     h.tail_check(&ts(50, 0, "after rotation"));
-    let (id, _) = h.expect("ReadLog harvest");
-    h.ok_log(id, &result_line(0));
+    h.harvest_result();
     assert_eq!(summary(h.response()), completed("tick\nafter rotation\n", true));
     let report = h.exec.report();
     assert_eq!((report.stdout_stalls, report.stdout_reconnects, report.gaps), (1, 1, 1));
@@ -436,8 +429,7 @@ fn bytes_accepted_when_a_stream_is_dropped_reach_the_live_tail() {
         let stream = h.last_stream();
         h.chunk(stream, partial);
         h.pod(succeeded());
-        let (id, _) = h.expect("ReadLog harvest");
-        h.ok_log(id, &result_line(0));
+        h.harvest_result();
         h.advance(60_000);
         let (id, _) = h.take_tail_check();
         h.err(id, Some(404), "gone");
@@ -491,8 +483,7 @@ fn a_resumed_read_that_brings_nothing_at_the_end_truncates() {
     assert_eq!(h.opened[1].1.as_deref(), Some("2023-11-14T22:13:21Z"));
     let reopened = h.opened[1].0;
     h.pod(succeeded());
-    let (id, _) = h.expect("ReadLog harvest");
-    h.ok_log(id, &result_line(0));
+    h.harvest_result();
     h.end(reopened, StreamEnd::Eof);
     assert_eq!(summary(h.response()), completed("a\nb\n", true));
     h.finish_cleanup(true, true);
@@ -502,8 +493,7 @@ fn a_resumed_read_that_brings_nothing_at_the_end_truncates() {
     let stream = h.run_to_running();
     h.chunk(stream, &out);
     h.pod(succeeded());
-    let (id, _) = h.expect("ReadLog harvest");
-    h.ok_log(id, &result_line(0));
+    h.harvest_result();
     h.advance(2_000);
     assert_eq!(h.closed, vec![stream]);
     h.tail_check("");
@@ -518,8 +508,7 @@ fn a_resumed_read_that_brings_nothing_at_the_end_truncates() {
     let reopened = h.opened[1].0;
     assert_eq!(h.opened[1].1, None);
     h.pod(succeeded());
-    let (id, _) = h.expect("ReadLog harvest");
-    h.ok_log(id, &result_line(0));
+    h.harvest_result();
     h.end(reopened, StreamEnd::Eof);
     assert_eq!(summary(h.response()), completed("", false));
     h.finish_cleanup(true, true);
@@ -535,8 +524,7 @@ fn a_stream_ended_cleanly_midway_after_the_exit_is_read_on() {
     let taken = format!("{}{}", ts(20, 0, "a"), ts(21, 0, "b"));
     let file = format!("{taken}{}", ts(21, 5, "c"));
     h.pod(succeeded());
-    let (id, _) = h.expect("ReadLog harvest");
-    h.ok_log(id, &result_line(0));
+    h.harvest_result();
     h.chunk(stream, &taken);
     h.end(stream, StreamEnd::Eof);
     assert!(h.exec.response().is_none(), "the end is not taken on trust");
@@ -570,8 +558,7 @@ fn a_log_found_empty_after_the_lines_taken() {
     h.tail_check("");
     h.pod(succeeded());
     h.tail_check("");
-    let (id, _) = h.expect("ReadLog harvest");
-    h.ok_log(id, &result_line(0));
+    h.harvest_result();
     assert_eq!(summary(h.response()), completed("a\nb\n", false));
     assert_eq!(h.opened.len(), 1, "nothing to read in an empty log");
     let report = h.exec.report();
@@ -583,8 +570,7 @@ fn a_log_found_empty_after_the_lines_taken() {
     let stream = h.run_to_running();
     h.chunk(stream, &out);
     h.pod(succeeded());
-    let (id, _) = h.expect("ReadLog harvest");
-    h.ok_log(id, &result_line(0));
+    h.harvest_result();
     h.end(stream, StreamEnd::Eof);
     h.tail_check("");
     assert_eq!(summary(h.response()), completed("a\nb\n", false));
@@ -595,8 +581,7 @@ fn a_log_found_empty_after_the_lines_taken() {
     let stream = h.run_to_running();
     h.chunk(stream, &format!("{out}{}", &ts(22, 0, "c")[..10]));
     h.pod(succeeded());
-    let (id, _) = h.expect("ReadLog harvest");
-    h.ok_log(id, &result_line(0));
+    h.harvest_result();
     h.end(stream, StreamEnd::Eof);
     h.tail_check("");
     assert_eq!(summary(h.response()), completed("a\nb\n", true));
@@ -615,8 +600,7 @@ fn a_log_found_empty_after_the_lines_taken() {
     assert_eq!(h.opened[1].1.as_deref(), Some("2023-11-14T22:13:21Z"));
     h.chunk(reopened, &ts(30, 0, "c"));
     h.pod(succeeded());
-    let (id, _) = h.expect("ReadLog harvest");
-    h.ok_log(id, &result_line(0));
+    h.harvest_result();
     h.end(reopened, StreamEnd::Eof);
     h.tail_check(&ts(30, 0, "c"));
     assert_eq!(summary(h.response()), completed("a\nb\nc\n", true));
@@ -635,8 +619,7 @@ fn a_final_read_ended_midway_is_read_on() {
         let stream = h.run_to_running();
         h.chunk(stream, &taken);
         h.pod(succeeded());
-        let (id, _) = h.expect("ReadLog harvest");
-        h.ok_log(id, &result_line(0));
+        h.harvest_result();
         h.end(stream, StreamEnd::Cut);
         h.tail_check(&file);
         let (id, call) = h.expect("ReadLog runner");
@@ -684,8 +667,7 @@ fn a_final_read_cut_before_the_lines_taken_is_read_again() {
         let stream = h.run_to_running();
         h.chunk(stream, &partial);
         h.pod(succeeded());
-        let (id, _) = h.expect("ReadLog harvest");
-        h.ok_log(id, &result_line(0));
+        h.harvest_result();
         h.end(stream, StreamEnd::Cut);
         h.tail_check(&file);
         let (id, call) = h.expect("ReadLog runner");
@@ -721,8 +703,7 @@ fn a_final_read_cut_before_the_lines_taken_is_read_again() {
     let stream = h.run_to_running();
     h.chunk(stream, &partial);
     h.pod(succeeded());
-    let (id, _) = h.expect("ReadLog harvest");
-    h.ok_log(id, &result_line(0));
+    h.harvest_result();
     h.end(stream, StreamEnd::Cut);
     let (id, _) = h.take_tail_check();
     h.err(id, Some(500), "internal error");
@@ -744,8 +725,7 @@ fn a_resumed_stream_ended_before_the_lines_taken_is_read_on() {
     let reopened = h.last_stream();
     assert_eq!(h.opened[1].1.as_deref(), Some("2023-11-14T22:13:21Z"));
     h.pod(succeeded());
-    let (id, _) = h.expect("ReadLog harvest");
-    h.ok_log(id, &result_line(0));
+    h.harvest_result();
     // The resumed stream ends cleanly, at a line end, before it reached the line "cc…".
     h.chunk(reopened, &ts(21, 0, "b0"));
     h.end(reopened, StreamEnd::Eof);

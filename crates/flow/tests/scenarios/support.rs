@@ -265,6 +265,12 @@ impl Harness {
         self.ok_log(id, &tail);
     }
 
+    /// Answers the harvest log read with a clean result line (exit code 0).
+    pub fn harvest_result(&mut self) {
+        let (id, _) = self.expect("ReadLog harvest");
+        self.ok_log(id, &result_line(0));
+    }
+
     /// Answers the pending one-shot read of the runner's log (a poll or a final read), which
     /// must resume from `since`, with `body`.
     pub fn read_from(&mut self, since: &str, body: &str) {
