@@ -422,25 +422,35 @@ async fn the_reported_rotation_loss_can_be_switched_on() {
 /// fault, more written, then a rotation before any other read: exactly those bytes are unserved,
 /// and a read of the rotated file's records before the rotation (here: a second stream) serves
 /// them.
+/// Runs `pod` with `release_scenario(first, second)`, releases both writes, and waits until the
+/// runner has written them.
+async fn write_both(
+    cluster: &tale_sandbox_testcluster::TestCluster,
+    pod: &str,
+    first: &str,
+    second: &str,
+) {
+    run_pod(cluster, pod, release_scenario(first, second)).await;
+    wait_for_pod(cluster, pod, "runner running", |p| {
+        !container_state(p, "runner")["running"].is_null()
+    })
+    .await;
+    cluster.release(NS, pod, "start").unwrap();
+    cluster.release(NS, pod, "second").unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let full = format!("{first}{second}");
+    while cluster.true_stream(NS, pod, "runner").unwrap() != full.as_bytes() {
+        assert!(tokio::time::Instant::now() < deadline, "the runner never wrote");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 #[tokio::test]
 async fn records_no_read_served_before_their_file_rotated_are_counted() {
     use tale_sandbox_testcluster::{Fault, FaultPlan, FaultRule};
     let cluster = cluster_with(|c| c.rotation_period = Duration::from_secs(3600)).await;
     let (first, second) = (lines("first", 20), lines("second", 3));
-    let follow = log_path("unserved", "container=runner&follow=true");
-    run_pod(&cluster, "unserved", release_scenario(&first, &second)).await;
-    wait_for_pod(&cluster, "unserved", "runner running", |p| {
-        !container_state(p, "runner")["running"].is_null()
-    })
-    .await;
-    cluster.release(NS, "unserved", "start").unwrap();
-    cluster.release(NS, "unserved", "second").unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    let full = format!("{first}{second}");
-    while cluster.true_stream(NS, "unserved", "runner").unwrap() != full.as_bytes() {
-        assert!(tokio::time::Instant::now() < deadline, "the runner never wrote");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    write_both(&cluster, "unserved", &first, &second).await;
     // The stream is ended cleanly after the first lines: the second ones are not served.
     cluster
         .set_faults(FaultPlan {
@@ -456,6 +466,7 @@ async fn records_no_read_served_before_their_file_rotated_are_counted() {
             }],
         })
         .unwrap();
+    let follow = log_path("unserved", "container=runner&follow=true");
     assert_eq!(get(&cluster, &follow).await.text(), first);
     let info = cluster.log_info(NS, "unserved", "runner").unwrap();
     assert_eq!((info.unserved_records, info.unserved_bytes), (0, 0), "nothing rotated yet");
@@ -464,19 +475,9 @@ async fn records_no_read_served_before_their_file_rotated_are_counted() {
     assert_eq!((info.unserved_records, info.unserved_bytes), (3, second.len() as u64));
 
     // Another pod whose log is read to its end before the rotation: nothing is unserved.
-    run_pod(&cluster, "served", release_scenario(&first, &second)).await;
-    wait_for_pod(&cluster, "served", "runner running", |p| {
-        !container_state(p, "runner")["running"].is_null()
-    })
-    .await;
-    cluster.release(NS, "served", "start").unwrap();
-    cluster.release(NS, "served", "second").unwrap();
+    write_both(&cluster, "served", &first, &second).await;
     let path = log_path("served", "container=runner");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while get(&cluster, &path).await.text() != full {
-        assert!(tokio::time::Instant::now() < deadline, "the runner never wrote");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    assert_eq!(get(&cluster, &path).await.text(), format!("{first}{second}"));
     cluster.rotate_log(NS, "served", "runner").unwrap();
     let info = cluster.log_info(NS, "served", "runner").unwrap();
     assert_eq!((info.unserved_records, info.unserved_bytes), (0, 0));
