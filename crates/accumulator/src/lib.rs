@@ -562,7 +562,7 @@ impl StdoutAccumulator {
     fn close_read(&mut self, complete: bool) {
         match &mut self.engine {
             Engine::Raw(raw) => raw.end(complete, &mut self.sink, &mut self.tally),
-            Engine::Timestamped(ts) => ts.end(&mut self.sink, &mut self.tally),
+            Engine::Timestamped(ts) => ts.end(complete, &mut self.sink, &mut self.tally),
         }
         self.reading = false;
     }

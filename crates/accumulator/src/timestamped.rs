@@ -170,6 +170,8 @@ enum Flow {
 struct Read {
     at: At,
     flow: Flow,
+    /// This read took bytes into stdout (or counted them past the cap).
+    took: bool,
 }
 
 /// What timestamped mode keeps between reads: the mark (the last line group taken) and the open
@@ -182,6 +184,10 @@ pub(crate) struct Timestamped {
     read: Option<Read>,
     /// The stream's start was missed (the first response began mid-line).
     missed_start: bool,
+    /// The read that took the last bytes was cut: the mark's group may be only part of the lines
+    /// with its time, and a file that starts with lines repeating it proves nothing (see
+    /// [`Timestamped::tail_matches`]). Cleared by a read that ends normally at or past the mark.
+    group_cut: bool,
 }
 
 impl Timestamped {
@@ -251,6 +257,7 @@ impl Timestamped {
         let mut parser = PrefixParser::default();
         let (mut lines, mut bytes, mut sum) = (0u64, 0u64, GroupSum::default());
         let mut rest = response;
+        let mut before_group = false;
         while !rest.is_empty() {
             let ts = match parser.feed(rest) {
                 Step::Complete { used, ts } => {
@@ -264,6 +271,7 @@ impl Timestamped {
             let (line, after) = rest.split_at(line_len);
             rest = after;
             if lines == 0 && ts < mark.ts && line.last() == Some(&b'\n') {
+                before_group = true;
                 continue; // before the group
             }
             if ts != mark.ts {
@@ -273,16 +281,28 @@ impl Timestamped {
             bytes += line.len() as u64;
             sum.update(line);
         }
-        lines == mark.lines && bytes == mark.bytes && sum.value() == mark.sum.value()
+        // A file that starts with the group is a file rotated in right before it, unless the
+        // group was taken by a read that was cut: then the lines after it with its time (one
+        // write of the runtime, written across the rotation) may start the new file and repeat it.
+        (before_group || !self.group_cut)
+            && lines == mark.lines
+            && bytes == mark.bytes
+            && sum.value() == mark.sum.value()
     }
 
     pub(crate) fn begin(&mut self) {
         self.parser.clear();
         let flow = Flow::Searching { plain: Reading::new(false), continued: None };
-        self.read = Some(Read { at: At::Leading, flow });
+        self.read = Some(Read { at: At::Leading, flow, took: false });
     }
 
-    pub(crate) fn end(&mut self, sink: &mut Sink, tally: &mut Tally) {
+    pub(crate) fn end(&mut self, complete: bool, sink: &mut Sink, tally: &mut Tally) {
+        let took = self.read.as_ref().is_some_and(|r| r.took);
+        if complete && self.caught_up() {
+            self.group_cut = false;
+        } else if !complete && took {
+            self.group_cut = true;
+        }
         match self.read.take().map(|r| r.flow) {
             Some(Flow::Overlap { ts, held, ours, .. }) => {
                 if held.is_empty() {
@@ -317,6 +337,9 @@ impl Timestamped {
 
     pub(crate) fn push(&mut self, chunk: &[u8], sink: &mut Sink, tally: &mut Tally) {
         let Some(mut read) = self.read.take() else { return };
+        let position =
+            |t: &Self, sink: &Sink| (sink.total(), t.mark.as_ref().map(|m| (m.ts, m.lines)));
+        let before = position(self, sink);
         let mut rest = chunk;
         while !rest.is_empty() && !matches!(read.flow, Flow::Ignoring) {
             if read.at == At::InLine {
@@ -348,6 +371,7 @@ impl Timestamped {
         if matches!(read.flow, Flow::Ignoring) {
             tally.skipped += rest.len() as u64;
         }
+        read.took |= position(self, sink) != before;
         self.read = Some(read);
     }
 

@@ -231,3 +231,35 @@ proptest! {
         prop_assert!(a.tail_confirms(&tail), "tail {:?}", String::from_utf8_lossy(&tail));
     }
 }
+
+/// One write of the runtime can be split by a rotation: its first lines end the old file, the
+/// rest start the new one, all with the write's time. A stream cut after a line of such a write
+/// took a group that the new file's lines can repeat byte for byte: a file that starts with the
+/// group proves nothing then, until a read ends normally at the group.
+#[test]
+fn a_group_cut_short_is_not_confirmed_by_a_file_that_starts_with_a_repeat_of_it() {
+    let mut log = ContainerLog::new(LogConfig::default()).unwrap();
+    log.write(Timestamp::from_unix_nanos(T0), Stream::Stdout, b"a\n\na");
+    let body = log.read(&ReadOptions { timestamps: true, ..ReadOptions::default() });
+    let mut a = acc(1024);
+    a.begin_read();
+    let first_line = body.iter().position(|&b| b == b'\n').unwrap() + 1;
+    a.push(&body[..first_line]).unwrap();
+    a.abandon_read();
+    assert_eq!(a.finish().stdout, b"a\n");
+    log.rotate();
+    log.write(Timestamp::from_unix_nanos(T0), Stream::Stdout, b"a\n");
+    let tail = tail_read(&log, a.tail_check().unwrap().tail_lines());
+    assert!(!a.tail_confirms(&tail), "{:?}", String::from_utf8_lossy(&tail));
+
+    // A read that ends normally with the same group at the end of the file: now it is the end.
+    let mut log = ContainerLog::new(LogConfig::default()).unwrap();
+    log.write(Timestamp::from_unix_nanos(T0), Stream::Stdout, b"a\n");
+    let mut a = acc(1024);
+    a.begin_read();
+    a.push(b"").unwrap();
+    a.abandon_read();
+    read_all(&mut a, &log.read(&ReadOptions { timestamps: true, ..ReadOptions::default() }));
+    let tail = tail_read(&log, a.tail_check().unwrap().tail_lines());
+    assert!(a.tail_confirms(&tail));
+}
