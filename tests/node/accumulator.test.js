@@ -100,8 +100,11 @@ describe('napi StdoutAccumulator: API and bad input', () => {
       'finish',
       'push',
       'pushCount',
+      'skippableAhead',
       'stdoutLength',
       'stdoutSlice',
+      'timestamps',
+      'trySkip',
     ])
   })
 })
