@@ -67,6 +67,17 @@ describe('napi StdoutAccumulator: API and bad input', () => {
     assert.throws(() => acc.pushCount(), { name: 'TypeError', message: /^StdoutAccumulator\.push\(chunk\): chunk must be a Uint8Array, got undefined/ })
     assert.throws(() => acc.pushCount(new DataView(new ArrayBuffer(2))), TypeError)
     assert.equal(acc.stdoutLength, 2)
+    // skippableAhead and trySkip are plain callbacks too, under the package's JS side.
+    const { skippableAhead, trySkip } = StdoutAccumulator.prototype
+    assert.deepEqual([attributes('skippableAhead'), attributes('trySkip')], [attributes('push'), attributes('push')])
+    assert.deepEqual([skippableAhead.name, trySkip.name], ['skippableAhead', 'trySkip'])
+    for (const receiver of [{}, lookalike, retagged, undefined, null, 42, 'text', push]) {
+      assert.throws(() => skippableAhead.call(receiver), { name: 'TypeError', message: 'skippableAhead: the receiver is not a StdoutAccumulator' })
+      assert.throws(() => trySkip.call(receiver, 1), { name: 'TypeError', message: 'trySkip: the receiver is not a StdoutAccumulator' })
+    }
+    assert.equal(Object.getOwnPropertySymbols(lookalike).length, 0, 'the JS side left nothing on a wrong receiver')
+    assert.equal(skippableAhead.call(acc), 0)
+    assert.equal(trySkip.call(acc, 0), false)
   })
 
   test('pushCount reads Buffers and views at an offset exactly as push does', () => {

@@ -183,6 +183,7 @@ impl StdoutAccumulator {
     /// ignores the rest of a response (then `Number.MAX_SAFE_INTEGER`). 0 in timestamped mode
     /// and outside a read. The package's `pushCount` uses it to count such chunks without
     /// handing them over.
+    // Replaced on the prototype by a plain Node-API callback when the addon loads (`fast_path`).
     #[napi]
     pub fn skippable_ahead(&mut self) -> Result<f64> {
         self.inner.with("skippableAhead", |acc| Ok(js_count(acc.skippable_ahead())))
@@ -194,6 +195,7 @@ impl StdoutAccumulator {
     /// up to `skippableAhead` is passed over. Throws a `TypeError` for a non-number, a
     /// `RangeError` for a number that is not a non-negative safe integer, and an `Error`
     /// outside a read.
+    // Replaced on the prototype by a plain Node-API callback when the addon loads (`fast_path`).
     #[napi(ts_args_type = "length: number")]
     pub fn try_skip(&mut self, env: &Env, length: Unknown<'_>) -> Result<bool> {
         self.inner.with("trySkip", |acc| {

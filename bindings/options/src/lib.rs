@@ -226,7 +226,10 @@ mod tests {
     fn skip_length_takes_non_negative_safe_integers_only() {
         assert_eq!(skip_length(&OptionValue::Number(0.0)), Ok(0));
         assert_eq!(skip_length(&OptionValue::Number(65_536.0)), Ok(65_536));
-        assert_eq!(skip_length(&OptionValue::Number(MAX_SAFE_INTEGER)), Ok(MAX_SAFE_INTEGER as u64));
+        assert_eq!(
+            skip_length(&OptionValue::Number(MAX_SAFE_INTEGER)),
+            Ok(MAX_SAFE_INTEGER as u64)
+        );
         for bad in [-1.0, 1.5, f64::NAN, f64::INFINITY, MAX_SAFE_INTEGER + 1.0] {
             let error = skip_length(&OptionValue::Number(bad)).unwrap_err();
             assert_eq!(error.kind, JsErrorKind::Range, "{bad}");

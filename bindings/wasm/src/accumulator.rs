@@ -186,7 +186,9 @@ impl StdoutAccumulator {
             return Err(js_error_plain(TRY_SKIP_OUTSIDE_READ));
         }
         let skipped = match usize::try_from(length) {
-            Ok(len) => self.inner.try_skip(len).map_err(|_| js_error_plain(TRY_SKIP_OUTSIDE_READ))?,
+            Ok(len) => {
+                self.inner.try_skip(len).map_err(|_| js_error_plain(TRY_SKIP_OUTSIDE_READ))?
+            }
             // Past 4 GiB (wasm32): only within `skippableAhead`, which may be skipped in any
             // pieces, so none of them can be refused midway.
             Err(_) if length <= self.inner.skippable_ahead() => {
@@ -194,7 +196,11 @@ impl StdoutAccumulator {
                 while left > 0 {
                     let piece = left.min(u32::MAX as u64);
                     let piece_len = usize::try_from(piece).unwrap_or(usize::MAX);
-                    if !self.inner.try_skip(piece_len).map_err(|_| js_error_plain(TRY_SKIP_OUTSIDE_READ))? {
+                    if !self
+                        .inner
+                        .try_skip(piece_len)
+                        .map_err(|_| js_error_plain(TRY_SKIP_OUTSIDE_READ))?
+                    {
                         break;
                     }
                     left -= piece_len as u64;
