@@ -14,11 +14,13 @@
 'use strict'
 
 const INSTALLED = Symbol.for('tale.sandbox.skipLayer')
-// Per accumulator: bytes counted on the JS side and not yet passed to `trySkip`; bytes the open
-// read may still pass over beyond those; whether it is in timestamped mode (asked once).
-const PENDING = Symbol('pendingSkippedBytes')
-const BUDGET = Symbol('skippableBytesLeft')
-const TIMESTAMPED = Symbol('timestamped')
+// Per accumulator, one object (created at the first push that the accumulator took, with the
+// same shape for every accumulator, so that the per-chunk path reads plain fields; the napi
+// package's instances, constructed through a Proxy, each have a map of their own):
+//   budget   bytes the open read may still pass over, beyond those pending;
+//   pending  bytes counted on the JS side and not yet passed to `trySkip`;
+//   timestamped  whether the accumulator is in timestamped mode (asked once).
+const STATE = Symbol('skipLayerState')
 
 // What the accumulators themselves accept as a chunk they may skip: a Uint8Array (read through
 // the typed array's own internal slots, so neither a Proxy nor an overridden `length` can pass
@@ -52,33 +54,36 @@ function installSkipLayer(Class) {
     throw new Error(`internal error in ${Class.name}: the native class lacks pushCount, skippableAhead, trySkip or timestamps`)
   }
 
-  // The state is only ever set on accumulators (after a native call accepted them as `this`), and
-  // only read elsewhere: a wrong receiver reaches the native method unchanged, which throws what
-  // it throws without the layer.
+  // The state is only ever created on accumulators (after a native call accepted them as
+  // `this`), and only read elsewhere: a wrong receiver reaches the native method unchanged, which
+  // throws what it throws without the layer.
 
   /** Passes the bytes counted on the JS side to the accumulator. */
-  function settle(acc) {
-    const pending = acc == null ? 0 : acc[PENDING]
+  function settle(state, acc) {
+    const pending = state.pending
     if (pending > 0) {
-      acc[PENDING] = 0
+      state.pending = 0
       // Within what `skippableAhead()` allowed, so the accumulator passes them over by contract.
       if (trySkip.call(acc, pending) !== true) {
-        acc[BUDGET] = 0
+        state.budget = 0
         throw new Error(`internal error in ${Class.name}: ${pending} bytes counted as skippable were refused by trySkip; this accumulator's counts are no longer exact`)
       }
     }
   }
 
-  /** Forgets what the open read may pass over (a call that may change it). */
-  function forget(acc) {
-    if (acc != null && acc[BUDGET] > 0) acc[BUDGET] = 0
+  /** The state of `acc`, if it has one (never for a wrong receiver). */
+  function stateOf(acc) {
+    return acc == null ? undefined : acc[STATE]
   }
 
   function wrapMethod(key, method, keepsBudget) {
     return {
       [key](...args) {
-        settle(this)
-        if (!keepsBudget) forget(this)
+        const state = stateOf(this)
+        if (state !== undefined) {
+          settle(state, this)
+          if (!keepsBudget) state.budget = 0
+        }
         return method.apply(this, args)
       },
     }[key]
@@ -86,8 +91,11 @@ function installSkipLayer(Class) {
 
   function wrapGetter(getter, keepsBudget) {
     return function () {
-      settle(this)
-      if (!keepsBudget) forget(this)
+      const state = stateOf(this)
+      if (state !== undefined) {
+        settle(state, this)
+        if (!keepsBudget) state.budget = 0
+      }
       return getter.call(this)
     }
   }
@@ -101,8 +109,8 @@ function installSkipLayer(Class) {
       descriptor.value = RELEASING.has(key)
         ? {
             [key]() {
-              if (this != null && this[PENDING] > 0) this[PENDING] = 0
-              forget(this)
+              const state = stateOf(this)
+              if (state !== undefined) state.pending = state.budget = 0
               return method.apply(this, arguments)
             },
           }[key]
@@ -119,32 +127,33 @@ function installSkipLayer(Class) {
   const pushCountDescriptor = Object.getOwnPropertyDescriptor(proto, 'pushCount')
   pushCountDescriptor.value = {
     pushCount(chunk) {
-      const budget = this == null ? 0 : this[BUDGET]
-      // A budget is only ever set inside an open read, after a push the accumulator took.
-      if (budget > 0) {
-        if (chunk instanceof Uint8Array && typedArrayName.call(chunk) === 'Uint8Array') {
-          const length = typedArrayLength.call(chunk)
-          if (length <= budget) {
-            this[BUDGET] = budget - length
-            this[PENDING] += length
-            return 0
+      const state = stateOf(this)
+      if (state !== undefined) {
+        const budget = state.budget
+        // A budget is only ever set inside an open read, after a push the accumulator took.
+        if (budget > 0) {
+          if (chunk instanceof Uint8Array && typedArrayName.call(chunk) === 'Uint8Array') {
+            const length = typedArrayLength.call(chunk)
+            if (length <= budget) {
+              state.budget = budget - length
+              state.pending += length
+              return 0
+            }
           }
+          state.budget = 0
         }
-        this[BUDGET] = 0
+        settle(state, this)
       }
-      settle(this)
       const accepted = pushCount.call(this, chunk)
       if (accepted === 0) {
-        let timestamped = this[TIMESTAMPED]
-        if (timestamped === undefined) timestamped = this[TIMESTAMPED] = timestampsGetter.call(this)
-        // Timestamped mode reads every byte: nothing to ask.
-        if (!timestamped) {
-          const ahead = skippableAhead.call(this)
-          if (ahead > 0) {
-            this[BUDGET] = ahead
-            if (!(this[PENDING] >= 0)) this[PENDING] = 0
-          }
+        let known = state
+        // The accumulator took this receiver: give it a state, and read its mode once.
+        if (known === undefined) {
+          known = { budget: 0, pending: 0, timestamped: timestampsGetter.call(this) === true }
+          Object.defineProperty(this, STATE, { value: known, writable: false, enumerable: false, configurable: false })
         }
+        // Timestamped mode reads every byte: nothing to ask.
+        if (!known.timestamped) known.budget = skippableAhead.call(this)
       }
       return accepted
     },
