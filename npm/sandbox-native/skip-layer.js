@@ -14,13 +14,16 @@
 'use strict'
 
 const INSTALLED = Symbol.for('tale.sandbox.skipLayer')
-// Per accumulator, one object (created at the first push that the accumulator took, with the
-// same shape for every accumulator, so that the per-chunk path reads plain fields; the napi
-// package's instances, constructed through a Proxy, each have a map of their own):
+
+// What the JS side keeps per accumulator, in a WeakMap rather than on the object: a lookup by
+// identity does not depend on the object's hidden class, and the napi package's instances
+// (constructed through a Proxy) each have a hidden class of their own, so a property read on
+// them would deoptimise the per-chunk path at every new accumulator. One object, created at the
+// first push the accumulator took, with the same shape for every accumulator:
 //   budget   bytes the open read may still pass over, beyond those pending;
 //   pending  bytes counted on the JS side and not yet passed to `trySkip`;
 //   timestamped  whether the accumulator is in timestamped mode (asked once).
-const STATE = Symbol('skipLayerState')
+const states = new WeakMap()
 
 // What the accumulators themselves accept as a chunk they may skip: a Uint8Array (read through
 // the typed array's own internal slots, so neither a Proxy nor an overridden `length` can pass
@@ -73,7 +76,7 @@ function installSkipLayer(Class) {
 
   /** The state of `acc`, if it has one (never for a wrong receiver). */
   function stateOf(acc) {
-    return acc == null ? undefined : acc[STATE]
+    return states.get(acc)
   }
 
   function wrapMethod(key, method, keepsBudget) {
@@ -150,7 +153,7 @@ function installSkipLayer(Class) {
         // The accumulator took this receiver: give it a state, and read its mode once.
         if (known === undefined) {
           known = { budget: 0, pending: 0, timestamped: timestampsGetter.call(this) === true }
-          Object.defineProperty(this, STATE, { value: known, writable: false, enumerable: false, configurable: false })
+          states.set(this, known)
         }
         // Timestamped mode reads every byte: nothing to ask.
         if (!known.timestamped) known.budget = skippableAhead.call(this)
