@@ -79,6 +79,21 @@ function installSkipLayer(Class) {
     return states.get(acc)
   }
 
+  /**
+   * Gives `acc` (which the accumulator just took as `this`) its state, reading its mode once.
+   * Called by `beginRead`, so that the per-chunk path never allocates (an allocation there ties
+   * its optimised code to the allocation site's tenuring decisions). The counts start as
+   * non-integers so that their fields hold doubles from the start: the accumulators return
+   * counts as either kind of number, and a field that changed representation would deoptimise
+   * the per-chunk path.
+   */
+  function createState(acc) {
+    const state = { budget: 0.5, pending: 0.5, timestamped: timestampsGetter.call(acc) === true }
+    state.budget = 0
+    state.pending = 0
+    states.set(acc, state)
+  }
+
   function wrapMethod(key, method, keepsBudget) {
     return {
       [key](...args) {
@@ -109,7 +124,20 @@ function installSkipLayer(Class) {
     const keepsBudget = READ_ONLY.has(key)
     if (typeof descriptor.value === 'function') {
       const method = descriptor.value
-      descriptor.value = RELEASING.has(key)
+      descriptor.value = key === 'beginRead'
+        ? {
+            beginRead(...args) {
+              const state = stateOf(this)
+              if (state !== undefined) {
+                settle(state, this)
+                state.budget = 0
+              }
+              const accepted = method.apply(this, args)
+              if (state === undefined) createState(this)
+              return accepted
+            },
+          }.beginRead
+        : RELEASING.has(key)
         ? {
             [key]() {
               const state = stateOf(this)
@@ -148,16 +176,9 @@ function installSkipLayer(Class) {
         settle(state, this)
       }
       const accepted = pushCount.call(this, chunk)
-      if (accepted === 0) {
-        let known = state
-        // The accumulator took this receiver: give it a state, and read its mode once.
-        if (known === undefined) {
-          known = { budget: 0, pending: 0, timestamped: timestampsGetter.call(this) === true }
-          states.set(this, known)
-        }
-        // Timestamped mode reads every byte: nothing to ask.
-        if (!known.timestamped) known.budget = skippableAhead.call(this)
-      }
+      // Timestamped mode reads every byte: nothing to ask. (Without a state, no read was begun
+      // through this prototype, and the push above threw.)
+      if (accepted === 0 && state !== undefined && !state.timestamped) state.budget = skippableAhead.call(this)
       return accepted
     },
   }.pushCount
