@@ -25,6 +25,18 @@ const INSTALLED = Symbol.for('tale.sandbox.skipLayer')
 //   timestamped  whether the accumulator is in timestamped mode (asked once).
 const states = new WeakMap()
 
+/** One accumulator's state (see above): one class, so one hidden class for all of them. */
+class SkipState {
+  constructor(timestamped) {
+    // Non-integers first, so that the fields hold doubles from the start (see createState).
+    this.budget = 0.5
+    this.pending = 0.5
+    this.timestamped = timestamped
+    this.budget = 0
+    this.pending = 0
+  }
+}
+
 // What the accumulators themselves accept as a chunk they may skip: a Uint8Array (read through
 // the typed array's own internal slots, so neither a Proxy nor an overridden `length` can pass
 // for one), of this realm (the wasm binding's check is `instanceof Uint8Array`). Anything else
@@ -88,10 +100,7 @@ function installSkipLayer(Class) {
    * the per-chunk path.
    */
   function createState(acc) {
-    const state = { budget: 0.5, pending: 0.5, timestamped: timestampsGetter.call(acc) === true }
-    state.budget = 0
-    state.pending = 0
-    states.set(acc, state)
+    states.set(acc, new SkipState(timestampsGetter.call(acc) === true))
   }
 
   function wrapMethod(key, method, keepsBudget) {
