@@ -252,6 +252,29 @@ export declare class StdoutAccumulator {
    * as `push`.
    */
   pushCount(chunk: Uint8Array): number
+  /**
+   * How many of the open response's next bytes `trySkip` would pass over without looking at
+   * them (in one call or in several smaller ones): bytes of a raw poll that re-serve what
+   * was already taken, up to the next place the accumulator checks; everything while it
+   * ignores the rest of a response (then `Number.MAX_SAFE_INTEGER`). 0 in timestamped mode
+   * and outside a read. The package's `pushCount` uses it to count such chunks without
+   * handing them over.
+   */
+  skippableAhead(): number
+  /**
+   * Passes over the next `length` bytes of the open response without looking at them, if the
+   * accumulator has no use for them, and returns `true`, exactly as if they had been pushed;
+   * returns `false` and changes nothing when it needs them (push them then). Any `length`
+   * up to `skippableAhead` is passed over. Throws a `TypeError` for a non-number, a
+   * `RangeError` for a number that is not a non-negative safe integer, and an `Error`
+   * outside a read.
+   */
+  trySkip(length: number): boolean
+  /**
+   * `true` when the accumulator was created with `timestamps: true` (timestamped mode), as
+   * the option was given.
+   */
+  get timestamps(): boolean
   /** How many bytes of stdout are accepted so far (the length `finish().stdout` would have). */
   get stdoutLength(): number
   /**

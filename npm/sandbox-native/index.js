@@ -89,6 +89,13 @@ function requireNew(NativeClass) {
 
 const binding = load()
 
+// `pushCount` counts the chunks of a raw poll that only re-serve bytes already taken on the JS
+// side, instead of handing each one to the addon (skip-layer.js; the same file serves the wasm
+// package). Installed on the class's prototype, before anything can construct an accumulator.
+if (typeof binding.StdoutAccumulator === 'function') {
+  require('./skip-layer.js').installSkipLayer(binding.StdoutAccumulator)
+}
+
 // Everything the addon exports (index.d.ts, generated from the same build, declares each).
 for (const [name, value] of Object.entries(binding)) {
   module.exports[name] = isClass(value) ? requireNew(value) : value

@@ -1,10 +1,11 @@
 // The napi addon, loaded through the @tale/sandbox-native package loader (npm/sandbox-native).
 import assert from 'node:assert/strict'
+import { readdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 
-import { apiCases } from '../shared/api-cases.js'
+import { apiCases, nativeCallsOfRawPolls } from '../shared/api-cases.js'
 import { loadVectors, repoRoot } from '../shared/node-helpers.js'
 import { VECTOR_STYLES, checkVector } from '../shared/vector-runner.js'
 
@@ -13,6 +14,27 @@ const { StdoutAccumulator } = require(join(repoRoot, 'npm', 'sandbox-native'))
 
 describe('napi StdoutAccumulator: API and bad input', () => {
   for (const { name, run } of apiCases) test(name, () => run(StdoutAccumulator, 'node'))
+
+  test('pushCount of raw polls: the package hands over only the chunks the accumulator looks at', () => {
+    // A second instance of the addon, loaded without the package loader: its class has no JS side.
+    const dir = join(repoRoot, 'npm', 'sandbox-native')
+    const file = readdirSync(dir).find((name) => /^sandbox-native\..*\.node$/.test(name))
+    const bare = { exports: {} }
+    process.dlopen(bare, join(dir, file))
+    const Bare = bare.exports.StdoutAccumulator
+    assert.notEqual(Bare, StdoutAccumulator)
+    assert.notEqual(Bare.prototype.pushCount, StdoutAccumulator.prototype.pushCount)
+    const { installSkipLayer } = require(join(dir, 'skip-layer.js'))
+    const { chunks, calls } = nativeCallsOfRawPolls(Bare, installSkipLayer)
+    // 8 polls of 2 MiB and more, 64 KiB chunks: natively, per poll, the first 3 chunks (the hold,
+    // the samples at 64 and 128 KiB), the chunks with the samples at 256 KiB, 512 KiB, 1 MiB and
+    // 2 MiB, the last 4 KiB consumed and the new bytes; the rest is counted on the JS side.
+    assert.equal(chunks, 8 * 32 + [0, 2, 4, 5, 7, 8, 10, 11].reduce((sum, extra) => sum + extra, 0))
+    assert.ok(calls.pushCount * 3 < chunks, `native pushCount calls: ${calls.pushCount} for ${chunks} chunks`)
+    assert.ok(calls.trySkip >= 8, `native trySkip calls: ${calls.trySkip}`)
+    // Once per accumulator (the one pushed too), at its first beginRead.
+    assert.equal(calls.timestamps, 2, 'the mode is read once per accumulator')
+  })
 
   test('accepts a Node Buffer as a chunk', () => {
     const acc = new StdoutAccumulator({ capBytes: 100 })
@@ -46,6 +68,17 @@ describe('napi StdoutAccumulator: API and bad input', () => {
     assert.throws(() => acc.pushCount(), { name: 'TypeError', message: /^StdoutAccumulator\.push\(chunk\): chunk must be a Uint8Array, got undefined/ })
     assert.throws(() => acc.pushCount(new DataView(new ArrayBuffer(2))), TypeError)
     assert.equal(acc.stdoutLength, 2)
+    // skippableAhead and trySkip are plain callbacks too, under the package's JS side.
+    const { skippableAhead, trySkip } = StdoutAccumulator.prototype
+    assert.deepEqual([attributes('skippableAhead'), attributes('trySkip')], [attributes('push'), attributes('push')])
+    assert.deepEqual([skippableAhead.name, trySkip.name], ['skippableAhead', 'trySkip'])
+    for (const receiver of [{}, lookalike, retagged, undefined, null, 42, 'text', push]) {
+      assert.throws(() => skippableAhead.call(receiver), { name: 'TypeError', message: 'skippableAhead: the receiver is not a StdoutAccumulator' })
+      assert.throws(() => trySkip.call(receiver, 1), { name: 'TypeError', message: 'trySkip: the receiver is not a StdoutAccumulator' })
+    }
+    assert.equal(Object.getOwnPropertySymbols(lookalike).length, 0, 'the JS side left nothing on a wrong receiver')
+    assert.equal(skippableAhead.call(acc), 0)
+    assert.equal(trySkip.call(acc, 0), false)
   })
 
   test('pushCount reads Buffers and views at an offset exactly as push does', () => {
@@ -79,8 +112,11 @@ describe('napi StdoutAccumulator: API and bad input', () => {
       'finish',
       'push',
       'pushCount',
+      'skippableAhead',
       'stdoutLength',
       'stdoutSlice',
+      'timestamps',
+      'trySkip',
     ])
   })
 })

@@ -59,6 +59,24 @@ test('a panic in finish is contained the same way', () => {
   assert.throws(() => acc.finish(), { message: /^accumulator is unusable after an internal error: finish panicked/ })
 })
 
+test('a panic in skippableAhead or trySkip (plain Node-API callbacks too) is contained the same way', () => {
+  for (const [name, call] of [
+    ['skippableAhead', (acc) => acc.skippableAhead()],
+    ['trySkip', (acc) => acc.trySkip(0)],
+  ]) {
+    const acc = new StdoutAccumulator({ capBytes: 100 })
+    acc.beginRead()
+    acc.__armPanicForTest()
+    assert.throws(() => call(acc), (error) => {
+      assert.equal(error.constructor, Error)
+      assert.match(error.message, new RegExp(`^internal error in StdoutAccumulator: ${name} panicked: panic injected by the test hook; this accumulator is now unusable$`))
+      return true
+    })
+    assert.throws(() => call(acc), { message: new RegExp(`^accumulator is unusable after an internal error: ${name} panicked`) })
+    assert.throws(() => acc.pushCount(enc('after\n')), { message: new RegExp(`^accumulator is unusable after an internal error: ${name} panicked`) })
+  }
+})
+
 test('other accumulators and the process are unaffected by a contained panic', () => {
   const broken = new StdoutAccumulator({ capBytes: 100 })
   const healthy = new StdoutAccumulator({ capBytes: 100 })

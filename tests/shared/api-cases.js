@@ -53,6 +53,51 @@ const TIMESTAMPS = /^new StdoutAccumulator\(options\): timestamps must be a bool
 const CHUNK = /^StdoutAccumulator\.push\(chunk\): chunk must be a Uint8Array, got /
 const PUSH_OUTSIDE = /^StdoutAccumulator\.push\(\) called outside a read: call beginRead\(\) first$/
 const END_OUTSIDE = /^StdoutAccumulator\.endRead\(\) called outside a read: call beginRead\(\) first$/
+const TRY_SKIP_OUTSIDE = /^StdoutAccumulator\.trySkip\(\) called outside a read: call beginRead\(\) first$/
+const SKIP_LENGTH = /^StdoutAccumulator\.trySkip\(length\): length must be a non-negative safe integer, got /
+/** Marks a StdoutAccumulator prototype whose pushCount has the JS side installed (skip-layer.js). */
+const SKIP_LAYER = Symbol.for('tale.sandbox.skipLayer')
+
+/** A deterministic random generator (mulberry32), so a failure can be replayed. */
+function generator(seed) {
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  return { random, int: (n) => Math.floor(random() * n) }
+}
+
+/**
+ * `length` bytes of a log file written with `pattern`, from file offset `from`: lines of text
+ * whose bytes depend on the offset (pattern 0 repeats one line, so files look alike wherever
+ * raw mode samples them).
+ */
+function fileBytes(pattern, from, length) {
+  const bytes = new Uint8Array(length)
+  const line = enc('same line\n')
+  for (let k = 0; k < length; k++) {
+    const i = from + k
+    if (pattern === 0) bytes[k] = line[i % line.length]
+    else bytes[k] = i % 61 === 60 ? 10 : 32 + ((Math.imul(i, 31) + Math.floor(i / 977) + pattern * 7) % 90)
+  }
+  return bytes
+}
+
+function concat(a, b) {
+  const out = new Uint8Array(a.length + b.length)
+  out.set(a)
+  out.set(b, a.length)
+  return out
+}
+
+/** `byteCounts()` where the surface has it (wasm), else `finish()` without its stdout. */
+function counts(acc) {
+  if (typeof acc.byteCounts === 'function') return acc.byteCounts()
+  const { stdout, ...rest } = acc.finish()
+  return { ...rest, stdoutLength: stdout.length }
+}
 
 export const apiCases = [
   {
@@ -323,6 +368,194 @@ export const apiCases = [
     },
   },
   {
+    name: 'skippableAhead, trySkip and timestamps: validated, 0 and false outside a read and in timestamped mode',
+    run(StdoutAccumulator) {
+      const raw = new StdoutAccumulator({ capBytes: 1 << 20 })
+      const ts = new StdoutAccumulator({ capBytes: 1 << 20, timestamps: true })
+      check(raw.timestamps === false && ts.timestamps === true, 'timestamps reflects the option')
+      check(new StdoutAccumulator({ capBytes: 5, timestamps: false }).timestamps === false, 'timestamps: false')
+      for (const acc of [raw, ts]) {
+        check(acc.skippableAhead() === 0, 'skippableAhead() outside a read is 0')
+        throws(() => acc.trySkip(0), Error, TRY_SKIP_OUTSIDE, 'trySkip outside a read')
+        acc.beginRead()
+        for (const bad of ['1', undefined, null, true, 1n, {}]) {
+          throws(() => acc.trySkip(bad), TypeError, SKIP_LENGTH, `trySkip(${typeof bad})`)
+        }
+        for (const bad of [-1, 1.5, NaN, Infinity, 2 ** 53]) throws(() => acc.trySkip(bad), RangeError, SKIP_LENGTH, `trySkip(${bad})`)
+      }
+      // Timestamped mode reads every byte.
+      ts.pushCount(enc('2026-11-26T10:00:00.000000001Z a\n'))
+      check(ts.skippableAhead() === 0 && ts.trySkip(1) === false && ts.trySkip(0) === false, 'timestamped mode skips nothing')
+      ts.endRead()
+      check(ts.finish().text === 'a\n', 'timestamped stdout')
+      // Raw mode: the first read holds what it is served (it may be a new file); a re-read of a
+      // file past its first 64 KiB re-serves bytes that are only counted.
+      const file = fileBytes(1, 0, 300_000)
+      check(raw.trySkip(0) === false && raw.skippableAhead() === 0, 'the start of a read is held')
+      raw.pushCount(file)
+      raw.endRead()
+      raw.beginRead()
+      raw.pushCount(file.subarray(0, 65_600))
+      const ahead = raw.skippableAhead()
+      check(ahead === 131_072 - 65_600, `skippableAhead after the hold and the sample at 64 KiB: ${ahead}`)
+      check(raw.trySkip(ahead + 1) === false, 'trySkip refuses past skippableAhead and changes nothing')
+      check(raw.trySkip(1000) === true && raw.trySkip(ahead - 1000) === true, 'trySkip in pieces within skippableAhead')
+      check(raw.skippableAhead() === 0, 'at the sample at 128 KiB')
+      raw.pushCount(file.subarray(131_072))
+      raw.endRead()
+      const out = raw.finish()
+      check(out.totalBytes === 300_000 && out.gaps === 0, `raw outcome: ${out.totalBytes} bytes, ${out.gaps} gaps`)
+      equalBytes(raw.stdoutSlice(0, 16), file.subarray(0, 16), 'raw stdout')
+      if (typeof raw.byteCounts === 'function') {
+        const c = raw.byteCounts()
+        check(c.wire === 600_000 && c.duplicate === 300_000 && c.skipped === 0, `byteCounts: ${JSON.stringify(c)}`)
+      }
+    },
+  },
+  {
+    name: 'the JS side of pushCount: raw polls that grow, rotate and get cut give what push gives, read by read',
+    run(StdoutAccumulator) {
+      const proto = StdoutAccumulator.prototype
+      check(Object.getOwnPropertySymbols(proto).includes(SKIP_LAYER), 'the package installs the JS side of pushCount on the prototype')
+      const { random, int } = generator(0x51c1)
+      const SIZES = [1, 7, 100, 4096, 65_536, 65_536, 65_536, 70_000]
+      let sawAhead = 0
+      for (let round = 0; round < 16; round++) {
+        const capBytes = [1000, 300_000, 4 << 20][round % 3]
+        const slow = new StdoutAccumulator({ capBytes })
+        const fast = new StdoutAccumulator({ capBytes })
+        let file = new Uint8Array(0)
+        let pattern = 1 + int(3)
+        for (let step = 0; step < 14; step++) {
+          const action = int(8)
+          if (action <= 2) {
+            // Growth: a little or a lot.
+            const add = [10, 5000, 70_000, 300_000][int(4)]
+            file = concat(file, fileBytes(pattern, file.length, add))
+          } else if (action === 3) {
+            // A rotation: the new file is shorter or longer than the old one, and may look the
+            // same over its first bytes (the head, some samples), or everywhere (pattern 0).
+            const keep = int(2) === 0 ? 0 : Math.min(file.length, [4096, 100_000, 200_000][int(3)])
+            pattern = int(4)
+            const length = [100, 50_000, file.length + 100_000][int(3)]
+            file = concat(file.subarray(0, Math.min(keep, length)), fileBytes(pattern, Math.min(keep, length), Math.max(0, length - keep)))
+          } else {
+            // A poll of the whole file, or cut short (abandoned, or left open for the next
+            // beginRead to abandon).
+            const cut = int(4) === 0 ? int(file.length + 1) : file.length
+            slow.beginRead()
+            fast.beginRead()
+            for (let at = 0; at < cut; ) {
+              const size = Math.min(cut - at, int(6) === 0 ? 1 + int(70_000) : SIZES[int(SIZES.length)])
+              const chunk = file.subarray(at, at + size)
+              slow.push(chunk)
+              const how = int(20)
+              if (how === 0) fast.push(chunk) // the copying push in between settles what was counted
+              else {
+                fast.pushCount(chunk)
+                if (how === 1) {
+                  // A read-only call in between settles too, and answers as after a push.
+                  check(fast.stdoutLength === slow.stdoutLength, `round ${round} step ${step}: stdoutLength mid-read`)
+                } else if (how === 2) {
+                  const ahead = fast.skippableAhead()
+                  check(ahead === slow.skippableAhead(), `round ${round} step ${step}: skippableAhead mid-read`)
+                  sawAhead = Math.max(sawAhead, Math.min(ahead, 1 << 30))
+                }
+              }
+              at += size
+            }
+            if (cut === file.length) {
+              slow.endRead()
+              fast.endRead()
+            } else if (int(2) === 0) {
+              slow.abandonRead()
+              fast.abandonRead()
+            }
+          }
+          sameSnapshot(snapshot(fast), snapshot(slow), `round ${round} step ${step}: finish()`)
+          sameSnapshot(counts(fast), counts(slow), `round ${round} step ${step}: byte counts`)
+        }
+        // pushCount outside a read (or with a bad chunk) still throws what push throws.
+        fast.abandonRead()
+        throws(() => fast.pushCount(enc('x')), Error, PUSH_OUTSIDE, `round ${round}: pushCount outside a read`)
+        fast.beginRead()
+        throws(() => fast.pushCount('x'), TypeError, CHUNK, `round ${round}: pushCount of a string`)
+        for (const acc of [slow, fast]) if (typeof acc.free === 'function') acc.free()
+      }
+      check(sawAhead > 0, 'no poll was ever mid-way through skippable bytes: the test lost its point')
+    },
+  },
+  {
+    name: 'the JS side of pushCount: counted chunks are settled before every other call, and a Proxy is never taken for a chunk',
+    run(StdoutAccumulator, surface) {
+      const file = fileBytes(2, 0, 1 << 20)
+      const make = (counted = true) => {
+        const acc = new StdoutAccumulator({ capBytes: 2 << 20 })
+        acc.beginRead()
+        acc.pushCount(file)
+        acc.endRead()
+        acc.beginRead()
+        // The first 256 KiB of the re-read: the hold, the samples at 64 and 128 KiB, and then
+        // 64 KiB that nothing checks (up to the sample at 256 KiB).
+        for (let at = 0; at < 196_608; at += 65_536) acc.pushCount(file.subarray(at, at + 65_536))
+        if (counted) check(acc.pushCount(file.subarray(196_608, 262_144)) === 0, 'a re-served chunk accepts nothing')
+        return acc
+      }
+      const reference = new StdoutAccumulator({ capBytes: 2 << 20 })
+      reference.beginRead()
+      reference.push(file)
+      reference.endRead()
+      reference.beginRead()
+      reference.push(file.subarray(0, 262_144))
+      const after = [
+        ['skippableAhead', (acc) => acc.skippableAhead()],
+        ['trySkip', (acc) => acc.trySkip(0)],
+        ['stdoutLength', (acc) => acc.stdoutLength],
+        ['stdoutSlice', (acc) => acc.stdoutSlice(-3).length],
+        ['finish', (acc) => acc.finish().totalBytes],
+        ['push', (acc) => acc.push(file.subarray(262_144, 262_145)).length],
+      ]
+      for (const [name, call] of after) {
+        const acc = make()
+        call(acc)
+        // Re-served bytes of the rest of the file, then 5 new ones: the counts only add up if the
+        // 64 KiB counted on the JS side were settled before the call.
+        const at = name === 'push' ? 262_145 : 262_144
+        for (let i = at; i < file.length; i += 65_536) acc.pushCount(file.subarray(i, Math.min(file.length, i + 65_536)))
+        check(acc.pushCount(enc('12345')) === 5, `after ${name}: the new bytes are accepted`)
+        acc.endRead()
+        const out = acc.finish()
+        check(out.totalBytes === file.length + 5 && out.gaps === 0 && out.rotations === 0, `after ${name}: ${JSON.stringify({ ...out, stdout: out.stdout.length })}`)
+        if (typeof acc.byteCounts === 'function') {
+          const c = acc.byteCounts()
+          check(c.wire === 2 * file.length + 5 && c.duplicate === file.length, `after ${name}: byteCounts ${JSON.stringify(c)}`)
+        }
+        const dispose = acc.free ?? acc.abandonRead
+        dispose.call(acc)
+      }
+      // endRead right after counted chunks: a complete response shorter than the file is a
+      // new file, decided on all the bytes fed (the counted ones included).
+      const short = make()
+      short.endRead()
+      check(short.finish().rotations === 1, 'endRead settles first: the short response is a new file')
+      if (typeof short.byteCounts === 'function') {
+        const c = short.byteCounts()
+        check(c.wire === file.length + 262_144, `endRead settles first: wire ${c.wire}`)
+      }
+      // A Proxy of a Uint8Array is not one, for the JS side (which could count it: the read may
+      // pass over the next 64 KiB) as for the accumulator. (The wasm binding takes it for one
+      // by `instanceof` and fails reading its length, with a TypeError of the engine's, after
+      // which that accumulator is unusable: a matter of the binding, not of the JS side.)
+      const acc = make(false)
+      const proxy = new Proxy(file.subarray(196_608, 196_609), {})
+      throws(() => acc.pushCount(proxy), TypeError, surface === 'wasm' ? /./ : CHUNK, 'pushCount(a Proxy of a Uint8Array)')
+      if (surface === 'wasm') return
+      check(acc.pushCount(file.subarray(196_608, 196_609)) === 0, 'the read continues')
+      acc.endRead()
+      check(acc.finish().rotations === 1, 'a response cut at 192 KiB + 1 byte and ended is a new file')
+    },
+  },
+  {
     name: 'stdoutLength follows stdout; stdoutSlice copies a range of it, read like Uint8Array.prototype.slice',
     run(StdoutAccumulator) {
       const acc = new StdoutAccumulator({ capBytes: 8 })
@@ -442,3 +675,53 @@ export const apiCases = [
     },
   },
 ]
+
+/**
+ * Raw polls of a growing 2 MiB file through `Bare`, a StdoutAccumulator class without the JS side
+ * of pushCount (a second instance of the addon or of the wasm glue), once `installSkipLayer`
+ * has put it on `Bare.prototype` over counting wrappers of the native methods. Returns how many
+ * chunks were fed and how many times each native method was called, after checking that the
+ * result is what `push` gives. What the layer is for, seen from the native side: without it,
+ * every chunk is one native pushCount.
+ */
+export function nativeCallsOfRawPolls(Bare, installSkipLayer) {
+  const calls = { pushCount: 0, trySkip: 0, skippableAhead: 0, timestamps: 0 }
+  for (const name of ['pushCount', 'trySkip', 'skippableAhead']) {
+    const native = Bare.prototype[name]
+    Bare.prototype[name] = function (...args) {
+      calls[name]++
+      return native.apply(this, args)
+    }
+  }
+  const timestamps = Object.getOwnPropertyDescriptor(Bare.prototype, 'timestamps')
+  Object.defineProperty(Bare.prototype, 'timestamps', {
+    ...timestamps,
+    get() {
+      calls.timestamps++
+      return timestamps.get.call(this)
+    },
+  })
+  installSkipLayer(Bare)
+  check(Object.getOwnPropertySymbols(Bare.prototype).includes(SKIP_LAYER), 'installed')
+  const MIB = 1 << 20
+  const file = fileBytes(3, 0, 3 * MIB)
+  const counted = new Bare({ capBytes: 4 * MIB })
+  const pushed = new Bare({ capBytes: 4 * MIB })
+  let chunks = 0
+  for (let poll = 0; poll < 8; poll++) {
+    const body = file.subarray(0, 2 * MIB + poll * 100_000)
+    counted.beginRead()
+    pushed.beginRead()
+    for (let at = 0; at < body.length; at += 65_536) {
+      const chunk = body.subarray(at, at + 65_536)
+      counted.pushCount(chunk)
+      pushed.push(chunk)
+      chunks++
+    }
+    counted.endRead()
+    pushed.endRead()
+    sameSnapshot(snapshot(counted), snapshot(pushed), `poll ${poll}: finish()`)
+    sameSnapshot(counts(counted), counts(pushed), `poll ${poll}: byte counts`)
+  }
+  return { chunks, calls }
+}

@@ -28,7 +28,9 @@ export function wasmPackage() {
   } catch (error) {
     throw new Error(`the wasm package is not built (${wasmFile} missing): run bash scripts/build-wasm.sh`, { cause: error })
   }
-  return { moduleUrl: new URL(`file://${join(wasmPkgDir, 'tale_sandbox_wasm.js')}`).href, bytes }
+  // The package's entry (index.js: the glue with the JS side of pushCount installed), as `import
+  // '@tale/sandbox-native-wasm'` resolves it.
+  return { moduleUrl: new URL(`file://${join(wasmPkgDir, 'index.js')}`).href, bytes }
 }
 
 /** Compiles the project `tests/types/<tsconfig>` with tsc; throws with tsc's diagnostics if it fails. */

@@ -31,4 +31,13 @@ acc.stdoutLength = 3
 // @ts-expect-error timestamps is a boolean
 new StdoutAccumulator({ capBytes: 10, timestamps: 'yes' })
 
-export { fields, returned, tail }
+// What the package's pushCount asks (public too): bytes it may pass over, passing them over, the mode.
+const ahead: number = acc.skippableAhead()
+const passedOver: boolean = acc.trySkip(ahead)
+const timestamped: boolean = acc.timestamps
+// @ts-expect-error timestamps is read-only
+acc.timestamps = false
+// @ts-expect-error a length is a number
+acc.trySkip('1')
+
+export { fields, passedOver, returned, tail, timestamped }

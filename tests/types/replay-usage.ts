@@ -1,7 +1,7 @@
 // Type-checked (never run) by tests/wasm/types.test.js: @tale/sandbox-replay's declarations with
 // the wasm package (byteCounts, the bundler build) as a browser test would use them.
-import init, { StdoutAccumulator, type ByteCounts } from '../../bindings/wasm/pkg/tale_sandbox_wasm.js'
-import { StdoutAccumulator as BundledAccumulator } from '../../bindings/wasm/pkg/bundler/tale_sandbox_wasm.js'
+import init, { StdoutAccumulator, type ByteCounts } from '../../bindings/wasm/pkg/index.js'
+import { StdoutAccumulator as BundledAccumulator } from '../../bindings/wasm/pkg/bundler/index.js'
 import {
   assertReplayMatches,
   parseRecording,

@@ -4,7 +4,7 @@ import init, {
   StdoutAccumulator,
   type StdoutAccumulatorOptions,
   type StdoutOutcome,
-} from '../../bindings/wasm/pkg/tale_sandbox_wasm.js'
+} from '../../bindings/wasm/pkg/index.js'
 
 await init({ module_or_path: new Uint8Array(0) })
 const options: StdoutAccumulatorOptions = { capBytes: 5 * 1024 * 1024, timestamps: true }
@@ -34,4 +34,13 @@ acc.pushCount('text')
 // @ts-expect-error stdoutLength is read-only
 acc.stdoutLength = 3
 
-export { fields, returned, tail }
+// What the package's pushCount asks (public too): bytes it may pass over, passing them over, the mode.
+const ahead: number = acc.skippableAhead()
+const passedOver: boolean = acc.trySkip(ahead)
+const timestamped: boolean = acc.timestamps
+// @ts-expect-error timestamps is read-only
+acc.timestamps = false
+// @ts-expect-error a length is a number
+acc.trySkip('1')
+
+export { fields, passedOver, returned, tail, timestamped }

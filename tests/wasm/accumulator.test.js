@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 
-import { apiCases } from '../shared/api-cases.js'
+import { apiCases, nativeCallsOfRawPolls } from '../shared/api-cases.js'
 import { loadVectors, wasmPackage, wasmPkgDir } from '../shared/node-helpers.js'
 import { VECTOR_STYLES, checkVector } from '../shared/vector-runner.js'
 
@@ -16,6 +16,24 @@ const { StdoutAccumulator } = wasm
 
 describe('wasm StdoutAccumulator: API and bad input', () => {
   for (const { name, run } of apiCases) test(name, () => run(StdoutAccumulator, 'wasm'))
+
+  test('pushCount of raw polls: the package hands over only the chunks the accumulator looks at', async () => {
+    // A second instance of the glue (another module URL), imported without the package's entry:
+    // its class has no JS side.
+    const bare = await import(`${new URL('tale_sandbox_wasm.js', moduleUrl).href}?bare`)
+    bare.initSync({ module: bytes })
+    const Bare = bare.StdoutAccumulator
+    assert.notEqual(Bare, StdoutAccumulator)
+    assert.notEqual(Bare.prototype.pushCount, StdoutAccumulator.prototype.pushCount)
+    const { installSkipLayer } = await import(new URL('skip-layer.js', moduleUrl).href)
+    const { chunks, calls } = nativeCallsOfRawPolls(Bare, installSkipLayer)
+    // See the same test of the napi addon.
+    assert.equal(chunks, 8 * 32 + [0, 2, 4, 5, 7, 8, 10, 11].reduce((sum, extra) => sum + extra, 0))
+    assert.ok(calls.pushCount * 3 < chunks, `native pushCount calls: ${calls.pushCount} for ${chunks} chunks`)
+    assert.ok(calls.trySkip >= 8, `native trySkip calls: ${calls.trySkip}`)
+    // Once per accumulator (the one pushed too), at its first beginRead.
+    assert.equal(calls.timestamps, 2, 'the mode is read once per accumulator')
+  })
 })
 
 describe('wasm StdoutAccumulator: shared vectors', () => {
@@ -105,7 +123,14 @@ describe('wasm package', () => {
     const pkg = JSON.parse(readFileSync(join(wasmPkgDir, 'package.json'), 'utf8'))
     assert.equal(pkg.type, 'module')
     for (const file of pkg.files) readFileSync(join(wasmPkgDir, file)) // throws when missing
-    const dts = readFileSync(join(wasmPkgDir, pkg.types), 'utf8')
+    assert.equal(pkg.types, 'index.d.ts')
+    assert.equal(pkg.exports['.'].default, './index.js')
+    // The entry re-exports the glue (with the JS side of pushCount installed) and its types.
+    const entry = readFileSync(join(wasmPkgDir, 'index.js'), 'utf8')
+    assert.match(entry, /installSkipLayer\(StdoutAccumulator\)/)
+    assert.match(entry, /export \* from '\.\/tale_sandbox_wasm\.js'/)
+    assert.match(readFileSync(join(wasmPkgDir, pkg.types), 'utf8'), /export \* from '\.\/tale_sandbox_wasm\.js'/)
+    const dts = readFileSync(join(wasmPkgDir, 'tale_sandbox_wasm.d.ts'), 'utf8')
     for (const member of [
       'export class StdoutAccumulator',
       'constructor(options: StdoutAccumulatorOptions)',
@@ -119,6 +144,9 @@ describe('wasm package', () => {
       'stdoutSlice(start?: number | null, end?: number | null): Uint8Array',
       'export interface StdoutOutcome',
       'malformed: number',
+      'skippableAhead(): number',
+      'trySkip(length: number): boolean',
+      'readonly timestamps: boolean',
       'export default function __wbg_init',
     ]) {
       assert.ok(dts.includes(member), `${pkg.types} lacks ${member}`)

@@ -93,6 +93,12 @@ describe('wasm package without free()', () => {
     }
     const pkg = JSON.parse(readFileSync(join(wasmPkgDir, 'package.json'), 'utf8'))
     for (const file of pkg.files) readFileSync(join(wasmPkgDir, file))
-    assert.equal(pkg.exports['./bundler'].default, './bundler/tale_sandbox_wasm.js')
+    // The entry installs the JS side of pushCount over the glue, as the package root's does.
+    assert.equal(pkg.exports['./bundler'].default, './bundler/index.js')
+    assert.equal(pkg.exports['./bundler'].types, './bundler/index.d.ts')
+    const entry = readFileSync(join(dir, 'index.js'), 'utf8')
+    assert.match(entry, /from '\.\/tale_sandbox_wasm\.js'/)
+    assert.match(entry, /installSkipLayer\(StdoutAccumulator\)/)
+    assert.ok(pkg.sideEffects.includes('./bundler/index.js'), 'a bundler must keep the entry that installs the layer')
   })
 })

@@ -23,8 +23,9 @@ use tale_sandbox_accumulator as core;
 use crate::guard::{Contained, Guarded};
 use crate::js_error::{options_error, plain_error, type_error};
 use tale_sandbox_binding_options::{
-    KNOWN_OPTIONS, OptionValue, chunk_not_uint8array, config_error, config_from, not_an_object,
-    slice_bounds, unknown_option, usage_error_message,
+    KNOWN_OPTIONS, OptionValue, TRY_SKIP_OUTSIDE_READ, chunk_not_uint8array, config_error,
+    config_from, js_count, not_an_object, skip_length, slice_bounds, unknown_option,
+    usage_error_message,
 };
 
 // Declared for the generated TypeScript types; the constructor reads the raw JS value itself so
@@ -174,6 +175,45 @@ impl StdoutAccumulator {
     #[napi(ts_args_type = "chunk: Uint8Array")]
     pub fn push_count(&mut self, env: &Env, chunk: Unknown<'_>) -> Result<f64> {
         self.push_count_with(env, || borrow_chunk(env, chunk))
+    }
+
+    /// How many of the open response's next bytes `trySkip` would pass over without looking at
+    /// them (in one call or in several smaller ones): bytes of a raw poll that re-serve what
+    /// was already taken, up to the next place the accumulator checks; everything while it
+    /// ignores the rest of a response (then `Number.MAX_SAFE_INTEGER`). 0 in timestamped mode
+    /// and outside a read. The package's `pushCount` uses it to count such chunks without
+    /// handing them over.
+    // Replaced on the prototype by a plain Node-API callback when the addon loads (`fast_path`).
+    #[napi]
+    pub fn skippable_ahead(&mut self) -> Result<f64> {
+        self.inner.with("skippableAhead", |acc| Ok(js_count(acc.skippable_ahead())))
+    }
+
+    /// Passes over the next `length` bytes of the open response without looking at them, if the
+    /// accumulator has no use for them, and returns `true`, exactly as if they had been pushed;
+    /// returns `false` and changes nothing when it needs them (push them then). Any `length`
+    /// up to `skippableAhead` is passed over. Throws a `TypeError` for a non-number, a
+    /// `RangeError` for a number that is not a non-negative safe integer, and an `Error`
+    /// outside a read.
+    // Replaced on the prototype by a plain Node-API callback when the addon loads (`fast_path`).
+    #[napi(ts_args_type = "length: number")]
+    pub fn try_skip(&mut self, env: &Env, length: Unknown<'_>) -> Result<bool> {
+        self.inner.with("trySkip", |acc| {
+            let length = skip_length(&option_value(length)?).map_err(|e| options_error(env, &e))?;
+            if !acc.is_reading() {
+                return Err(plain_error(TRY_SKIP_OUTSIDE_READ));
+            }
+            // A length past the address space cannot be a response's next bytes.
+            let Ok(length) = usize::try_from(length) else { return Ok(false) };
+            acc.try_skip(length).map_err(|_| plain_error(TRY_SKIP_OUTSIDE_READ))
+        })
+    }
+
+    /// `true` when the accumulator was created with `timestamps: true` (timestamped mode), as
+    /// the option was given.
+    #[napi(getter)]
+    pub fn timestamps(&mut self) -> Result<bool> {
+        self.inner.with("timestamps", |acc| Ok(acc.config().mode == core::Mode::Timestamped))
     }
 
     /// How many bytes of stdout are accepted so far (the length `finish().stdout` would have).

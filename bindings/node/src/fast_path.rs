@@ -1,14 +1,17 @@
-//! `StdoutAccumulator.prototype.pushCount` as a plain Node-API callback.
+//! `StdoutAccumulator.prototype.pushCount`, `skippableAhead` and `trySkip` as plain Node-API
+//! callbacks.
 //!
 //! A raw poll re-serves the whole log file in 64 KiB chunks, and the accumulator passes over
 //! most of them in nanoseconds; what such a call costs is the binding around it. A method that
 //! napi-rs generates pays, on every call, for its receiver bookkeeping (a shared borrow registry
 //! and a class identity lookup, both behind a global lock, and a few allocations), which made a
-//! `pushCount` of a skipped chunk cost about ten times the native work. `pushCount` borrows the
-//! chunk, touches nothing of JS while it runs, and returns a number, so it needs none of that:
-//! this callback replaces the generated one on the class prototype when the addon loads, with
-//! the same name, arguments, result, errors and panic containment
-//! (`StdoutAccumulator::push_count_with` does the work for both).
+//! `pushCount` of a skipped chunk cost about ten times the native work. These three methods
+//! touch nothing of JS while they run and return a number or a boolean, so they need none of
+//! that: `pushCount` is called for every chunk the package's JS side hands over, and
+//! `skippableAhead`/`trySkip` by that JS side around them (npm/sandbox-native/skip-layer.js).
+//! Each callback replaces the generated method on the class prototype when the addon loads, with
+//! the same name, arguments, result, errors and panic containment (the generated methods do the
+//! work for both: `StdoutAccumulator::push_count_with`, `skippable_ahead`, `try_skip`).
 //!
 //! The receiver is checked with the Node-API type tag that napi-rs puts on every
 //! `StdoutAccumulator` it constructs (Node-API 8), before its native pointer is used: any other
@@ -18,7 +21,7 @@
 // reaches this module.
 #![cfg_attr(test, allow(dead_code))]
 
-use std::ffi::c_void;
+use std::ffi::{CStr, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr;
 
@@ -30,8 +33,10 @@ use crate::accumulator::{StdoutAccumulator, borrow_chunk};
 use crate::guard::panic_message;
 use crate::js_error::type_error;
 
-/// Installs the plain callback as `StdoutAccumulator.prototype.pushCount` (run by napi-rs once
-/// the classes are registered).
+type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
+
+/// Installs the plain callbacks as `StdoutAccumulator.prototype.pushCount`, `skippableAhead` and
+/// `trySkip` (run by napi-rs once the classes are registered).
 #[napi(module_exports)]
 pub fn install_fast_path(exports: Object, env: Env) -> Result<()> {
     // A class is a function, which `Object`'s checked conversion refuses.
@@ -39,52 +44,118 @@ pub fn install_fast_path(exports: Object, env: Env) -> Result<()> {
     // SAFETY: a function is an object; only its properties are read.
     let class: Object = unsafe { class.cast()? };
     let prototype: Object = class.get_named_property("prototype")?;
-    let name = c"pushCount";
-    let mut function = ptr::null_mut();
-    // SAFETY: plain Node-API calls on live values of this env; the name is NUL-terminated.
-    unsafe {
-        check(sys::napi_create_function(
-            env.raw(),
-            name.as_ptr(),
-            name.count_bytes() as isize,
-            Some(push_count),
-            ptr::null_mut(),
-            &mut function,
-        ))?;
-        // The attributes napi-rs gives class methods (writable, enumerable, configurable).
-        let property = sys::napi_property_descriptor {
-            utf8name: name.as_ptr(),
-            name: ptr::null_mut(),
-            method: None,
-            getter: None,
-            setter: None,
-            value: function,
-            attributes: sys::PropertyAttributes::writable
-                | sys::PropertyAttributes::enumerable
-                | sys::PropertyAttributes::configurable,
-            data: ptr::null_mut(),
-        };
-        check(sys::napi_define_properties(env.raw(), prototype.raw(), 1, &property))?;
+    let methods: [(&CStr, Callback); 3] =
+        [(c"pushCount", push_count), (c"skippableAhead", skippable_ahead), (c"trySkip", try_skip)];
+    for (name, callback) in methods {
+        let mut function = ptr::null_mut();
+        // SAFETY: plain Node-API calls on live values of this env; the name is NUL-terminated.
+        unsafe {
+            check(sys::napi_create_function(
+                env.raw(),
+                name.as_ptr(),
+                name.count_bytes() as isize,
+                Some(callback),
+                ptr::null_mut(),
+                &mut function,
+            ))?;
+            // The attributes napi-rs gives class methods (writable, enumerable, configurable).
+            let property = sys::napi_property_descriptor {
+                utf8name: name.as_ptr(),
+                name: ptr::null_mut(),
+                method: None,
+                getter: None,
+                setter: None,
+                value: function,
+                attributes: sys::PropertyAttributes::writable
+                    | sys::PropertyAttributes::enumerable
+                    | sys::PropertyAttributes::configurable,
+                data: ptr::null_mut(),
+            };
+            check(sys::napi_define_properties(env.raw(), prototype.raw(), 1, &property))?;
+        }
     }
     Ok(())
 }
 
-/// The callback: `pushCount(chunk)`. Every failure, and any panic, becomes a thrown exception.
+/// `pushCount(chunk)`.
 unsafe extern "C" fn push_count(
     env: sys::napi_env,
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
     // SAFETY: called by Node-API with a live env and callback info.
-    let outcome = catch_unwind(AssertUnwindSafe(|| unsafe { push_count_inner(env, info) }))
-        .unwrap_or_else(|payload| {
-            Err(Error::new(
-                Status::GenericFailure,
-                format!(
-                    "internal error in StdoutAccumulator: pushCount panicked: {}",
-                    panic_message(payload.as_ref())
-                ),
-            ))
-        });
+    unsafe {
+        contained(env, info, "pushCount", |wrapper, accumulator, chunk| {
+            let accepted = accumulator.push_count_with(wrapper, || {
+                if let Some(bytes) = typed_array_bytes(env, chunk) {
+                    return Ok(bytes);
+                }
+                // Not a Uint8Array: the generated method's checks give the precise TypeError.
+                let slice = borrow_chunk(wrapper, Unknown::from_napi_value(env, chunk)?)?;
+                // SAFETY: the bytes of a live argument, used only within this callback.
+                Ok(std::slice::from_raw_parts(slice.as_ptr(), slice.len()))
+            })?;
+            let mut result = ptr::null_mut();
+            check(sys::napi_create_double(env, accepted, &mut result))?;
+            Ok(result)
+        })
+    }
+}
+
+/// `skippableAhead()`.
+unsafe extern "C" fn skippable_ahead(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: called by Node-API with a live env and callback info.
+    unsafe {
+        contained(env, info, "skippableAhead", |_, accumulator, _| {
+            let ahead = accumulator.skippable_ahead()?;
+            let mut result = ptr::null_mut();
+            check(sys::napi_create_double(env, ahead, &mut result))?;
+            Ok(result)
+        })
+    }
+}
+
+/// `trySkip(length)`.
+unsafe extern "C" fn try_skip(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: called by Node-API with a live env and callback info.
+    unsafe {
+        contained(env, info, "trySkip", |wrapper, accumulator, length| {
+            let skipped = accumulator.try_skip(wrapper, Unknown::from_napi_value(env, length)?)?;
+            let mut result = ptr::null_mut();
+            check(sys::napi_get_boolean(env, skipped, &mut result))?;
+            Ok(result)
+        })
+    }
+}
+
+/// Runs `call` with the callback's receiver, checked to be a `StdoutAccumulator`, and its first
+/// argument (`undefined` when missing). Every failure, and any panic, becomes a thrown exception.
+///
+/// # Safety
+/// `env` and `info` must be the live arguments of a Node-API callback.
+unsafe fn contained(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+    name: &str,
+    call: impl FnOnce(&Env, &mut StdoutAccumulator, sys::napi_value) -> Result<sys::napi_value>,
+) -> sys::napi_value {
+    // SAFETY: see the function's contract.
+    let outcome =
+        catch_unwind(AssertUnwindSafe(|| unsafe { with_receiver(env, info, name, call) }))
+            .unwrap_or_else(|payload| {
+                Err(Error::new(
+                    Status::GenericFailure,
+                    format!(
+                        "internal error in StdoutAccumulator: {name} panicked: {}",
+                        panic_message(payload.as_ref())
+                    ),
+                ))
+            });
     match outcome {
         Ok(value) => value,
         Err(error) => {
@@ -100,9 +171,11 @@ unsafe extern "C" fn push_count(
 
 /// # Safety
 /// `env` and `info` must be the live arguments of a Node-API callback.
-unsafe fn push_count_inner(
+unsafe fn with_receiver(
     env: sys::napi_env,
     info: sys::napi_callback_info,
+    name: &str,
+    call: impl FnOnce(&Env, &mut StdoutAccumulator, sys::napi_value) -> Result<sys::napi_value>,
 ) -> Result<sys::napi_value> {
     let mut argc = 1;
     let mut argv = [ptr::null_mut(); 1];
@@ -119,34 +192,24 @@ unsafe fn push_count_inner(
             ptr::null_mut(),
         ))?;
         let wrapper = Env::from_raw(env);
+        let not_ours =
+            || type_error(&wrapper, &format!("{name}: the receiver is not a StdoutAccumulator"));
         let mut ours = false;
         let tag = <StdoutAccumulator as TypeTag>::type_tag();
         if sys::napi_check_object_type_tag(env, this, &tag, &mut ours) != sys::Status::napi_ok
             || !ours
         {
-            return Err(type_error(&wrapper, "pushCount: the receiver is not a StdoutAccumulator"));
+            return Err(not_ours());
         }
         let mut native: *mut c_void = ptr::null_mut();
         check(sys::napi_unwrap(env, this, &mut native))?;
         if native.is_null() {
-            return Err(type_error(&wrapper, "pushCount: the receiver is not a StdoutAccumulator"));
+            return Err(not_ours());
         }
-        // The tag says napi-rs wrapped a `StdoutAccumulator` here. Nothing in this call runs JS,
-        // so no other call can reach the object while this borrow lives.
+        // The tag says napi-rs wrapped a `StdoutAccumulator` here. Nothing in these calls runs
+        // JS, so no other call can reach the object while this borrow lives.
         let accumulator = &mut *native.cast::<StdoutAccumulator>();
-        let chunk = argv[0];
-        let accepted = accumulator.push_count_with(&wrapper, || {
-            if let Some(bytes) = typed_array_bytes(env, chunk) {
-                return Ok(bytes);
-            }
-            // Not a Uint8Array: the generated method's checks give the precise TypeError.
-            let slice = borrow_chunk(&wrapper, Unknown::from_napi_value(env, chunk)?)?;
-            // SAFETY: the bytes of a live argument, used only within this callback.
-            Ok(std::slice::from_raw_parts(slice.as_ptr(), slice.len()))
-        })?;
-        let mut result = ptr::null_mut();
-        check(sys::napi_create_double(env, accepted, &mut result))?;
-        Ok(result)
+        call(&wrapper, accumulator, argv[0])
     }
 }
 
@@ -184,6 +247,9 @@ fn check(status: sys::napi_status) -> Result<()> {
     if status == sys::Status::napi_ok {
         Ok(())
     } else {
-        Err(Error::new(Status::from(status), "a Node-API call failed in pushCount"))
+        Err(Error::new(
+            Status::from(status),
+            "a Node-API call failed in a StdoutAccumulator method",
+        ))
     }
 }

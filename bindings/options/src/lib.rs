@@ -139,6 +139,39 @@ pub const PUSH_OUTSIDE_READ: &str =
 pub const END_OUTSIDE_READ: &str =
     "StdoutAccumulator.endRead() called outside a read: call beginRead() first";
 
+/// Message for `trySkip` without an open read.
+pub const TRY_SKIP_OUTSIDE_READ: &str =
+    "StdoutAccumulator.trySkip() called outside a read: call beginRead() first";
+
+/// Reads the argument of `trySkip(length)`: a non-negative safe integer. Any other number is a
+/// `RangeError`, anything but a number a `TypeError`.
+pub fn skip_length(value: &OptionValue) -> Result<u64, OptionsError> {
+    match *value {
+        OptionValue::Number(n) if n.fract() == 0.0 && (0.0..=MAX_SAFE_INTEGER).contains(&n) => {
+            Ok(n as u64)
+        }
+        ref other => Err(OptionsError {
+            kind: if matches!(other, OptionValue::Number(_)) {
+                JsErrorKind::Range
+            } else {
+                JsErrorKind::Type
+            },
+            message: format!(
+                "StdoutAccumulator.trySkip(length): length must be a non-negative safe integer, \
+                 got {}",
+                describe(other)
+            ),
+        }),
+    }
+}
+
+/// A byte count as a JS number: counts past `Number.MAX_SAFE_INTEGER` (only the "everything"
+/// of `skippableAhead()` while a response is ignored) are given as that value, which stays
+/// exact under the subtractions a caller makes.
+pub fn js_count(count: u64) -> f64 {
+    count.min(MAX_SAFE_INTEGER as u64) as f64
+}
+
 /// The JS message for a [`UsageError`]: the core names its Rust calls, JS callers see the JS
 /// method they called.
 pub fn usage_error_message(error: &UsageError) -> String {
@@ -188,6 +221,30 @@ fn js_number_text(n: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skip_length_takes_non_negative_safe_integers_only() {
+        assert_eq!(skip_length(&OptionValue::Number(0.0)), Ok(0));
+        assert_eq!(skip_length(&OptionValue::Number(65_536.0)), Ok(65_536));
+        assert_eq!(
+            skip_length(&OptionValue::Number(MAX_SAFE_INTEGER)),
+            Ok(MAX_SAFE_INTEGER as u64)
+        );
+        for bad in [-1.0, 1.5, f64::NAN, f64::INFINITY, MAX_SAFE_INTEGER + 1.0] {
+            let error = skip_length(&OptionValue::Number(bad)).unwrap_err();
+            assert_eq!(error.kind, JsErrorKind::Range, "{bad}");
+        }
+        let error = skip_length(&OptionValue::Other("string")).unwrap_err();
+        assert_eq!(error.kind, JsErrorKind::Type);
+        assert_eq!(
+            error.message,
+            "StdoutAccumulator.trySkip(length): length must be a non-negative safe integer, got string"
+        );
+        assert_eq!(skip_length(&OptionValue::Missing).unwrap_err().kind, JsErrorKind::Type);
+        assert_eq!(skip_length(&OptionValue::Bool(true)).unwrap_err().kind, JsErrorKind::Type);
+        assert_eq!(js_count(u64::MAX), MAX_SAFE_INTEGER);
+        assert_eq!(js_count(7), 7.0);
+    }
 
     #[test]
     fn slice_bounds_read_arguments_as_array_slice_does() {

@@ -18,8 +18,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use tale_sandbox_binding_options::{
-    JsErrorKind, KNOWN_OPTIONS, OptionValue, OptionsError, chunk_not_uint8array, config_error,
-    config_from, not_an_object, slice_bounds, unknown_option, usage_error_message,
+    JsErrorKind, KNOWN_OPTIONS, OptionValue, OptionsError, TRY_SKIP_OUTSIDE_READ,
+    chunk_not_uint8array, config_error, config_from, js_count, not_an_object, skip_length,
+    slice_bounds, unknown_option, usage_error_message,
 };
 
 /// A chunk is handed over in pieces of at most this size, each copied only if it is needed; the
@@ -148,6 +149,77 @@ impl StdoutAccumulator {
         let before = self.inner.stdout().len();
         self.feed(chunk)?;
         Ok((self.inner.stdout().len() - before) as f64)
+    }
+
+    /// How many of the open response's next bytes `trySkip` would pass over without looking at
+    /// them (in one call or in several smaller ones): bytes of a raw poll that re-serve what
+    /// was already taken, up to the next place the accumulator checks; everything while it
+    /// ignores the rest of a response (then `Number.MAX_SAFE_INTEGER`). 0 in timestamped mode
+    /// and outside a read. The package's `pushCount` uses it to count such chunks without
+    /// handing them over.
+    #[wasm_bindgen(js_name = skippableAhead)]
+    pub fn skippable_ahead(&self) -> f64 {
+        js_count(self.inner.skippable_ahead())
+    }
+
+    /// Passes over the next `length` bytes of the open response without looking at them, if the
+    /// accumulator has no use for them, and returns `true`, exactly as if they had been pushed;
+    /// returns `false` and changes nothing when it needs them (push them then). Any `length`
+    /// up to `skippableAhead` is passed over. Throws a `TypeError` for a non-number, a
+    /// `RangeError` for a number that is not a non-negative safe integer, and an `Error`
+    /// outside a read.
+    #[wasm_bindgen(js_name = trySkip)]
+    pub fn try_skip(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "number")] length: &JsValue,
+    ) -> Result<bool, JsValue> {
+        let value = match length.as_f64() {
+            Some(number) => OptionValue::Number(number),
+            None if length.is_undefined() => OptionValue::Missing,
+            None => match length.as_bool() {
+                Some(flag) => OptionValue::Bool(flag),
+                None => OptionValue::Other(type_name(length)),
+            },
+        };
+        let length = skip_length(&value).map_err(options_error)?;
+        if !self.inner.is_reading() {
+            return Err(js_error_plain(TRY_SKIP_OUTSIDE_READ));
+        }
+        let skipped = match usize::try_from(length) {
+            Ok(len) => {
+                self.inner.try_skip(len).map_err(|_| js_error_plain(TRY_SKIP_OUTSIDE_READ))?
+            }
+            // Past 4 GiB (wasm32): only within `skippableAhead`, which may be skipped in any
+            // pieces, so none of them can be refused midway.
+            Err(_) if length <= self.inner.skippable_ahead() => {
+                let mut left = length;
+                while left > 0 {
+                    let piece = left.min(u32::MAX as u64);
+                    let piece_len = usize::try_from(piece).unwrap_or(usize::MAX);
+                    if !self
+                        .inner
+                        .try_skip(piece_len)
+                        .map_err(|_| js_error_plain(TRY_SKIP_OUTSIDE_READ))?
+                    {
+                        break;
+                    }
+                    left -= piece_len as u64;
+                }
+                left == 0
+            }
+            Err(_) => false,
+        };
+        if skipped {
+            self.response_offset += length;
+        }
+        Ok(skipped)
+    }
+
+    /// `true` when the accumulator was created with `timestamps: true` (timestamped mode), as
+    /// the option was given.
+    #[wasm_bindgen(getter)]
+    pub fn timestamps(&self) -> bool {
+        self.inner.config().mode == core::Mode::Timestamped
     }
 
     /// How many bytes of stdout are accepted so far (the length `finish().stdout` would have).

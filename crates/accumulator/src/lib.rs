@@ -389,6 +389,48 @@ impl StdoutAccumulator {
         Ok(skipped)
     }
 
+    /// How many of the open read's next bytes [`try_skip`](Self::try_skip) would pass over
+    /// without looking at them: a caller may skip any amount up to this, in one call or in any
+    /// number of smaller ones, each returning `Ok(true)`, with the same outcome and
+    /// [`byte_counts`](Self::byte_counts) as pushing those bytes. It lets a caller that pays per
+    /// call (the JS bindings: one JS-to-native crossing per chunk) count re-served chunks on
+    /// its side and settle them in one `try_skip`.
+    ///
+    /// In raw mode: from the read's position up to the first checked window (see
+    /// [`raw_checked_ranges`]), the end of the bytes held in case the response is a new file,
+    /// or the length already consumed, whichever comes first; while the rest of the response is
+    /// ignored (a new file found too deep to keep its start), everything: `u64::MAX` less the
+    /// bytes already fed to the read. 0 in timestamped mode, which reads every byte, and outside
+    /// a read.
+    ///
+    /// ```
+    /// use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
+    ///
+    /// let file: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    /// let mut acc = StdoutAccumulator::new(Config { cap_bytes: 1 << 20, mode: Mode::Raw }).unwrap();
+    /// acc.begin_read();
+    /// acc.push(&file).unwrap();
+    /// acc.end_read().unwrap();
+    /// // The next poll re-serves the file: its first 64 KiB are held (it may be a new file), and
+    /// // the 64-byte sample at 128 KiB is checked; what lies between is only counted.
+    /// acc.begin_read();
+    /// assert_eq!(acc.skippable_ahead(), 0);
+    /// acc.push(&file[..65_600]).unwrap();
+    /// assert_eq!(acc.skippable_ahead(), 131_072 - 65_600);
+    /// assert!(acc.try_skip(30_000).unwrap() && acc.try_skip(131_072 - 95_600).unwrap());
+    /// assert_eq!(acc.skippable_ahead(), 0);
+    /// acc.push(&file[131_072..]).unwrap();
+    /// acc.end_read().unwrap();
+    /// assert_eq!(acc.finish().stdout, &file[..]);
+    /// assert_eq!(acc.byte_counts().duplicate, 200_000);
+    /// ```
+    pub fn skippable_ahead(&self) -> u64 {
+        match &self.engine {
+            Engine::Raw(raw) if self.reading => raw.skippable_ahead(),
+            _ => 0,
+        }
+    }
+
     /// How many of the open read's next bytes re-serve what this accumulator already took: in
     /// raw mode, the part of the snapshot up to the length consumed, which is only checked at a
     /// few windows, so that [`try_skip`](Self::try_skip) passes over most of it. A caller that

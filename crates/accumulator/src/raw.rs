@@ -98,6 +98,24 @@ impl Fingerprint {
             || self.samples.get(first).is_some_and(|(o, _)| *o < end)
     }
 
+    /// Where the first recorded window at or after file offset `at` begins (`at` itself when
+    /// `at` is inside one): [`meets`](Self::meets) is false for `at..end` exactly when `end` is
+    /// at most this (and `at` is not inside the head).
+    fn unchecked_from(&self, at: u64) -> u64 {
+        if at < self.head.len() as u64 {
+            return at;
+        }
+        let mut limit = u64::MAX;
+        if at < self.tail_end {
+            limit = self.tail_end - self.tail.len() as u64;
+        }
+        let first = self.samples.partition_point(|(o, s)| o + s.len() as u64 <= at);
+        if let Some((o, _)) = self.samples.get(first) {
+            limit = limit.min(*o);
+        }
+        limit.max(at)
+    }
+
     /// Index in `bytes` (found at file offset `at`) of the first byte that contradicts what
     /// was recorded, if any.
     fn first_mismatch(&self, at: u64, bytes: &[u8]) -> Option<usize> {
@@ -219,6 +237,22 @@ impl Raw {
             read.pos = end;
         }
         unseen
+    }
+
+    /// How many of the read's next bytes [`try_skip`](Self::try_skip) passes over, in one call
+    /// or in any number of smaller ones: up to the first checked window, the end of the hold or
+    /// the length consumed, whichever comes first; everything (short of overflowing the read's
+    /// position) while the rest of the response is ignored; 0 without a read.
+    pub(crate) fn skippable_ahead(&self) -> u64 {
+        let Some(read) = &self.read else { return 0 };
+        if read.ignoring {
+            return u64::MAX - read.pos;
+        }
+        let holding = read.hold.len() as u64 == read.pos && read.hold.len() < read.hold_limit;
+        if holding {
+            return 0;
+        }
+        self.print.unchecked_from(read.pos).min(read.verify_end).saturating_sub(read.pos)
     }
 
     pub(crate) fn push(&mut self, chunk: &[u8], sink: &mut Sink, tally: &mut Tally) {

@@ -113,6 +113,150 @@ fn skipping_what_is_not_needed_changes_nothing() {
     );
 }
 
+static BUDGET_SKIPPED: AtomicU64 = AtomicU64::new(0);
+static BUDGET_OFFERED: AtomicU64 = AtomicU64::new(0);
+
+/// Passes over `pending` bytes with `try_skip`, in pieces whose sizes cycle through `splits`:
+/// every piece must be skipped.
+fn settle(
+    acc: &mut StdoutAccumulator,
+    pending: &mut u64,
+    splits: &[usize],
+) -> Result<(), TestCaseError> {
+    let mut k = 0;
+    while *pending > 0 {
+        let piece = (splits[k % splits.len()] as u64).min(*pending);
+        prop_assert_eq!(acc.try_skip(piece as usize), Ok(true), "a piece within skippable_ahead");
+        *pending -= piece;
+        k += 1;
+    }
+    Ok(())
+}
+
+/// What the JS bindings' layer does with `skippable_ahead`: after a push that accepted nothing,
+/// ask how far the read may be passed over; count the chunks that fit on this side, and settle
+/// them (in pieces) before the next push or the end of the read. Against an accumulator pushed
+/// every chunk, it must end identical, and the counts agree whenever nothing is pending.
+fn run_with_budget(cap: usize, ops: &[Op], splits: &[usize]) -> Result<(), TestCaseError> {
+    let config = Config { cap_bytes: cap, mode: Mode::Raw };
+    let pushed = StdoutAccumulator::new(config).unwrap();
+    let mut p = Pair { skipping: pushed.clone(), pushed, pushed_out: vec![], skipping_out: vec![] };
+    let mut file: Vec<u8> = Vec::new();
+    for op in ops {
+        match op {
+            Op::Write { len, pattern } => {
+                let from = file.len();
+                file.extend((from..from + len).map(|i| byte(*pattern, i)));
+            }
+            Op::Rotate => file.clear(),
+            Op::Read { limit, chunk, cut } => {
+                let body = &file[..limit.unwrap_or(usize::MAX).min(file.len())];
+                let served = &body[..cut.unwrap_or(usize::MAX).min(body.len())];
+                p.pushed_out.extend_from_slice(p.pushed.begin_read());
+                p.skipping_out.extend_from_slice(p.skipping.begin_read());
+                let (mut budget, mut pending) = (0u64, 0u64);
+                for piece in served.chunks(*chunk) {
+                    let len = piece.len() as u64;
+                    p.pushed_out.extend_from_slice(p.pushed.push(piece).unwrap());
+                    BUDGET_OFFERED.fetch_add(len, Ordering::Relaxed);
+                    if len <= budget {
+                        budget -= len;
+                        pending += len;
+                        BUDGET_SKIPPED.fetch_add(len, Ordering::Relaxed);
+                        continue;
+                    }
+                    settle(&mut p.skipping, &mut pending, splits)?;
+                    let accepted = p.skipping.push(piece).unwrap();
+                    let nothing = accepted.is_empty();
+                    p.skipping_out.extend_from_slice(accepted);
+                    prop_assert_eq!(p.skipping.byte_counts(), p.pushed.byte_counts());
+                    budget = if nothing { p.skipping.skippable_ahead() } else { 0 };
+                    // As far as skipping goes, and no further (short of the "everything" of a
+                    // read ignoring the rest of its response).
+                    if nothing && budget < 1 << 62 {
+                        let mut probe = p.skipping.clone();
+                        prop_assert_eq!(probe.try_skip(budget as usize + 1), Ok(false));
+                    }
+                }
+                settle(&mut p.skipping, &mut pending, splits)?;
+                prop_assert_eq!(p.skipping.byte_counts(), p.pushed.byte_counts());
+                if served.len() == body.len() {
+                    p.pushed_out.extend_from_slice(p.pushed.end_read().unwrap());
+                    p.skipping_out.extend_from_slice(p.skipping.end_read().unwrap());
+                } else {
+                    p.pushed_out.extend_from_slice(p.pushed.abandon_read());
+                    p.skipping_out.extend_from_slice(p.skipping.abandon_read());
+                }
+                prop_assert_eq!(p.skipping.skippable_ahead(), 0, "outside a read");
+            }
+        }
+        prop_assert_eq!(p.skipping.finish(), p.pushed.finish());
+        prop_assert_eq!(p.skipping.byte_counts(), p.pushed.byte_counts());
+    }
+    prop_assert_eq!(&p.skipping_out, &p.pushed_out);
+    prop_assert_eq!(p.pushed.finish().stdout, &p.pushed_out[..]);
+    Ok(())
+}
+
+#[test]
+fn skipping_up_to_skippable_ahead_in_any_pieces_changes_nothing() {
+    let config =
+        ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() };
+    proptest!(config, |(
+        cap in prop_oneof![1usize..5000, 100_000usize..400_000, Just(1 << 20)],
+        ops in prop::collection::vec(op(), 1..30),
+        splits in prop::collection::vec(prop_oneof![1usize..100, 1usize..200_000], 1..5),
+    )| {
+        run_with_budget(cap, &ops, &splits)?;
+    });
+    let (skipped, offered) =
+        (BUDGET_SKIPPED.load(Ordering::Relaxed), BUDGET_OFFERED.load(Ordering::Relaxed));
+    println!("skippable_ahead: {skipped} of {offered} offered bytes counted without a push");
+    assert!(
+        skipped * 10 >= offered,
+        "too few bytes passed over to test skippable_ahead: {skipped} of {offered}"
+    );
+}
+
+#[test]
+fn skippable_ahead_is_zero_in_timestamped_mode_and_everything_while_ignoring() {
+    let mut ts =
+        StdoutAccumulator::new(Config { cap_bytes: 1 << 20, mode: Mode::Timestamped }).unwrap();
+    assert_eq!(ts.skippable_ahead(), 0);
+    ts.begin_read();
+    ts.push(b"2024-05-01T10:20:30.100000000Z a\n").unwrap();
+    ts.end_read().unwrap();
+    ts.begin_read();
+    assert_eq!(ts.skippable_ahead(), 0, "timestamped mode");
+
+    // A new file found deep in a response (past the hold): the rest is ignored, all of it.
+    let old: Vec<u8> = (0..300_000usize).map(|i| byte(1, i)).collect();
+    let new: Vec<u8> =
+        (0..300_000usize).map(|i| byte(if i < 150_000 { 1 } else { 2 }, i)).collect();
+    let mut acc = StdoutAccumulator::new(Config { cap_bytes: 1 << 20, mode: Mode::Raw }).unwrap();
+    acc.begin_read();
+    acc.push(&old).unwrap();
+    acc.end_read().unwrap();
+    acc.begin_read();
+    let mut fed = 0u64;
+    for piece in new.chunks(65_536) {
+        if acc.skippable_ahead() >= piece.len() as u64 {
+            assert!(acc.try_skip(piece.len()).unwrap());
+        } else {
+            acc.push(piece).unwrap();
+        }
+        fed += piece.len() as u64;
+        if acc.finish().rotations == 1 {
+            break;
+        }
+    }
+    assert_eq!(acc.skippable_ahead(), u64::MAX - fed);
+    assert!(acc.try_skip(1 << 30).unwrap());
+    assert_eq!(acc.skippable_ahead(), u64::MAX - fed - (1 << 30));
+    acc.abandon_read();
+    assert_eq!(acc.skippable_ahead(), 0, "outside a read");
+}
+
 #[test]
 fn try_skip_outside_a_read_is_a_usage_error_and_timestamped_mode_never_skips() {
     let mut raw = StdoutAccumulator::new(Config { cap_bytes: 10, mode: Mode::Raw }).unwrap();
