@@ -54,7 +54,14 @@ struct Pair {
 static SKIPPED_BYTES: AtomicU64 = AtomicU64::new(0);
 static OFFERED_BYTES: AtomicU64 = AtomicU64::new(0);
 
-fn run(cap: usize, ops: &[Op]) -> Result<(), TestCaseError> {
+/// Plays `ops` on a simulated file with a fresh pair: every `Read` is begun by both accumulators,
+/// `feed` hands the served bytes (in pieces of the read's chunk size) to both, and both then end
+/// the read, or abandon it where it was cut. After every op the two must agree.
+fn play(
+    cap: usize,
+    ops: &[Op],
+    mut feed: impl FnMut(&mut Pair, &[u8], usize) -> Result<(), TestCaseError>,
+) -> Result<(), TestCaseError> {
     let config = Config { cap_bytes: cap, mode: Mode::Raw };
     let pushed = StdoutAccumulator::new(config).unwrap();
     let mut p = Pair { skipping: pushed.clone(), pushed, pushed_out: vec![], skipping_out: vec![] };
@@ -71,15 +78,7 @@ fn run(cap: usize, ops: &[Op]) -> Result<(), TestCaseError> {
                 let served = &body[..cut.unwrap_or(usize::MAX).min(body.len())];
                 p.pushed_out.extend_from_slice(p.pushed.begin_read());
                 p.skipping_out.extend_from_slice(p.skipping.begin_read());
-                for piece in served.chunks(*chunk) {
-                    p.pushed_out.extend_from_slice(p.pushed.push(piece).unwrap());
-                    OFFERED_BYTES.fetch_add(piece.len() as u64, Ordering::Relaxed);
-                    if p.skipping.try_skip(piece.len()).unwrap() {
-                        SKIPPED_BYTES.fetch_add(piece.len() as u64, Ordering::Relaxed);
-                    } else {
-                        p.skipping_out.extend_from_slice(p.skipping.push(piece).unwrap());
-                    }
-                }
+                feed(&mut p, served, *chunk)?;
                 if served.len() == body.len() {
                     p.pushed_out.extend_from_slice(p.pushed.end_read().unwrap());
                     p.skipping_out.extend_from_slice(p.skipping.end_read().unwrap());
@@ -87,13 +86,31 @@ fn run(cap: usize, ops: &[Op]) -> Result<(), TestCaseError> {
                     p.pushed_out.extend_from_slice(p.pushed.abandon_read());
                     p.skipping_out.extend_from_slice(p.skipping.abandon_read());
                 }
+                prop_assert_eq!(p.skipping.skippable_ahead(), 0, "outside a read");
             }
         }
         prop_assert_eq!(p.skipping.finish(), p.pushed.finish());
+        prop_assert_eq!(p.skipping.byte_counts(), p.pushed.byte_counts());
     }
     prop_assert_eq!(&p.skipping_out, &p.pushed_out);
     prop_assert_eq!(p.pushed.finish().stdout, &p.pushed_out[..]);
     Ok(())
+}
+
+/// Every piece is offered to `try_skip` first and pushed only where it is refused.
+fn run(cap: usize, ops: &[Op]) -> Result<(), TestCaseError> {
+    play(cap, ops, |p, served, chunk| {
+        for piece in served.chunks(chunk) {
+            p.pushed_out.extend_from_slice(p.pushed.push(piece).unwrap());
+            OFFERED_BYTES.fetch_add(piece.len() as u64, Ordering::Relaxed);
+            if p.skipping.try_skip(piece.len()).unwrap() {
+                SKIPPED_BYTES.fetch_add(piece.len() as u64, Ordering::Relaxed);
+            } else {
+                p.skipping_out.extend_from_slice(p.skipping.push(piece).unwrap());
+            }
+        }
+        Ok(())
+    })
 }
 
 #[test]
@@ -138,64 +155,35 @@ fn settle(
 /// them (in pieces) before the next push or the end of the read. Against an accumulator pushed
 /// every chunk, it must end identical, and the counts agree whenever nothing is pending.
 fn run_with_budget(cap: usize, ops: &[Op], splits: &[usize]) -> Result<(), TestCaseError> {
-    let config = Config { cap_bytes: cap, mode: Mode::Raw };
-    let pushed = StdoutAccumulator::new(config).unwrap();
-    let mut p = Pair { skipping: pushed.clone(), pushed, pushed_out: vec![], skipping_out: vec![] };
-    let mut file: Vec<u8> = Vec::new();
-    for op in ops {
-        match op {
-            Op::Write { len, pattern } => {
-                let from = file.len();
-                file.extend((from..from + len).map(|i| byte(*pattern, i)));
+    play(cap, ops, |p, served, chunk| {
+        let (mut budget, mut pending) = (0u64, 0u64);
+        for piece in served.chunks(chunk) {
+            let len = piece.len() as u64;
+            p.pushed_out.extend_from_slice(p.pushed.push(piece).unwrap());
+            BUDGET_OFFERED.fetch_add(len, Ordering::Relaxed);
+            if len <= budget {
+                budget -= len;
+                pending += len;
+                BUDGET_SKIPPED.fetch_add(len, Ordering::Relaxed);
+                continue;
             }
-            Op::Rotate => file.clear(),
-            Op::Read { limit, chunk, cut } => {
-                let body = &file[..limit.unwrap_or(usize::MAX).min(file.len())];
-                let served = &body[..cut.unwrap_or(usize::MAX).min(body.len())];
-                p.pushed_out.extend_from_slice(p.pushed.begin_read());
-                p.skipping_out.extend_from_slice(p.skipping.begin_read());
-                let (mut budget, mut pending) = (0u64, 0u64);
-                for piece in served.chunks(*chunk) {
-                    let len = piece.len() as u64;
-                    p.pushed_out.extend_from_slice(p.pushed.push(piece).unwrap());
-                    BUDGET_OFFERED.fetch_add(len, Ordering::Relaxed);
-                    if len <= budget {
-                        budget -= len;
-                        pending += len;
-                        BUDGET_SKIPPED.fetch_add(len, Ordering::Relaxed);
-                        continue;
-                    }
-                    settle(&mut p.skipping, &mut pending, splits)?;
-                    let accepted = p.skipping.push(piece).unwrap();
-                    let nothing = accepted.is_empty();
-                    p.skipping_out.extend_from_slice(accepted);
-                    prop_assert_eq!(p.skipping.byte_counts(), p.pushed.byte_counts());
-                    budget = if nothing { p.skipping.skippable_ahead() } else { 0 };
-                    // As far as skipping goes, and no further (short of the "everything" of a
-                    // read ignoring the rest of its response).
-                    if nothing && budget < 1 << 62 {
-                        let mut probe = p.skipping.clone();
-                        prop_assert_eq!(probe.try_skip(budget as usize + 1), Ok(false));
-                    }
-                }
-                settle(&mut p.skipping, &mut pending, splits)?;
-                prop_assert_eq!(p.skipping.byte_counts(), p.pushed.byte_counts());
-                if served.len() == body.len() {
-                    p.pushed_out.extend_from_slice(p.pushed.end_read().unwrap());
-                    p.skipping_out.extend_from_slice(p.skipping.end_read().unwrap());
-                } else {
-                    p.pushed_out.extend_from_slice(p.pushed.abandon_read());
-                    p.skipping_out.extend_from_slice(p.skipping.abandon_read());
-                }
-                prop_assert_eq!(p.skipping.skippable_ahead(), 0, "outside a read");
+            settle(&mut p.skipping, &mut pending, splits)?;
+            let accepted = p.skipping.push(piece).unwrap();
+            let nothing = accepted.is_empty();
+            p.skipping_out.extend_from_slice(accepted);
+            prop_assert_eq!(p.skipping.byte_counts(), p.pushed.byte_counts());
+            budget = if nothing { p.skipping.skippable_ahead() } else { 0 };
+            // As far as skipping goes, and no further (short of the "everything" of a read
+            // ignoring the rest of its response).
+            if nothing && budget < 1 << 62 {
+                let mut probe = p.skipping.clone();
+                prop_assert_eq!(probe.try_skip(budget as usize + 1), Ok(false));
             }
         }
-        prop_assert_eq!(p.skipping.finish(), p.pushed.finish());
+        settle(&mut p.skipping, &mut pending, splits)?;
         prop_assert_eq!(p.skipping.byte_counts(), p.pushed.byte_counts());
-    }
-    prop_assert_eq!(&p.skipping_out, &p.pushed_out);
-    prop_assert_eq!(p.pushed.finish().stdout, &p.pushed_out[..]);
-    Ok(())
+        Ok(())
+    })
 }
 
 #[test]
