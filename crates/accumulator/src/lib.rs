@@ -344,7 +344,7 @@ impl StdoutAccumulator {
         }
         match &mut self.engine {
             Engine::Raw(raw) => raw.begin(&self.sink),
-            Engine::Timestamped(ts) => ts.begin(),
+            Engine::Timestamped(ts) => ts.begin(&self.sink),
         }
         self.reading = true;
         &self.sink.bytes()[before..]

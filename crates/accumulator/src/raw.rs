@@ -164,6 +164,14 @@ struct Read {
     ignoring: bool,
 }
 
+impl Read {
+    /// Whether the read's next bytes still go to the hold (everything so far was held, and the
+    /// hold has room).
+    fn holding(&self) -> bool {
+        self.hold.len() as u64 == self.pos && self.hold.len() < self.hold_limit
+    }
+}
+
 /// What raw mode keeps between reads: a fingerprint of the current file, how much of it was
 /// taken, and the open read.
 #[derive(Debug, Clone)]
@@ -227,9 +235,8 @@ impl Raw {
         let Some(read) = &mut self.read else { return false };
         // A length no response can have is simply not skipped.
         let Some(end) = read.pos.checked_add(len) else { return false };
-        let holding = read.hold.len() as u64 == read.pos && read.hold.len() < read.hold_limit;
         let unseen = read.ignoring
-            || (end <= read.verify_end && !holding && !self.print.meets(read.pos, end));
+            || (end <= read.verify_end && !read.holding() && !self.print.meets(read.pos, end));
         if unseen {
             if read.ignoring {
                 self.skipped += len;
@@ -248,8 +255,7 @@ impl Raw {
         if read.ignoring {
             return u64::MAX - read.pos;
         }
-        let holding = read.hold.len() as u64 == read.pos && read.hold.len() < read.hold_limit;
-        if holding {
+        if read.holding() {
             return 0;
         }
         self.print.unchecked_from(read.pos).min(read.verify_end).saturating_sub(read.pos)

@@ -170,9 +170,13 @@ enum Flow {
 struct Read {
     at: At,
     flow: Flow,
-    /// This read took bytes into stdout (or counted them past the cap).
-    took: bool,
+    /// Where stdout and the mark stood when the read began: a read that moved them took bytes
+    /// (or a line start).
+    from: Position,
 }
+
+/// Bytes taken into stdout (or counted past the cap), and the mark's time and line count.
+type Position = (u64, Option<(Nanos, u64)>);
 
 /// What timestamped mode keeps between reads: the mark (the last line group taken) and the open
 /// read.
@@ -290,14 +294,18 @@ impl Timestamped {
             && sum.value() == mark.sum.value()
     }
 
-    pub(crate) fn begin(&mut self) {
+    fn position(&self, sink: &Sink) -> Position {
+        (sink.total(), self.mark.as_ref().map(|m| (m.ts, m.lines)))
+    }
+
+    pub(crate) fn begin(&mut self, sink: &Sink) {
         self.parser.clear();
         let flow = Flow::Searching { plain: Reading::new(false), continued: None };
-        self.read = Some(Read { at: At::Leading, flow, took: false });
+        self.read = Some(Read { at: At::Leading, flow, from: self.position(sink) });
     }
 
     pub(crate) fn end(&mut self, complete: bool, sink: &mut Sink, tally: &mut Tally) {
-        let took = self.read.as_ref().is_some_and(|r| r.took);
+        let took = self.read.as_ref().is_some_and(|r| r.from != self.position(sink));
         if complete && self.caught_up() {
             self.group_cut = false;
         } else if !complete && took {
@@ -337,9 +345,6 @@ impl Timestamped {
 
     pub(crate) fn push(&mut self, chunk: &[u8], sink: &mut Sink, tally: &mut Tally) {
         let Some(mut read) = self.read.take() else { return };
-        let position =
-            |t: &Self, sink: &Sink| (sink.total(), t.mark.as_ref().map(|m| (m.ts, m.lines)));
-        let before = position(self, sink);
         let mut rest = chunk;
         while !rest.is_empty() && !matches!(read.flow, Flow::Ignoring) {
             if read.at == At::InLine {
@@ -371,7 +376,6 @@ impl Timestamped {
         if matches!(read.flow, Flow::Ignoring) {
             tally.skipped += rest.len() as u64;
         }
-        read.took |= position(self, sink) != before;
         self.read = Some(read);
     }
 

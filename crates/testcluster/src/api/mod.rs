@@ -167,7 +167,7 @@ fn object_name(path: &str) -> Option<&str> {
     path.strip_prefix("/api/v1/namespaces/")?.split('/').nth(2).filter(|n| !n.is_empty())
 }
 
-async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+async fn guard(State(shared): State<Arc<Shared>>, mut request: Request, next: Next) -> Response {
     let matched = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
     let route = route_name(request.method(), matched.as_deref(), request.uri().query());
     if needs_token(route, request.uri().path()) && !authorized(&shared, &request) {
@@ -213,7 +213,6 @@ async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
             Fault::CutBody { .. } | Fault::Slow { .. } => body_faults.push(fault),
         }
     }
-    let mut request = request;
     if !body_faults.is_empty() {
         request.extensions_mut().insert(logs::BodyFaulted);
     }
