@@ -173,15 +173,7 @@ impl StdoutAccumulator {
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "number")] length: &JsValue,
     ) -> Result<bool, JsValue> {
-        let value = match length.as_f64() {
-            Some(number) => OptionValue::Number(number),
-            None if length.is_undefined() => OptionValue::Missing,
-            None => match length.as_bool() {
-                Some(flag) => OptionValue::Bool(flag),
-                None => OptionValue::Other(type_name(length)),
-            },
-        };
-        let length = skip_length(&value).map_err(options_error)?;
+        let length = skip_length(&value_of(length)).map_err(options_error)?;
         if !self.inner.is_reading() {
             return Err(js_error_plain(TRY_SKIP_OUTSIDE_READ));
         }
@@ -362,15 +354,20 @@ fn option_value(options: &Object, name: &str) -> Result<OptionValue, OptionsErro
         kind: JsErrorKind::Type,
         message: format!("new StdoutAccumulator(options): reading {name} threw: {e:?}"),
     })?;
-    Ok(if value.is_undefined() {
+    Ok(value_of(&value))
+}
+
+/// A JS value as the shared validation sees it (an option's value, or `trySkip`'s length).
+fn value_of(value: &JsValue) -> OptionValue {
+    if value.is_undefined() {
         OptionValue::Missing
     } else if let Some(flag) = value.as_bool() {
         OptionValue::Bool(flag)
     } else if let Some(number) = value.as_f64() {
         OptionValue::Number(number)
     } else {
-        OptionValue::Other(type_name(&value))
-    })
+        OptionValue::Other(type_name(value))
+    }
 }
 
 /// Returns the argument as a `Uint8Array` (a `Buffer` is one); anything else is a `TypeError`.
