@@ -78,13 +78,23 @@ function isClass(value) {
  * napi-rs classes can be called without `new`, which would wrap `this` (the global object or
  * any receiver) as an instance. Make them behave like JS classes instead: a call without `new`
  * is a TypeError. `instanceof` and static members go through to the class.
+ *
+ * `new` on the proxy constructs the class itself as the new target: V8 keeps the initial hidden
+ * class of instances on the constructor, and a Proxy as the new target has none, so every
+ * instance would get a hidden class of its own, which makes every call site that sees several
+ * accumulators megamorphic, and deoptimises code that saw one when it is collected. A subclass
+ * (`class Mine extends StdoutAccumulator`) stays the new target of its own instances.
  */
 function requireNew(NativeClass) {
-  return new Proxy(NativeClass, {
+  const proxy = new Proxy(NativeClass, {
     apply() {
       throw new TypeError(`Class constructor ${NativeClass.name} cannot be invoked without 'new'`)
     },
+    construct(target, args, newTarget) {
+      return Reflect.construct(target, args, newTarget === proxy ? target : newTarget)
+    },
   })
+  return proxy
 }
 
 const binding = load()

@@ -15,11 +15,12 @@
 
 const INSTALLED = Symbol.for('tale.sandbox.skipLayer')
 
-// What the JS side keeps per accumulator, in a WeakMap rather than on the object: a lookup by
-// identity does not depend on the object's hidden class, and the napi package's instances
-// (constructed through a Proxy) each have a hidden class of their own, so a property read on
-// them would deoptimise the per-chunk path at every new accumulator. One object, created at the
-// first push the accumulator took, with the same shape for every accumulator:
+// What the JS side keeps per accumulator, in a WeakMap rather than on the object: the object
+// stays as the caller sees it (no extra property, whatever its class or subclass), and a lookup
+// by identity does not depend on the object's hidden class (before the napi loader constructed
+// through the class itself, every napi instance had one of its own, and a property read on them
+// deoptimised the per-chunk path at every new accumulator). One object, created at the first
+// read begun, with the same shape for every accumulator:
 //   budget   bytes the open read may still pass over, beyond those pending;
 //   pending  bytes counted on the JS side and not yet passed to `trySkip`;
 //   timestamped  whether the accumulator is in timestamped mode (asked once).

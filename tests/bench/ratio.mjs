@@ -1,7 +1,7 @@
 // Node benchmark (issue 3, item 6): the napi addon vs the wasm package vs a JS re-implementation
 // of the TypeScript service's per-poll algorithm, measured side by side in one run.
 //
-//   node tests/bench/ratio.mjs [--reps N] [--quick] [--clock wall|cpu] [--fresh-memory]
+//   node tests/bench/ratio.mjs [--reps N] [--quick] [--clock wall|cpu] [--fresh-memory] [--only TEXT]
 //
 // Columns: native Rust (crates/accumulator/examples/native_side.rs, built by this script, one
 // process per repetition), the napi addon, the wasm package, each of them also on its fast path
@@ -12,6 +12,8 @@
 //
 // Before every timed measurement the script collects garbage and lets finalizers run (settle()),
 // so every surface starts from warm, reused memory as the native side does.
+//
+// --only TEXT runs only the workloads whose printed name contains TEXT (e.g. `--only polls`).
 //
 // --clock cpu reads the process's CPU time (process.cpuUsage(), user + system, all threads)
 // instead of wall time: on a shared machine it leaves out the time spent waiting for a core.
@@ -68,6 +70,11 @@ const quick = args.includes('--quick')
 const repsAt = args.indexOf('--reps')
 const REPS = repsAt >= 0 ? Number(args[repsAt + 1]) : quick ? 3 : 9
 if (!Number.isInteger(REPS) || REPS < 1) throw new Error('--reps needs a positive integer')
+const onlyAt = args.indexOf('--only')
+const ONLY = onlyAt >= 0 ? args[onlyAt + 1] : ''
+if (onlyAt >= 0 && !ONLY) throw new Error('--only needs the text of a workload name')
+/** Whether the workload named `name` runs (--only). */
+const selected = (name) => name.includes(ONLY)
 const clockAt = args.indexOf('--clock')
 const CLOCK = clockAt >= 0 ? args[clockAt + 1] : 'wall'
 if (CLOCK !== 'wall' && CLOCK !== 'cpu') throw new Error('--clock must be wall or cpu')
@@ -244,6 +251,7 @@ function throughputLine(name, bytes, ms) {
 const THROUGHPUT_KINDS = ['native', 'napi', 'wasm', 'napi-fast', 'wasm-fast']
 
 for (const { name, body, cap } of streams) {
+  if (!selected(name)) continue
   const ms = Object.fromEntries(THROUGHPUT_KINDS.map((kind) => [kind, []]))
   const once = (kind) => (kind === 'native' ? native('timestamped', body.length, cap) : timestampedOnce(kind, body, cap))
   for (const kind of Object.keys(IMPLS)) timestampedOnce(kind, body, cap) // warm-up (the native side warms up in its own process)
@@ -273,6 +281,8 @@ function rawOnce(kind, file, polls, capBytes) {
 }
 const rawFile = rawLog(16 * MIB)
 for (const polls of [1, 16]) {
+  const name = `${polls === 1 ? 'raw one read of 16 MiB' : `raw ${polls} polls growing to 16 MiB`}, cap 32 MiB`
+  if (!selected(name)) continue
   const ms = Object.fromEntries(THROUGHPUT_KINDS.map((kind) => [kind, []]))
   const once = (kind) => (kind === 'native' ? native('raw', rawFile.length, polls, 32 * MIB) : rawOnce(kind, rawFile, polls, 32 * MIB))
   for (const kind of Object.keys(IMPLS)) rawOnce(kind, rawFile, polls, 32 * MIB) // warm-up
@@ -282,8 +292,7 @@ for (const polls of [1, 16]) {
       ms[kind].push(once(kind))
     }
   }
-  const name = polls === 1 ? 'raw one read of 16 MiB' : `raw ${polls} polls growing to 16 MiB`
-  throughputLine(`${name}, cap 32 MiB`, rawFile.length, ms)
+  throughputLine(name, rawFile.length, ms)
 }
 
 // --- Raw poll cost at a 5 MiB snapshot (and 1 / 20 MiB unless --quick), vs the TypeScript algorithm.
@@ -292,12 +301,13 @@ const file = rawLog(Math.max(...SIZES))
 const CAP = 32 * MIB // above every snapshot: every new byte is kept by all three
 for (const size of SIZES) {
   for (const fresh of [0, 100, 64 * 1024]) {
+    if (!selected(`raw poll ${size / MIB} MiB snapshot, ${fresh} new bytes`)) continue
     // Enough polls per repetition to take a stable median, few enough for big snapshots.
     const polls = (kind) => (kind === 'typescript' ? Math.max(3, Math.round(60 / (size / MIB))) : 200)
-    const med = { native: [], napi: [], wasm: [], typescript: [] }
+    const med = { native: [], napi: [], wasm: [], 'napi-fast': [], 'wasm-fast': [], typescript: [] }
     const cost = (kind) =>
       kind === 'native' ? native('poll', size, fresh, polls(kind), CAP) : pollCost(kind, file, size, fresh, polls(kind), CAP)
-    for (const kind of ['napi', 'wasm', 'typescript']) pollCost(kind, file, size, fresh, 2, CAP) // warm-up
+    for (const kind of Object.keys(med)) if (kind !== 'native') pollCost(kind, file, size, fresh, 2, CAP) // warm-up
     for (let r = 0; r < REPS; r++) {
       for (const kind of rotate(Object.keys(med), r)) {
         await settle()
@@ -308,9 +318,11 @@ for (const size of SIZES) {
     const us = (x) => `${fmt(x * 1e3)} µs`
     console.log(
       `raw poll ${size / MIB} MiB snapshot, ${fresh} new bytes: native ${us(m.native)}, napi ${us(m.napi)}, wasm ${us(m.wasm)}, ` +
+        `napi-fast ${us(m['napi-fast'])}, wasm-fast ${us(m['wasm-fast'])}, ` +
         `typescript ${us(m.typescript)}; typescript/napi ${fmt(m.typescript / m.napi)}x, ` +
         `typescript/wasm ${fmt(m.typescript / m.wasm)}x, wasm/napi speed ${fmt(m.napi / m.wasm, 2)}, ` +
-        `wasm/native speed ${fmt(m.native / m.wasm, 2)}`,
+        `wasm/native speed ${fmt(m.native / m.wasm, 2)}, napi-fast/native ${fmt(m.native / m['napi-fast'], 2)}, ` +
+        `wasm-fast/native ${fmt(m.native / m['wasm-fast'], 2)}`,
     )
   }
 }

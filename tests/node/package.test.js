@@ -109,6 +109,26 @@ test('the package exports exactly what index.d.ts declares, and every class need
   }
 })
 
+test('instances made with new share one hidden class, and a subclass stays the new target', () => {
+  // The loader wraps each class in a Proxy (to refuse calls without new); with the Proxy as the
+  // new target, V8 gave every instance a hidden class of its own (slow, megamorphic call sites).
+  // %HaveSameMap needs --allow-natives-syntax, so this runs in a child process.
+  const script = `
+    const { StdoutAccumulator } = require(${JSON.stringify(mainDir)})
+    const a = new StdoutAccumulator({ capBytes: 10 }), b = new StdoutAccumulator({ capBytes: 20, timestamps: true })
+    class Mine extends StdoutAccumulator { mine() { return 'mine' } }
+    const m = new Mine({ capBytes: 10 })
+    m.beginRead()
+    console.log(JSON.stringify({
+      sameMap: %HaveSameMap(a, b),
+      proto: Object.getPrototypeOf(a) === StdoutAccumulator.prototype && a instanceof StdoutAccumulator,
+      sub: m instanceof Mine && m instanceof StdoutAccumulator && m.mine() === 'mine',
+      subPush: m.pushCount(Buffer.from('hi\\n')),
+    }))`
+  const out = execFileSync(process.execPath, ['--allow-natives-syntax', '-e', script], { encoding: 'utf8' })
+  assert.deepEqual(JSON.parse(out), { sameMap: true, proto: true, sub: true, subPush: 3 })
+})
+
 test('ESM import gives the same exports as require, through the exports map', async () => {
   assert.deepEqual(mainPackage.exports['.'], { types: './index.d.ts', import: './index.mjs', require: './index.js' })
   const esm = await import(pathToFileURL(join(mainDir, 'index.mjs')).href)

@@ -4,7 +4,8 @@
 //! read JS memory in place, so a chunk is copied into linear memory through a reused scratch
 //! buffer — in pieces, and only the pieces the accumulator will look at
 //! ([`core::StdoutAccumulator::try_skip`]; small pieces deep in a raw response, where a chunk
-//! is usually looked at in one small window only); accepted bytes are copied out into a fresh
+//! is usually looked at in one small window only) — or, for new raw bytes that all go into
+//! stdout, straight into stdout ([`core::StdoutAccumulator::try_push_in_place`]); accepted bytes are copied out into a fresh
 //! `Uint8Array`, except on the fast path (`pushCount`, `stdoutLength`, `stdoutSlice`), which
 //! copies stdout out only when and as much as the caller asks.
 //!
@@ -304,23 +305,41 @@ impl StdoutAccumulator {
         }
         let mut at = 0;
         while at < len {
-            // Re-served bytes deep in a raw response go in small pieces: a checked window is
-            // met in one of them and the others are skipped. Everything else is read whole.
+            // Re-served bytes deep in a raw response are only checked at a few windows: pass
+            // over what the accumulator says it would not look at, and copy the rest in small
+            // pieces (a checked window is met in the first of them). Before that, and once the
+            // response serves new bytes, everything is read, in large pieces. The first bytes
+            // after the hold are always handed over whole, so that a new file found there
+            // continues from the hold as it would with the whole chunk.
             let small = self.response_offset + at as u64 >= SMALL_PIECES_FROM
                 && self.inner.rechecked_ahead() > 0;
+            if small {
+                let ahead = self.inner.skippable_ahead().min((len - at) as u64) as usize;
+                // Within `skippable_ahead`, so passed over by contract; `false` would only mean
+                // pushing these bytes after all.
+                if ahead > 0 && self.inner.try_skip(ahead).map_err(usage)? {
+                    at += ahead;
+                    continue;
+                }
+            }
             let end = len.min(at + if small { SMALL_PIECE_BYTES } else { PIECE_BYTES });
-            let asked_already = at == 0 && end == len;
-            if asked_already || !self.inner.try_skip(end - at).map_err(usage)? {
-                let piece = if asked_already {
-                    chunk.clone()
-                } else {
-                    chunk.subarray(at as u32, end as u32)
-                };
-                self.scratch.clear();
-                self.scratch.reserve(end - at);
-                let bytes =
-                    piece.copy_to_uninit(&mut self.scratch.spare_capacity_mut()[..end - at]);
-                self.inner.push(bytes).map_err(usage)?;
+            let whole = at == 0 && end == len;
+            if whole || small || !self.inner.try_skip(end - at).map_err(usage)? {
+                let piece =
+                    if whole { chunk.clone() } else { chunk.subarray(at as u32, end as u32) };
+                // New bytes that all go into stdout are copied once, straight there; anything
+                // the accumulator reads first goes through the scratch buffer.
+                if !self
+                    .inner
+                    .try_push_in_place(end - at, |buf| piece.copy_to_uninit(buf))
+                    .map_err(usage)?
+                {
+                    self.scratch.clear();
+                    self.scratch.reserve(end - at);
+                    let bytes =
+                        piece.copy_to_uninit(&mut self.scratch.spare_capacity_mut()[..end - at]);
+                    self.inner.push(bytes).map_err(usage)?;
+                }
             }
             at = end;
         }

@@ -66,7 +66,8 @@
 //!   detected (a larger chunk keeps more; the next read re-serves the rest); and a timestamped
 //!   line group spanning a rotation, as above.
 
-#![forbid(unsafe_code)]
+// One audited `unsafe` block: `Sink::fill_in_place` (see `try_push_in_place`).
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod checksum;
@@ -79,6 +80,7 @@ mod timestamped;
 
 use std::borrow::Cow;
 use std::fmt;
+use std::mem::MaybeUninit;
 
 pub use raw::checked_ranges as raw_checked_ranges;
 
@@ -387,6 +389,52 @@ impl StdoutAccumulator {
             self.wire += len as u64;
         }
         Ok(skipped)
+    }
+
+    /// Feeds the next `len` bytes of the current response by letting `fill` write them
+    /// straight into stdout, when pushing them would take them all into stdout as they are;
+    /// returns `Ok(true)` then, with the same outcome and [`byte_counts`](Self::byte_counts)
+    /// as [`push`](Self::push)ing those bytes (they are `stdout`'s last `len` bytes). Returns
+    /// `Ok(false)` and changes nothing otherwise, and then they must be pushed: in timestamped
+    /// mode (prefixes are stripped), in raw mode while the read re-serves bytes already taken
+    /// or ignores the rest of its response, and when stdout has room for fewer than `len`
+    /// bytes (the cap). Like `push`, it fails outside a read ([`UsageError::PushOutsideRead`]).
+    ///
+    /// `fill` gets `len` bytes of uninitialised memory, writes the response's bytes into them
+    /// and returns them as written, as `js_sys::Uint8Array::copy_to_uninit` does; if it returns
+    /// any other slice, nothing is taken (`Ok(false)`). This is for callers that cannot lend
+    /// bytes as a slice without copying them first: the wasm binding, whose chunks are in JS
+    /// memory, copies a raw poll's new bytes once, into stdout, instead of twice.
+    ///
+    /// ```
+    /// use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
+    ///
+    /// let mut acc = StdoutAccumulator::new(Config { cap_bytes: 8, mode: Mode::Raw }).unwrap();
+    /// acc.begin_read();
+    /// // New bytes with room for them under the cap: written straight into stdout.
+    /// assert!(acc.try_push_in_place(5, |buf| buf.write_copy_of_slice(b"hello")).unwrap());
+    /// // Past the cap: not taken, push them.
+    /// assert!(!acc.try_push_in_place(5, |buf| buf.write_copy_of_slice(b" you!")).unwrap());
+    /// assert_eq!(acc.push(b" you!").unwrap(), b" yo");
+    /// acc.end_read().unwrap();
+    /// assert_eq!(acc.finish().stdout, b"hello yo");
+    /// assert_eq!(acc.finish().total_bytes, 10);
+    /// ```
+    pub fn try_push_in_place<F>(&mut self, len: usize, fill: F) -> Result<bool, UsageError>
+    where
+        F: FnOnce(&mut [MaybeUninit<u8>]) -> &mut [u8],
+    {
+        if !self.reading {
+            return Err(UsageError::PushOutsideRead);
+        }
+        let taken = match &mut self.engine {
+            Engine::Raw(raw) => raw.take_in_place(len, &mut self.sink, &mut self.tally, fill),
+            Engine::Timestamped(_) => false,
+        };
+        if taken {
+            self.wire += len as u64;
+        }
+        Ok(taken)
     }
 
     /// How many of the open read's next bytes [`try_skip`](Self::try_skip) would pass over

@@ -1,5 +1,5 @@
-//! `try_skip` is an optimisation only: an accumulator offered every chunk through `try_skip`
-//! first (pushing only what it refuses to skip) must end exactly like one that was pushed
+//! `try_skip` and `try_push_in_place` are optimisations only: an accumulator offered every chunk
+//! through them first (pushing only what they refuse) must end exactly like one that was pushed
 //! everything, byte for byte and count for count.
 //!
 //! The kubelet model test checks this too, but its files are tiny; raw mode only skips inside
@@ -204,6 +204,94 @@ fn skipping_up_to_skippable_ahead_in_any_pieces_changes_nothing() {
         skipped * 10 >= offered,
         "too few bytes passed over to test skippable_ahead: {skipped} of {offered}"
     );
+}
+
+static IN_PLACE_BYTES: AtomicU64 = AtomicU64::new(0);
+static IN_PLACE_OFFERED: AtomicU64 = AtomicU64::new(0);
+
+/// What the wasm binding does with a piece: write it straight into stdout if the accumulator
+/// takes it so, else skip it if it may, else push it. Each accepted piece must be what `push`
+/// accepted, and the counts agree after every piece.
+fn run_in_place(cap: usize, ops: &[Op]) -> Result<(), TestCaseError> {
+    play(cap, ops, |p, served, chunk| {
+        for piece in served.chunks(chunk) {
+            let accepted = p.pushed.push(piece).unwrap();
+            p.pushed_out.extend_from_slice(accepted);
+            IN_PLACE_OFFERED.fetch_add(piece.len() as u64, Ordering::Relaxed);
+            let before = p.skipping.finish().stdout.len();
+            let mut called = false;
+            let in_place = p.skipping.try_push_in_place(piece.len(), |buf| {
+                called = true;
+                buf.write_copy_of_slice(piece)
+            });
+            if in_place.unwrap() {
+                IN_PLACE_BYTES.fetch_add(piece.len() as u64, Ordering::Relaxed);
+                let stdout = p.skipping.finish().stdout;
+                prop_assert_eq!(&stdout[before..], accepted, "written in place: all of it taken");
+                prop_assert_eq!(stdout.len() - before, piece.len());
+                p.skipping_out.extend_from_slice(&stdout[before..]);
+            } else {
+                prop_assert!(!called, "fill is only called for bytes it takes");
+                if !p.skipping.try_skip(piece.len()).unwrap() {
+                    p.skipping_out.extend_from_slice(p.skipping.push(piece).unwrap());
+                }
+            }
+            prop_assert_eq!(p.skipping.byte_counts(), p.pushed.byte_counts());
+        }
+        Ok(())
+    })
+}
+
+#[test]
+fn writing_new_bytes_in_place_changes_nothing() {
+    let config =
+        ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() };
+    proptest!(config, |(cap in prop_oneof![1usize..5000, 100_000usize..400_000, Just(1 << 20)], ops in prop::collection::vec(op(), 1..30))| {
+        run_in_place(cap, &ops)?;
+    });
+    let (in_place, offered) =
+        (IN_PLACE_BYTES.load(Ordering::Relaxed), IN_PLACE_OFFERED.load(Ordering::Relaxed));
+    println!("try_push_in_place: {in_place} of {offered} offered bytes written in place");
+    assert!(
+        in_place * 20 >= offered,
+        "too few bytes written in place to test try_push_in_place: {in_place} of {offered}"
+    );
+}
+
+#[test]
+fn push_in_place_refuses_what_it_would_not_take_whole_and_a_fill_that_returns_another_slice() {
+    fn fill(buf: &mut [std::mem::MaybeUninit<u8>]) -> &mut [u8] {
+        buf.write_copy_of_slice(b"abcd")
+    }
+    let mut acc = StdoutAccumulator::new(Config { cap_bytes: 10, mode: Mode::Raw }).unwrap();
+    assert_eq!(acc.try_push_in_place(4, fill), Err(UsageError::PushOutsideRead));
+    acc.begin_read();
+    // A fill that hands back other memory, or part of the buffer, takes nothing.
+    let elsewhere: &'static mut [u8] = Box::leak(Box::new(*b"wxyz"));
+    assert_eq!(acc.try_push_in_place(4, |_| elsewhere), Ok(false));
+    assert_eq!(acc.try_push_in_place(4, |buf| &mut fill(buf)[1..]), Ok(false));
+    assert_eq!(acc.byte_counts().wire, 0);
+    assert_eq!(acc.finish().stdout, b"");
+    assert_eq!(acc.try_push_in_place(4, fill), Ok(true));
+    assert_eq!(acc.try_push_in_place(0, |buf| buf.write_copy_of_slice(b"")), Ok(true));
+    acc.end_read().unwrap();
+    // The next poll re-serves "abcd": checked, so not taken in place; its new bytes are.
+    acc.begin_read();
+    assert_eq!(acc.try_push_in_place(4, fill), Ok(false));
+    assert_eq!(acc.push(b"abcd").unwrap(), b"");
+    assert_eq!(acc.try_push_in_place(4, |buf| buf.write_copy_of_slice(b"efgh")), Ok(true));
+    // Only two bytes left under the cap: push them.
+    assert_eq!(acc.try_push_in_place(4, |buf| buf.write_copy_of_slice(b"ijkl")), Ok(false));
+    assert_eq!(acc.push(b"ijkl").unwrap(), b"ij");
+    acc.end_read().unwrap();
+    let out = acc.finish();
+    assert_eq!((out.stdout, out.total_bytes, out.truncated), (&b"abcdefghij"[..], 12, true));
+    assert_eq!(acc.byte_counts().wire, 16);
+
+    let mut ts =
+        StdoutAccumulator::new(Config { cap_bytes: 100, mode: Mode::Timestamped }).unwrap();
+    ts.begin_read();
+    assert_eq!(ts.try_push_in_place(4, fill), Ok(false), "timestamped mode strips prefixes");
 }
 
 #[test]
