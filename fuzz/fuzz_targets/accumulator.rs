@@ -101,6 +101,9 @@ fn counted<T>(f: impl FnOnce() -> T) -> T {
 enum Call {
     Begin,
     Push(Vec<u8>),
+    /// As the wasm binding feeds a chunk: written straight into stdout if the accumulator takes
+    /// it so (`try_push_in_place`), pushed otherwise.
+    PushInPlace(Vec<u8>),
     TrySkip(usize),
     End,
     Abandon,
@@ -122,6 +125,13 @@ fn apply(acc: &mut StdoutAccumulator, call: &Call, count: bool, out: &mut Vec<u8
     let answer = match call {
         Call::Begin => Ok(acc.begin_read()),
         Call::Push(chunk) => acc.push(chunk),
+        Call::PushInPlace(chunk) => {
+            match acc.try_push_in_place(chunk.len(), |buf| buf.write_copy_of_slice(chunk)) {
+                Ok(true) => Ok(&acc.stdout()[acc.stdout().len() - chunk.len()..]),
+                Ok(false) => acc.push(chunk),
+                Err(e) => Err(e),
+            }
+        }
         Call::TrySkip(len) => {
             let skip = acc.try_skip(*len);
             COUNTING.store(false, Ordering::Relaxed);
@@ -182,10 +192,13 @@ impl Harness {
         let stdout = self.acc.stdout();
         assert_eq!(stdout.len(), self.delivered.len(), "deltas concatenated != stdout");
         assert_eq!(stdout[before..], self.delivered[before..]);
-        if let (Call::Push(_), Answer::Usage(e)) = (&call, &answer) {
+        if let (Call::Push(_) | Call::PushInPlace(_), Answer::Usage(e)) = (&call, &answer) {
             assert_eq!(*e, UsageError::PushOutsideRead);
         }
-        let pushed = if let Call::Push(chunk) = &call { chunk.len() } else { 0 };
+        let pushed = match &call {
+            Call::Push(chunk) | Call::PushInPlace(chunk) => chunk.len(),
+            _ => 0,
+        };
         self.largest_push = self.largest_push.max(pushed);
         self.calls.push(call);
         self.answers.push(answer);
@@ -212,7 +225,9 @@ impl Harness {
             "peak {peak} B with cap {cap}, largest push {largest} B, mode {:?}, after {:?}",
             self.acc.config().mode,
             self.calls.last().map(|c| match c {
-                Call::Push(chunk) => format!("push of {} B", chunk.len()),
+                Call::Push(chunk) | Call::PushInPlace(chunk) => {
+                    format!("push of {} B", chunk.len())
+                }
                 other => format!("{other:?}"),
             })
         );
@@ -253,7 +268,8 @@ impl Harness {
                     continue;
                 }
             }
-            self.call(Call::Push(file.bytes[at..at + len].to_vec()));
+            let chunk = file.bytes[at..at + len].to_vec();
+            self.call(if u.ratio(1u8, 4)? { Call::PushInPlace(chunk) } else { Call::Push(chunk) });
             at += len;
         }
         match u.int_in_range(0u8..=5)? {
@@ -406,7 +422,8 @@ fn run(data: &[u8]) -> ArbResult<()> {
             // Arbitrary calls, in any order.
             10 => {
                 let len = u.int_in_range(0u8..=32)?;
-                h.call(Call::Push(u.bytes(usize::from(len))?.to_vec()));
+                let chunk = u.bytes(usize::from(len))?.to_vec();
+                h.call(if u.ratio(1u8, 4)? { Call::PushInPlace(chunk) } else { Call::Push(chunk) });
             }
             11 => {
                 let call = match u.int_in_range(0u8..=3)? {
