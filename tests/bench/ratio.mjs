@@ -13,6 +13,9 @@
 // Every response is handed over in 64 KiB chunks made before the clock starts (response()), as a
 // network client has them.
 //
+// Every timed run of a JS surface follows an untimed run of the same workload (warmedUp()), as
+// the native side's timed run follows its warm-up in its own process.
+//
 // Before every timed measurement the script collects garbage and lets finalizers run (settle()),
 // so every surface starts from warm, reused memory as the native side does.
 //
@@ -68,6 +71,22 @@ async function settle() {
   // process) charges that work to the next measurement, a napi raw read up to 1.5x its own cost.
   await new Promise((resolve) => setTimeout(resolve, 100))
 }
+/**
+ * Gets ready to time `once(kind)`: runs it once untimed first, as the native side does in its
+ * own process before its timed run, then settles. Without that, the run timed right after a
+ * native repetition (a child process that allocates and fills ~50 MiB) came out up to twice as
+ * slow as the same run timed after another of its own kind (measured in pairs: napi-fast raw
+ * reads alternated 8–9 ms and 4 ms with the order of the rotation), although it took no page
+ * faults; with the untimed run before it, every repetition is alike.
+ */
+async function warmedUp(kind, once) {
+  if (kind !== 'native') {
+    await settle()
+    once(kind)
+  }
+  await settle()
+}
+
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
 const repsAt = args.indexOf('--reps')
@@ -276,7 +295,7 @@ for (const { name, body, cap } of streams) {
   for (const kind of Object.keys(IMPLS)) timestampedOnce(kind, stream, cap) // warm-up (the native side warms up in its own process)
   for (let r = 0; r < REPS; r++) {
     for (const kind of rotate(Object.keys(ms), r)) {
-      await settle()
+      await warmedUp(kind, once)
       ms[kind].push(once(kind))
     }
   }
@@ -318,7 +337,7 @@ for (const polls of [1, 16]) {
   for (const kind of Object.keys(IMPLS)) rawOnce(kind, rawFile, polls, 32 * MIB) // warm-up
   for (let r = 0; r < REPS; r++) {
     for (const kind of rotate(Object.keys(ms), r)) {
-      await settle()
+      await warmedUp(kind, once)
       ms[kind].push(once(kind))
     }
   }
