@@ -414,6 +414,11 @@ impl Raw {
 fn hold(read: &mut Read, verified: &[u8]) {
     if read.hold.len() as u64 == read.pos && read.hold.len() < read.hold_limit {
         let n = (read.hold_limit - read.hold.len()).min(verified.len());
+        if read.hold.capacity() == 0 {
+            // Every poll of a file past its head fills the hold: allocate it once, at its
+            // size, rather than growing it step by step (and past it) on every poll.
+            read.hold.reserve_exact(read.hold_limit);
+        }
         read.hold.extend_from_slice(&verified[..n]);
     }
 }
