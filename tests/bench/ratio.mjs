@@ -69,7 +69,11 @@ async function settle() {
   // V8 finishes a collection on its worker threads (concurrent sweeping, freeing array
   // buffers): give them time to be done, or --clock cpu (which counts every thread of the
   // process) charges that work to the next measurement, a napi raw read up to 1.5x its own cost.
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // Wait busy rather than idle: on these VMs a core left idle for 100 ms ran the next few
+  // milliseconds at up to half speed (the native side, a fresh process, is busy from its start
+  // to its timed run), and a measurement here lasts only a few milliseconds.
+  const until = performance.now() + 100
+  while (performance.now() < until);
 }
 /**
  * Gets ready to time `once(kind)`: runs it once untimed first, as the native side does in its
