@@ -5,9 +5,10 @@
 //! buffer — in pieces, and only the pieces the accumulator will look at
 //! ([`core::StdoutAccumulator::try_skip`]; small pieces deep in a raw response, where a chunk
 //! is usually looked at in one small window only) — or, for new raw bytes that all go into
-//! stdout, straight into stdout ([`core::StdoutAccumulator::try_push_in_place`]); accepted bytes are copied out into a fresh
-//! `Uint8Array`, except on the fast path (`pushCount`, `stdoutLength`, `stdoutSlice`), which
-//! copies stdout out only when and as much as the caller asks.
+//! stdout, straight into stdout ([`core::StdoutAccumulator::try_push_in_place`]); accepted
+//! bytes are copied out into a fresh `Uint8Array`, except on the fast path (`pushCount`,
+//! `stdoutLength`, `stdoutSlice`), which copies stdout out only when and as much as the caller
+//! asks.
 //!
 //! Panics: `wasm32-unknown-unknown` aborts on panic, so a panic surfaces in JS as a
 //! `WebAssembly.RuntimeError` ("unreachable") and cannot be caught in Rust; the accumulator is

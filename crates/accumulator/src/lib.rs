@@ -402,10 +402,10 @@ impl StdoutAccumulator {
     ///
     /// `fill` gets `len` bytes of uninitialised memory, writes the response's bytes into them
     /// and returns them as written, as `js_sys::Uint8Array::copy_to_uninit` and (Rust 1.93)
-    /// `<[MaybeUninit<u8>]>::write_copy_of_slice` do; if it returns
-    /// any other slice, nothing is taken (`Ok(false)`). This is for callers that cannot lend
-    /// bytes as a slice without copying them first: the wasm binding, whose chunks are in JS
-    /// memory, copies a raw poll's new bytes once, into stdout, instead of twice.
+    /// `<[MaybeUninit<u8>]>::write_copy_of_slice` do; if it returns any other slice, nothing is
+    /// taken (`Ok(false)`). This is for callers that cannot lend bytes as a slice without
+    /// copying them first: the wasm binding, whose chunks are in JS memory, copies a raw poll's
+    /// new bytes once, into stdout, instead of twice.
     ///
     /// ```
     /// use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};

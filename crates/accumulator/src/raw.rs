@@ -360,9 +360,14 @@ impl Raw {
         F: FnOnce(&mut [MaybeUninit<u8>]) -> &mut [u8],
     {
         let Some(read) = &self.read else { return false };
-        let takes_all = !read.ignoring && read.pos >= read.verify_end && len <= sink.remaining();
-        if !takes_all || len == 0 || !sink.fill_in_place(len, fill) {
-            return takes_all && len == 0;
+        if read.ignoring || read.pos < read.verify_end || len > sink.remaining() {
+            return false;
+        }
+        if len == 0 {
+            return true;
+        }
+        if !sink.fill_in_place(len, fill) {
+            return false;
         }
         let kept = sink.len() - len;
         self.taken(&sink.bytes()[kept..], tally);
