@@ -60,7 +60,6 @@ duration() {
 # wall time, it tells how a stage would fare on an otherwise idle machine when the machine is
 # shared. `times` must run in this shell (a command substitution would report its own subshell).
 CPU_FILE="$(mktemp)"
-trap 'rm -f "$CPU_FILE"' EXIT
 read_children_cpu() {
   times >"$CPU_FILE"
   CPU_SECONDS="$(tail -n 1 "$CPU_FILE" | awk '{
@@ -130,9 +129,30 @@ ensure_chromium() {
   chromium --version
 }
 
+# What failed, recapped after the summary (a CI log is often shown by its two ends only).
+FAILURES_FILE="$(mktemp)"
+trap 'rm -f "$CPU_FILE" "$FAILURES_FILE"' EXIT
+
 node_tests() {
-  # The default reporter, so the log closes with node:test's standard summary lines.
-  node --test "$@"
+  # The default reporter, so the log closes with node:test's standard summary lines. The
+  # output is also kept: on failure, each failing test's report (its `not ok` line and the
+  # block under it: the error, expected and actual) and every `# soak summary` line go to
+  # the recap at the end.
+  local log rc=0
+  log="$(mktemp)"
+  node --test "$@" 2>&1 | tee "$log" || rc=$?
+  if [[ $rc -ne 0 ]]; then
+    {
+      echo "-- node --test $* (in $(basename "$PWD")/), exit $rc:"
+      awk '
+        /^ *not ok / { keep = 1; n = 0 }
+        keep { print; if (++n >= 60 || /^ *\.\.\.$/) keep = 0 }
+        /soak summary|soak faults per route/ { print }
+      ' "$log" | cut -c1-600
+    } >>"$FAILURES_FILE"
+  fi
+  rm -f "$log"
+  return "$rc"
 }
 
 stage_lint() {
@@ -277,6 +297,10 @@ for i in "${!STAGE_NAMES[@]}"; do
   printf '  %-8s %-8s cpu %-8s %s\n' "${STAGE_NAMES[$i]}" "$(duration "${STAGE_TIMES[$i]}")" \
     "$(duration "${STAGE_CPU[$i]}")" "${STAGE_RESULTS[$i]}"
 done
+if [[ -s $FAILURES_FILE ]]; then
+  banner "failed tests (recap of the reports above)"
+  head -n 400 "$FAILURES_FILE"
+fi
 if [[ $FAILED -eq 0 ]]; then
   echo "test-all: PASSED, every stage ok in $(duration $((SECONDS - START)))"
 else
