@@ -97,6 +97,24 @@ function requireNew(NativeClass) {
   return proxy
 }
 
+/**
+ * One accumulator, kept for the life of the process, that went through what every accumulator
+ * goes through (construction, which Node-API's wrap and type tag give hidden classes of their
+ * own, and a read). V8 holds the hidden classes that optimised code depends on only weakly: when
+ * no accumulator is alive at a collection (a service between two executions, a benchmark between
+ * two runs), those classes die and V8 throws away every optimised function that saw an
+ * accumulator — `pushCount`'s JS side first — and optimises it again on the next execution, in
+ * the meantime running it several times slower. The exemplar (a 1-byte cap, no bytes) keeps the
+ * classes alive. Pinned by `tests/node/package.test.js` ("optimised code for accumulators
+ * survives a collection with none alive").
+ */
+let exemplar
+function keepHiddenClassesAlive(NativeClass) {
+  exemplar = new NativeClass({ capBytes: 1, timestamps: false })
+  exemplar.beginRead()
+  exemplar.endRead()
+}
+
 const binding = load()
 
 // `pushCount` counts the chunks of a raw poll that only re-serve bytes already taken on the JS
@@ -104,6 +122,7 @@ const binding = load()
 // package). Installed on the class's prototype, before anything can construct an accumulator.
 if (typeof binding.StdoutAccumulator === 'function') {
   require('./skip-layer.js').installSkipLayer(binding.StdoutAccumulator)
+  keepHiddenClassesAlive(binding.StdoutAccumulator)
 }
 
 // Everything the addon exports (index.d.ts, generated from the same build, declares each).

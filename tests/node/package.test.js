@@ -129,6 +129,39 @@ test('instances made with new share one hidden class, and a subclass stays the n
   assert.deepEqual(JSON.parse(out), { sameMap: true, proto: true, sub: true, subPush: 3 })
 })
 
+test('optimised code for accumulators survives a collection with none alive', () => {
+  // V8 holds the hidden classes that optimised code depends on only weakly. Without the
+  // loader's exemplar, a collection while no accumulator was alive (a service between two
+  // executions) threw away the optimised JS side of pushCount, which then ran several times
+  // slower until V8 optimised it again. Natives syntax needs its own process.
+  const script = `
+    const { StdoutAccumulator } = require(${JSON.stringify(mainDir)})
+    const pushCount = StdoutAccumulator.prototype.pushCount
+    const chunk = new Uint8Array(64 * 1024).fill(0x61)
+    function execution() {
+      const acc = new StdoutAccumulator({ capBytes: 1 << 20 })
+      // Three polls re-serving the same 512 KiB file (raw mode): its bytes count once.
+      for (let poll = 0; poll < 3; poll++) {
+        acc.beginRead()
+        for (let i = 0; i < 8; i++) acc.pushCount(chunk)
+        acc.endRead()
+      }
+      return acc.finish().totalBytes
+    }
+    const optimised = () => (%GetOptimizationStatus(pushCount) & 16) !== 0;
+    %PrepareFunctionForOptimization(pushCount);
+    execution();
+    execution();
+    %OptimizeFunctionOnNextCall(pushCount);
+    const total = execution();
+    const before = optimised();
+    globalThis.gc();
+    globalThis.gc();
+    console.log(JSON.stringify({ total, before, after: optimised() }))`
+  const out = execFileSync(process.execPath, ['--allow-natives-syntax', '--expose-gc', '-e', script], { encoding: 'utf8' })
+  assert.deepEqual(JSON.parse(out), { total: 8 * 64 * 1024, before: true, after: true })
+})
+
 test('ESM import gives the same exports as require, through the exports map', async () => {
   assert.deepEqual(mainPackage.exports['.'], { types: './index.d.ts', import: './index.mjs', require: './index.js' })
   const esm = await import(pathToFileURL(join(mainDir, 'index.mjs')).href)
