@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use k8s_openapi::Metadata;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, ObjectMeta};
 use rand_chacha::ChaCha8Rng;
@@ -88,17 +88,48 @@ impl QueryParams {
     }
 }
 
+/// How much of a refused body is still read (and dropped) before the 413 is sent, and for how
+/// long: see [`read_body`].
+const LINGER_BYTES: usize = 64 * 1024 * 1024;
+const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Reads a request body of at most [`MAX_BODY_BYTES`].
-pub(crate) async fn read_body(body: Body) -> Result<Bytes, ApiError> {
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            Err(ApiError::too_large(MAX_BODY_BYTES))
-        }
-        Err(error) => {
-            Err(ApiError::bad_request(format!("reading the request body failed: {error}")))
+///
+/// A larger body is refused with 413 — after reading the rest of it (dropped, up to
+/// [`LINGER_BYTES`] and [`LINGER`]) like a web server's lingering close: a connection closed with
+/// the client's bytes still unread is reset, and the reset can reach the client before the 413
+/// does (Node then reports `EPIPE` instead of the status).
+pub(crate) async fn read_body(mut body: Body) -> Result<Bytes, ApiError> {
+    let mut collected = Vec::new();
+    loop {
+        match body.frame().await {
+            None => return Ok(Bytes::from(collected)),
+            Some(Ok(frame)) => {
+                let Ok(data) = frame.into_data() else { continue };
+                if collected.len() + data.len() > MAX_BODY_BYTES {
+                    break;
+                }
+                collected.extend_from_slice(&data);
+            }
+            Some(Err(error)) => {
+                return Err(ApiError::bad_request(format!(
+                    "reading the request body failed: {error}"
+                )));
+            }
         }
     }
+    drop(collected);
+    let drain = async {
+        let mut dropped = 0;
+        while dropped < LINGER_BYTES {
+            match body.frame().await {
+                Some(Ok(frame)) => dropped += frame.data_ref().map_or(0, |d| d.len()),
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
+    Err(ApiError::too_large(MAX_BODY_BYTES))
 }
 
 /// Decodes a JSON object of `kind` in `v1`, with the apiserver's errors for malformed JSON, a missing or
