@@ -346,6 +346,7 @@ test(`soak (seed ${SEED}): ${EXECUTIONS} executions, ${CONCURRENCY} at a time, f
         } else if (!truth.subarray(0, out.length).equals(out)) {
           // Cancelled or failed before the end: what was seen so far, a prefix of the truth.
           wrong.push(`${id}: ${response.status} and not truncated, yet stdout is not a prefix of the truth`)
+          await dump(cluster, id, out, truth, response)
         }
         return
       }
