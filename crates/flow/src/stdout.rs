@@ -549,9 +549,9 @@ impl Execution {
             // tells which, unless this stream found the log rotated away (nothing to read).
             // Also where stdout ends inside a line: a stream that re-served that line and
             // brought nothing more proves nothing (a server that cuts every body after a fixed
-            // number of bytes ends each read from the same second at the same byte), so the
-            // check is made with a wider window. With no line group at all, one reopened read is
-            // all there is.
+            // number of bytes ends each read from the same second at the same byte), so the tail
+            // is checked (further back if the last check served no line end, see
+            // `widen_tail_window`). With no line group at all, one reopened read is all there is.
             let progressed = self.stdout.read_progressed();
             if !progressed && caught_up {
                 self.stdout.widen_tail_window();
