@@ -21,11 +21,10 @@
 //! fixed number of bytes cuts each read from the same second at the same byte, which looks
 //! exactly like a log that ends there (the soak found runs silently short that way). Only the
 //! tail proves that end, as it does elsewhere: the unfinished line belongs to the last group
-//! and is compared with it. That line may be made of any number of records, and a check whose
-//! window starts inside it (a tail that serves no line end) cannot confirm, so while reads find
-//! nothing new and checks no line end, each check looks four times further back (up to
-//! [`TAIL_GROWTH_MAX`] times); final reads that still find nothing new then give up with
-//! `truncated.stdout`, as they do after a check that shows more.
+//! and is compared with it. That line may be made of any number of records, more than a check's
+//! usual window counts on (one per line of the group, and two), so while reads find nothing
+//! new each check looks four times further back (up to [`TAIL_GROWTH_MAX`] times); final reads
+//! that still find nothing new then give up with `truncated.stdout`.
 //!
 //! A resumed read that brings nothing at all, or a tail check that finds the log empty, proves
 //! that the file holding the lines taken last was rotated away (a read of it would re-serve at
@@ -50,8 +49,8 @@ use crate::types::{
 };
 
 /// How many times a tail check's window is widened (×4 each: up to 1024 times the group's lines
-/// and two) while stdout ends inside a line, reads find nothing new and checks find no line end
-/// (see [`StdoutFlow::widen_tail_window`]); a final read that still finds nothing new after that
+/// and two) while stdout ends inside a line and reads find nothing new (see
+/// [`StdoutFlow::widen_tail_window`]); a final read that still finds nothing new after that
 /// gives up with `truncated.stdout`.
 const TAIL_GROWTH_MAX: u32 = 5;
 
@@ -79,12 +78,9 @@ pub(crate) struct StdoutFlow {
     /// Final reads in a row that brought nothing new though the log's tail showed more.
     final_reads_stalled: u32,
     /// How many times the window of the next tail check is widened (×4 each): while stdout ends
-    /// inside a line, a check whose window starts inside that line cannot confirm (see
-    /// [`TAIL_GROWTH_MAX`]). Back to 0 when a read brings something new.
+    /// inside a line, a check whose window is too short for that line cannot confirm (see
+    /// [`StdoutFlow::widen_tail_window`]). Back to 0 when a read brings something new.
     tail_growth: u32,
-    /// The last tail check served no line end and did not confirm: its window may lie inside
-    /// the line stdout ends in (a wider one may reach that line's start).
-    tail_inside_line: bool,
     /// Since the last bytes any read brought, a resumed read brought nothing or a tail check
     /// found the log empty: the file holding the lines taken last was rotated away.
     rotated_away: bool,
@@ -146,7 +142,6 @@ impl StdoutFlow {
             rotated_away: false,
             final_reads_stalled: 0,
             tail_growth: 0,
-            tail_inside_line: false,
             last_progress_at: 0,
             failures: 0,
             warned: false,
@@ -207,13 +202,13 @@ impl StdoutFlow {
 
     /// A read re-served the line stdout ends inside and brought nothing new: either the log ends
     /// there, or the read was cut where an earlier one was (a server that ends a body after a
-    /// fixed number of bytes ends every read from the same `sinceTime` at the same byte). If the
-    /// last tail check served no line end, its window may have started inside that line, which
-    /// may be made of more records than the window held: the next check looks further back.
-    /// (A window that served a line end held the whole unfinished line, and would have
-    /// confirmed the end.)
+    /// fixed number of bytes ends every read from the same `sinceTime` at the same byte). The
+    /// last check may not have confirmed an end that is real, as that line may be made of more
+    /// records than [`TailCheck::tail_lines`] counts on (one per line, and two more): its window
+    /// then starts inside it, or inside the line before the group, shown under the group's time.
+    /// The next check looks four times further back.
     fn widen_tail_window(&mut self) {
-        if self.ends_inside_line() && self.tail_inside_line {
+        if self.ends_inside_line() {
             self.tail_growth = (self.tail_growth + 1).min(TAIL_GROWTH_MAX);
         }
     }
@@ -398,11 +393,7 @@ impl Execution {
                 self.stdout.rotated_away = true;
                 true
             }
-            Ok(bytes) => {
-                let confirmed = self.stdout.acc.tail_confirms(&bytes);
-                self.stdout.tail_inside_line = !confirmed && !bytes.contains(&b'\n');
-                confirmed
-            }
+            Ok(bytes) => self.stdout.acc.tail_confirms(&bytes),
             // Proves nothing: the fallback reads on from the resume point.
             Err(_) => false,
         };
@@ -550,8 +541,8 @@ impl Execution {
             // Also where stdout ends inside a line: a stream that re-served that line and
             // brought nothing more proves nothing (a server that cuts every body after a fixed
             // number of bytes ends each read from the same second at the same byte), so the tail
-            // is checked (further back if the last check served no line end, see
-            // `widen_tail_window`). With no line group at all, one reopened read is all there is.
+            // is checked, further back each time (see `widen_tail_window`). With no line group
+            // at all, one reopened read is all there is.
             let progressed = self.stdout.read_progressed();
             if !progressed && caught_up {
                 self.stdout.widen_tail_window();
@@ -749,11 +740,11 @@ impl Execution {
                 // inside a line too: a read that re-served that line and brought nothing more may
                 // have been cut where an earlier read from the same second was (a server that
                 // cuts every body after a fixed number of bytes does exactly that), so it proves
-                // nothing; and if the last check served no line end, its window may have started
-                // inside that line (made of more records than it held), so the next looks further
-                // back. Reads that bring nothing new twice (while the tail shows more, or cut
-                // before they re-served the lines taken last), or once more than the window was
-                // widened, cannot get further: bytes may be missing.
+                // nothing; and as that line may be made of more records than the last check's
+                // window counted on, the next looks further back. Reads that bring nothing new
+                // twice (while the tail shows more, or cut before they re-served the lines taken
+                // last), or once more than the window was widened, cannot get further: bytes may
+                // be missing.
                 // With no line taken at all there is no tail to compare: a read that brings
                 // nothing is the end (above); one that brings bytes yet nothing new is read
                 // again, and given up the same way.

@@ -718,7 +718,7 @@ fn a_final_read_cut_before_the_lines_taken_is_read_again() {
     h.read_from("2023-11-14T22:13:21Z", &tail);
     assert!(h.exec.response().is_none(), "re-serving the unfinished line proves nothing");
     let (id, lines) = h.take_tail_check();
-    assert_eq!(lines, 3, "no check served a line end inside the window: no need to widen it");
+    assert_eq!(lines, 12, "the window reaches four times further back");
     h.ok_log(id, &ends_in_cc);
     assert_eq!(summary(h.response()), completed("a\nb\ncc", false));
     h.finish_cleanup(true, true);
@@ -750,8 +750,10 @@ fn render_tail(records: &[((u32, u32), String)], n: usize) -> String {
 /// The stream from the head ends inside a line after the runner's exit, the tail shows more, and
 /// every read from the last second — here the whole log, as all of it was written within one
 /// second — ends at the very same byte: it re-serves the unfinished line and brings nothing more,
-/// which the flow once took for the log's end. Now the tail is checked again, and two such reads
-/// end the run with `truncated.stdout`; a read that gets through makes it complete.
+/// which the flow once took for the log's end. Now the tail is checked again after each such read,
+/// looking further back each time (the line may be made of many records), and once the widest
+/// window still shows more, the run ends with `truncated.stdout`; a read that gets through makes
+/// it complete.
 #[test]
 fn reads_cut_inside_a_line_where_an_earlier_one_was_are_not_the_end() {
     let file = format!(
@@ -776,22 +778,24 @@ fn reads_cut_inside_a_line_where_an_earlier_one_was_are_not_the_end() {
         assert!(h.exec.response().is_none(), "the tail shows more");
     };
 
-    // Every read is cut at the same byte: two final reads, the tail checked in between (the
-    // same window: it served line ends, so it held the whole unfinished line).
+    // Every read is cut at the same byte: six final reads, each but the last followed by a
+    // check looking four times further back than the one before.
     let mut h = Harness::start();
     to_final_read(&mut h);
-    h.read_from("2023-11-14T22:13:20Z", cut);
-    assert!(h.exec.response().is_none(), "a read cut where the stream was is not the end");
-    let (id, lines) = h.take_tail_check();
-    assert_eq!(lines, 3);
-    h.ok_log(id, &render_tail(&records_of(&file), 3));
+    for lines in [12, 48, 192, 768, 3072] {
+        h.read_from("2023-11-14T22:13:20Z", cut);
+        assert!(h.exec.response().is_none(), "a read cut where the stream was is not the end");
+        let (id, asked) = h.take_tail_check();
+        assert_eq!(asked, lines);
+        h.ok_log(id, &render_tail(&records_of(&file), lines as usize));
+    }
     h.read_from("2023-11-14T22:13:20Z", cut);
     assert_eq!(summary(h.response()), completed("a\nb\ncccc", true));
     assert!(
         h.warnings().iter().any(|w| w.contains("final runner log reads end before the log does"))
     );
     let report = h.exec.report();
-    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (2, 0));
+    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (6, 0));
     h.finish_cleanup(true, true);
 
     // A later read gets through: complete, and the tail proves it with the usual window.
@@ -880,5 +884,50 @@ fn a_resumed_stream_ended_before_the_lines_taken_is_read_on() {
     h.read_from("2023-11-14T22:13:21Z", &format!("{}{}", ts(21, 0, "b0"), ts(21, 5, "cccc")));
     h.tail_check(&file);
     assert_eq!(summary(h.response()), completed("a\ncccc\n", false));
+    h.finish_cleanup(true, true);
+}
+
+/// The usual window counts one record per line of the group, and two: too few when the
+/// unfinished last line is two records (its start written with the group, its rest later) and
+/// the line before the group was split by a write as well — its last record then starts the
+/// window, shown under the group's time, and the check cannot confirm though it serves line ends
+/// (the execute crate's happy path, whose output ends with a write without a newline, met this).
+/// The read from the last second re-serves everything and brings nothing more, and the wider
+/// window proves the end: complete, not flagged.
+#[test]
+fn an_unfinished_line_after_a_split_line_is_proven_by_a_wider_tail() {
+    let records: Vec<((u32, u32), String)> = [
+        ((20, 0), "a\n"),
+        ((20, 100), "x0-part1 "),
+        ((20, 200), "x0-rest\n"),
+        ((20, 200), "g1\n"),
+        ((20, 200), "g2\n"),
+        ((20, 200), "u-start "),
+        ((20, 300), "u-more"),
+    ]
+    .into_iter()
+    .map(|(t, c)| (t, c.to_string()))
+    .collect();
+    let file = render_tail(&records, records.len());
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &file);
+    h.pod(succeeded());
+    h.harvest_result();
+    h.end(stream, StreamEnd::Eof);
+    let (id, lines) = h.take_tail_check();
+    assert_eq!(lines, 5, "the group's three lines, and two");
+    let tail = render_tail(&records, 5);
+    assert!(tail.starts_with(&format!("{}x0-rest\n", prefix(20, 200))), "{tail}");
+    h.ok_log(id, &tail);
+    h.read_from("2023-11-14T22:13:20Z", &file);
+    assert!(h.exec.response().is_none(), "nothing new, and the end not proven yet");
+    let (id, lines) = h.take_tail_check();
+    assert_eq!(lines, 20);
+    h.ok_log(id, &render_tail(&records, 20));
+    assert_eq!(
+        summary(h.response()),
+        completed("a\nx0-part1 x0-rest\ng1\ng2\nu-start u-more", false)
+    );
     h.finish_cleanup(true, true);
 }
