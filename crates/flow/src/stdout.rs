@@ -24,7 +24,11 @@
 //! and is compared with it. That line may be made of any number of records, more than a check's
 //! usual window counts on (one per line of the group, and two), so while reads find nothing
 //! new each check looks four times further back (up to [`TAIL_GROWTH_MAX`] times); final reads
-//! that still find nothing new then give up with `truncated.stdout`.
+//! that still find nothing new then give up with `truncated.stdout`. A window that wide may hold
+//! the whole file, and then starts where a read from the head does — and a fixed cut ends it at
+//! the same byte, where it seems to confirm. So once a check has shown the log ending otherwise
+//! than stdout (its last line does not end with the bytes of stdout's unfinished line), no later
+//! check is trusted and none is widened until a read brings something new: the log goes on.
 //!
 //! A resumed read that brings nothing at all, or a tail check that finds the log empty, proves
 //! that the file holding the lines taken last was rotated away (a read of it would re-serve at
@@ -81,6 +85,13 @@ pub(crate) struct StdoutFlow {
     /// inside a line, a check whose window is too short for that line cannot confirm (see
     /// [`StdoutFlow::widen_tail_window`]). Back to 0 when a read brings something new.
     tail_growth: u32,
+    /// Since the last read that brought something new, while stdout ends inside a line, a tail
+    /// check showed the log ending otherwise ([`StdoutFlow::ends_like_stdout`]): the log has more
+    /// (or other) bytes than were taken, and a later check that seems to confirm the end was cut
+    /// where a read was (a window as wide as the file starts where a read from the head does,
+    /// and a fixed cut ends both at the same byte). Such a check is not trusted, and windows are
+    /// not widened any more.
+    other_end_seen: bool,
     /// Since the last bytes any read brought, a resumed read brought nothing or a tail check
     /// found the log empty: the file holding the lines taken last was rotated away.
     rotated_away: bool,
@@ -142,6 +153,7 @@ impl StdoutFlow {
             rotated_away: false,
             final_reads_stalled: 0,
             tail_growth: 0,
+            other_end_seen: false,
             last_progress_at: 0,
             failures: 0,
             warned: false,
@@ -208,9 +220,25 @@ impl StdoutFlow {
     /// then starts inside it, or inside the line before the group, shown under the group's time.
     /// The next check looks four times further back.
     fn widen_tail_window(&mut self) {
-        if self.ends_inside_line() {
+        if self.ends_inside_line() && !self.other_end_seen {
             self.tail_growth = (self.tail_growth + 1).min(TAIL_GROWTH_MAX);
         }
+    }
+
+    /// Whether a tail check's `response` ends as stdout does, inside a line: the content of its
+    /// last line (after its timestamp) and the part of stdout's unfinished line taken end with
+    /// the same bytes. A response that ends otherwise was cut, or the log goes on.
+    fn ends_like_stdout(&self, response: &[u8]) -> bool {
+        let ours = self.acc.stdout();
+        let ours = &ours[ours.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)..];
+        let last = &response[response.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)..];
+        // `2006-01-02T15:04:05.000000000Z `: the kubelet's prefix, always 31 bytes.
+        let theirs = match last.get(..31) {
+            Some(p) if p[10] == b'T' && p[29] == b'Z' && p[30] == b' ' => &last[31..],
+            _ => last,
+        };
+        let n = ours.len().min(theirs.len());
+        n > 0 && ours[ours.len() - n..] == theirs[theirs.len() - n..]
     }
 
     /// The `tailLines` of the next tail check.
@@ -304,6 +332,7 @@ impl Execution {
         if self.stdout.taken() > before {
             // New lines from a one-shot read: no end the kubelet vouches for.
             self.stdout.tail_growth = 0;
+            self.stdout.other_end_seen = false;
             self.stdout.read_ended(resumed, bytes.len() as u64, false);
         } else if bytes.is_empty() {
             self.stdout.read_ended(resumed, 0, false);
@@ -392,6 +421,13 @@ impl Execution {
                 // whether that file held more after them, see the module docs.
                 self.stdout.rotated_away = true;
                 true
+            }
+            Ok(bytes) if self.stdout.ends_inside_line() => {
+                let matches = self.stdout.acc.tail_confirms(&bytes);
+                if !matches && !self.stdout.ends_like_stdout(&bytes) {
+                    self.stdout.other_end_seen = true;
+                }
+                matches && !self.stdout.other_end_seen
             }
             Ok(bytes) => self.stdout.acc.tail_confirms(&bytes),
             // Proves nothing: the fallback reads on from the resume point.
@@ -496,6 +532,7 @@ impl Execution {
         if self.stdout.taken() > before {
             self.stdout.last_progress_at = now_ms;
             self.stdout.tail_growth = 0;
+            self.stdout.other_end_seen = false;
         }
         self.feed_scanner(accepted);
         self.check_cap(now_ms);
