@@ -1,9 +1,11 @@
 // KubernetesBackend from @tale/sandbox-native against the embedded test cluster (the
 // `tale-testcluster` binary): the outcome table of spec §1.3 row by row, concurrency, aborts at
-// every stage, callback order, a rotated 25 MiB output, the remote cancel, the orphan sweep,
-// the logger, argument errors, and a Node process that exits by itself.
+// every stage, callback order, a rotated 25 MiB output, a server that cuts every runner log body
+// at the same byte, the remote cancel, the orphan sweep, the logger, argument errors, and a Node
+// process that exits by itself.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -15,6 +17,7 @@ import {
   containerLog,
   listPods,
   podOf,
+  raw,
   recordingLogger,
   request,
   serviceConfig,
@@ -346,6 +349,44 @@ describe('a 25 MiB output while the kubelet rotates the log at 10 MiB', () => {
       assert.equal(deltaBytes, total)
       const metrics = await api(cluster, 'GET', '/sim/v1/metrics')
       assert.ok(metrics.rotations >= 2, `rotations: ${metrics.rotations}`)
+    } finally {
+      await cluster.stop()
+    }
+  })
+})
+
+describe('a server that ends every runner log body cleanly after the same number of bytes', () => {
+  // The soak's silent short stdout (issue 12): the stream from the head ends inside a line, and
+  // every read from the last second ends at the very same byte, re-serving that line and bringing
+  // nothing more — which once passed for the log's end. Stdout is then a prefix of the truth,
+  // flagged truncated; the cluster's request log shows the reads the flow made.
+  test('stdout is flagged truncated, never silently short', async () => {
+    const line = (n) => `line ${String(n).padStart(4, '0')} `.padEnd(99, '.') + '\n'
+    const lines = Array.from({ length: 100 }, (_, n) => line(n)).join('')
+    // The response: 31 bytes of prefix per line; the cut falls 50 bytes into the 12th line.
+    const afterBytes = 31 + 11 + 10 * (31 + 100) + 31 + 50
+    const faults = { seed: 1, rules: [{ route: 'pods.log', container: 'runner', fault: { cutBody: { afterBytes, abrupt: false } } }] }
+    const cluster = await startCluster(['--faults', JSON.stringify(faults)])
+    try {
+      const cfg = serviceConfig()
+      const log = recordingLogger()
+      const backend = new KubernetesBackend(cfg, { kubeconfig: cluster.kubeconfig, logger: log.logger })
+      const id = uniqueId('cutat')
+      await setScenario(cluster, id, { runner: { output: [{ write: { text: 'first line\n' } }, { write: { text: lines } }] }, terminationLingerMs: 5_000 })
+      const { response } = await run(backend, cfg, id)
+      await backend.shutdown()
+      const pod = `tale-sbx-${createHash('sha1').update(id).digest('hex').slice(0, 16)}`
+      const truth = (await raw(cluster, 'GET', `/sim/v1/namespaces/${NS}/pods/${pod}/containers/runner/truth`)).body
+      assert.equal(truth.toString(), 'first line\n' + lines)
+      const out = stdoutOf(response)
+      assert.equal(response.status, 'completed', JSON.stringify({ ...response, stdoutBase64: undefined }))
+      assert.ok(out.length < truth.length && truth.subarray(0, out.length).equals(out), `stdout is a prefix of the truth: ${out.length} of ${truth.length}`)
+      assert.equal(response.truncated.stdout, true, `${out.length} of ${truth.length} bytes, not flagged`)
+      assert.ok(log.lines.some((l) => l.message.includes('final runner log reads end before the log does')), JSON.stringify(log.lines))
+      const requests = (await api(cluster, 'GET', `/sim/v1/namespaces/${NS}/pods/${pod}/log-requests`)).requests.filter((r) => r.container === 'runner')
+      const finalReads = requests.filter((r) => r.query.includes('sinceTime') && !r.query.includes('follow'))
+      assert.ok(finalReads.length >= 2, JSON.stringify(requests))
+      assert.ok(finalReads.every((r) => r.end === 'cut' && r.bytesSent === afterBytes), JSON.stringify(finalReads))
     } finally {
       await cluster.stop()
     }

@@ -243,14 +243,25 @@ function capped(truth, cap) {
   return truth.subarray(0, end)
 }
 
-/** With SOAK_DUMP_DIR set, a run found wrong leaves its stdout, truth and response there. */
-function dump(id, out, truth, response) {
+/**
+ * With SOAK_DUMP_DIR set, a run found wrong (or flagged truncated though complete, under
+ * `<id>.flagged-complete`) leaves its stdout, truth and response there, and the
+ * cluster's account of its log reads: every `pods/log` request of its pod (query, status, faults,
+ * bytes sent, how it ended, when) with its containers' rotations and exits (`.log-requests.json`),
+ * and the runner log's info (`.info.json`).
+ */
+async function dump(cluster, name, out, truth, response) {
   const dir = process.env.SOAK_DUMP_DIR
   if (!dir) return
   mkdirSync(dir, { recursive: true })
-  writeFileSync(join(dir, `${id}.stdout`), out)
-  writeFileSync(join(dir, `${id}.truth`), truth)
-  writeFileSync(join(dir, `${id}.response.json`), JSON.stringify(response, null, 1))
+  writeFileSync(join(dir, `${name}.stdout`), out)
+  writeFileSync(join(dir, `${name}.truth`), truth)
+  writeFileSync(join(dir, `${name}.response.json`), JSON.stringify(response, null, 1))
+  const pod = `/sim/v1/namespaces/${NS}/pods/${podName(name.split('.')[0])}`
+  for (const [what, path] of [['log-requests', `${pod}/log-requests`], ['info', `${pod}/containers/runner/info`]]) {
+    const { status, body } = await raw(cluster, 'GET', path).catch((e) => ({ status: 0, body: Buffer.from(String(e)) }))
+    writeFileSync(join(dir, `${name}.${what}.json`), status === 200 ? JSON.stringify(JSON.parse(body), null, 1) : `${status} ${body}`)
+  }
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -331,25 +342,29 @@ test(`soak (seed ${SEED}): ${EXECUTIONS} executions, ${CONCURRENCY} at a time, f
               const missingTail = truth.subarray(0, out.length).equals(out) ? truth.length - out.length : -1
               unflagged.push({ id, message: `${message}; unserved bytes ${unservedBytes}`, unservedTail: missingTail > 0 && missingTail === unservedBytes })
             }
-            dump(id, out, truth, response)
+            await dump(cluster, id, out, truth, response)
           }
         } else if (!truth.subarray(0, out.length).equals(out)) {
           // Cancelled or failed before the end: what was seen so far, a prefix of the truth.
           wrong.push(`${id}: ${response.status} and not truncated, yet stdout is not a prefix of the truth`)
+          await dump(cluster, id, out, truth, response)
         }
         return
       }
       if (out.equals(capped(truth, CAP))) {
         // Flagged, yet complete: a loss the flow could not rule out (README: "Ends a server may
         // make look normal") that did not happen; counted apart from the runs over the cap.
-        if (truth.length <= CAP) tally.flaggedComplete += 1
-        else tally.cappedExact += 1
+        if (truth.length <= CAP) {
+          tally.flaggedComplete += 1
+          // Not wrong, but a flag the flow could perhaps have spared: kept for a look.
+          await dump(cluster, `${id}.flagged-complete`, out, truth, response)
+        } else tally.cappedExact += 1
         return
       }
       const pieces = piecesOf(out, truth)
       if (pieces.wrong) {
         wrong.push(`${id}: truncated, with wrong bytes: ${pieces.wrong}`)
-        dump(id, out, truth, response)
+        await dump(cluster, id, out, truth, response)
       }
       else {
         tally.truncatedWithGaps += 1

@@ -575,6 +575,11 @@ impl StdoutAccumulator {
     /// rotated one. It costs the group and two records more, where the resumed read of
     /// [`resume_since`](Self::resume_since) re-serves the whole last second.
     ///
+    /// Where stdout ends inside a line, that unfinished line is the group's last: a response
+    /// that holds it from its first record on and ends with exactly its bytes taken proves that
+    /// the log ends there too. A larger `N` proves the same (more lines of earlier times come
+    /// first), which a caller needs when that line may be made of more records than `N` holds.
+    ///
     /// Anything else proves nothing (new output, a rotation, a long line the runtime split
     /// into several records, a line the kubelet shows under another time): read on from the
     /// resume point. `None` in raw mode and before the first line is taken.

@@ -16,6 +16,20 @@
 //! ([`StdoutAccumulator::read_caught_up`]) was cut short, however cleanly it ended: it proves
 //! nothing about the log's end, and the log is read again.
 //!
+//! Where stdout ends inside a line (a log may: `P` records), a read that re-served that line and
+//! brought nothing more proves nothing either: a server that ends every body cleanly after a
+//! fixed number of bytes cuts each read from the same second at the same byte, which looks
+//! exactly like a log that ends there (the soak found runs silently short that way). Only the
+//! tail proves that end, as it does elsewhere: the unfinished line belongs to the last group
+//! and is compared with it. That line may be made of any number of records, more than a check's
+//! usual window counts on (one per line of the group, and two), so while reads find nothing
+//! new each check looks four times further back (up to [`TAIL_GROWTH_MAX`] times); final reads
+//! that still find nothing new then give up with `truncated.stdout`. A window that wide may hold
+//! the whole file, and then starts where a read from the head does — and a fixed cut ends it at
+//! the same byte, where it seems to confirm. So once a check has shown the log ending otherwise
+//! than stdout (its last line does not end with the bytes of stdout's unfinished line), no later
+//! check is trusted and none is widened until a read brings something new: the log goes on.
+//!
 //! A resumed read that brings nothing at all, or a tail check that finds the log empty, proves
 //! that the file holding the lines taken last was rotated away (a read of it would re-serve at
 //! least their second). Whether that file held more after them, no read can tell any more. It
@@ -27,7 +41,7 @@
 //! ends with `truncated.stdout` rather than a stdout that may be silently short (a later read
 //! that brings lines shows the missing piece as a gap anyway).
 
-use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
+use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator, TailCheck};
 use tale_sandbox_contract::config::SpawnerConfig;
 use tale_sandbox_contract::constants::{MAX_LINE_BUF_BYTES, POLL_INTERVAL_MS};
 use tale_sandbox_contract::scanner::{ScanEvent, ScannerOptions, StreamScanner};
@@ -37,6 +51,12 @@ use crate::execution::Execution;
 use crate::types::{
     Action, Call, Container, ExecuteOptions, LogParams, Reply, Stage, StreamEnd, StreamId,
 };
+
+/// How many times a tail check's window is widened (×4 each: up to 1024 times the group's lines
+/// and two) while stdout ends inside a line and reads find nothing new (see
+/// [`StdoutFlow::widen_tail_window`]); a final read that still finds nothing new after that
+/// gives up with `truncated.stdout`.
+const TAIL_GROWTH_MAX: u32 = 5;
 
 /// The state of the runner's stdout.
 #[derive(Debug)]
@@ -61,6 +81,17 @@ pub(crate) struct StdoutFlow {
     seen_to_end: bool,
     /// Final reads in a row that brought nothing new though the log's tail showed more.
     final_reads_stalled: u32,
+    /// How many times the window of the next tail check is widened (×4 each): while stdout ends
+    /// inside a line, a check whose window is too short for that line cannot confirm (see
+    /// [`StdoutFlow::widen_tail_window`]). Back to 0 when a read brings something new.
+    tail_growth: u32,
+    /// Since the last read that brought something new, while stdout ends inside a line, a tail
+    /// check showed the log ending otherwise ([`StdoutFlow::ends_like_stdout`]): the log has more
+    /// (or other) bytes than were taken, and a later check that seems to confirm the end was cut
+    /// where a read was (a window as wide as the file starts where a read from the head does,
+    /// and a fixed cut ends both at the same byte). Such a check is not trusted, and windows are
+    /// not widened any more.
+    other_end_seen: bool,
     /// Since the last bytes any read brought, a resumed read brought nothing or a tail check
     /// found the log empty: the file holding the lines taken last was rotated away.
     rotated_away: bool,
@@ -121,6 +152,8 @@ impl StdoutFlow {
             seen_to_end: false,
             rotated_away: false,
             final_reads_stalled: 0,
+            tail_growth: 0,
+            other_end_seen: false,
             last_progress_at: 0,
             failures: 0,
             warned: false,
@@ -166,10 +199,52 @@ impl StdoutFlow {
     }
 
     /// Whether a tail check can prove that nothing follows what was taken: a line group was
-    /// taken and stdout ends with it (an unfinished last line is not part of the group the
-    /// check compares, so such a check never confirms).
+    /// taken (an unfinished last line is part of it, see [`Self::ends_inside_line`]).
     fn tail_provable(&self) -> bool {
-        self.acc.tail_check().is_some() && self.acc.stdout().last() == Some(&b'\n')
+        self.acc.tail_check().is_some()
+    }
+
+    /// Whether stdout ends inside a line (with a line group taken). The group's unfinished
+    /// line may be any number of `P` records in the file: a tail check confirms only when its
+    /// window reaches back to that line's first record, so the window is widened while reads
+    /// find nothing new ([`Self::widen_tail_window`]).
+    fn ends_inside_line(&self) -> bool {
+        self.tail_provable() && self.acc.stdout().last().is_some_and(|&b| b != b'\n')
+    }
+
+    /// A read re-served the line stdout ends inside and brought nothing new: either the log ends
+    /// there, or the read was cut where an earlier one was (a server that ends a body after a
+    /// fixed number of bytes ends every read from the same `sinceTime` at the same byte). The
+    /// last check may not have confirmed an end that is real, as that line may be made of more
+    /// records than [`TailCheck::tail_lines`] counts on (one per line, and two more): its window
+    /// then starts inside it, or inside the line before the group, shown under the group's time.
+    /// The next check looks four times further back.
+    fn widen_tail_window(&mut self) {
+        if self.ends_inside_line() && !self.other_end_seen {
+            self.tail_growth = (self.tail_growth + 1).min(TAIL_GROWTH_MAX);
+        }
+    }
+
+    /// Whether a tail check's `response` ends as stdout does, inside a line: the content of its
+    /// last line (after its timestamp) and the part of stdout's unfinished line taken end with
+    /// the same bytes. A response that ends otherwise was cut, or the log goes on.
+    fn ends_like_stdout(&self, response: &[u8]) -> bool {
+        let ours = self.acc.stdout();
+        let ours = &ours[ours.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)..];
+        let last = &response[response.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)..];
+        // `2006-01-02T15:04:05.000000000Z `: the kubelet's prefix, always 31 bytes.
+        let theirs = match last.get(..31) {
+            Some(p) if p[10] == b'T' && p[29] == b'Z' && p[30] == b' ' => &last[31..],
+            _ => last,
+        };
+        let n = ours.len().min(theirs.len());
+        n > 0 && ours[ours.len() - n..] == theirs[theirs.len() - n..]
+    }
+
+    /// The `tailLines` of the next tail check.
+    fn tail_lines(&self, check: TailCheck) -> i64 {
+        let lines = check.tail_lines().saturating_mul(1 << (2 * self.tail_growth));
+        i64::try_from(lines).unwrap_or(i64::MAX)
     }
 
     /// A read ended, having brought `bytes` bytes: one from a resume point that brought none
@@ -256,6 +331,8 @@ impl Execution {
         self.feed_scanner(accepted);
         if self.stdout.taken() > before {
             // New lines from a one-shot read: no end the kubelet vouches for.
+            self.stdout.tail_growth = 0;
+            self.stdout.other_end_seen = false;
             self.stdout.read_ended(resumed, bytes.len() as u64, false);
         } else if bytes.is_empty() {
             self.stdout.read_ended(resumed, 0, false);
@@ -327,7 +404,7 @@ impl Execution {
         self.report.stdout_tail_checks += 1;
         let params = LogParams {
             container: Container::Runner,
-            tail_lines: Some(i64::try_from(check.tail_lines()).unwrap_or(i64::MAX)),
+            tail_lines: Some(self.stdout.tail_lines(check)),
             limit_bytes: None,
             timestamps: true,
             since_time: None,
@@ -344,6 +421,13 @@ impl Execution {
                 // whether that file held more after them, see the module docs.
                 self.stdout.rotated_away = true;
                 true
+            }
+            Ok(bytes) if self.stdout.ends_inside_line() => {
+                let matches = self.stdout.acc.tail_confirms(&bytes);
+                if !matches && !self.stdout.ends_like_stdout(&bytes) {
+                    self.stdout.other_end_seen = true;
+                }
+                matches && !self.stdout.other_end_seen
             }
             Ok(bytes) => self.stdout.acc.tail_confirms(&bytes),
             // Proves nothing: the fallback reads on from the resume point.
@@ -447,6 +531,8 @@ impl Execution {
         let accepted = self.stdout.acc.push(chunk).expect("stream read is open").to_vec();
         if self.stdout.taken() > before {
             self.stdout.last_progress_at = now_ms;
+            self.stdout.tail_growth = 0;
+            self.stdout.other_end_seen = false;
         }
         self.feed_scanner(accepted);
         self.check_cap(now_ms);
@@ -489,15 +575,16 @@ impl Execution {
             // Most likely the end of the exited runner's log; but a server (a proxy's timeout,
             // an API server going away) can end a stream cleanly midway too. The log's tail
             // tells which, unless this stream found the log rotated away (nothing to read).
-            // When stdout ends inside a line, the check may not be able to confirm it: it is
-            // tried once after a stream that brought new bytes (a reopened read from the last
-            // second follows if it does not confirm), and the end stands once a read brings
-            // nothing new. With no line group at all, that one reopened read is all there is.
+            // Also where stdout ends inside a line: a stream that re-served that line and
+            // brought nothing more proves nothing (a server that cuts every body after a fixed
+            // number of bytes ends each read from the same second at the same byte), so the tail
+            // is checked, further back each time (see `widen_tail_window`). With no line group
+            // at all, one reopened read is all there is.
             let progressed = self.stdout.read_progressed();
-            if bytes > 0
-                && self.stdout.acc.tail_check().is_some()
-                && (progressed || self.stdout.tail_provable())
-            {
+            if !progressed && caught_up {
+                self.stdout.widen_tail_window();
+            }
+            if bytes > 0 && self.stdout.tail_provable() {
                 self.issue_tail_check(TailCheckFor::End, now_ms);
             } else if bytes > 0 && (progressed || !caught_up) && !to_end {
                 if self.stdout.draining {
@@ -685,25 +772,31 @@ impl Execution {
                     self.log_end_reached(now_ms);
                     return;
                 }
-                // A server can end a response cleanly midway, as it can a stream: the log's tail
-                // tells whether this one brought the end. Where stdout ends inside a line there
-                // is no line group to compare the tail with: a read that re-served that line and
-                // brought nothing more is the end as far as the log shows, and one that brought
-                // more is followed by another. A read that brings nothing new twice (while the
-                // tail shows more, or cut before it re-served the lines taken last) cannot get
-                // further: bytes may be missing.
+                // A server can end a response cleanly midway, as it can a stream: only the log's
+                // tail tells whether this one brought the end. That holds where stdout ends
+                // inside a line too: a read that re-served that line and brought nothing more may
+                // have been cut where an earlier read from the same second was (a server that
+                // cuts every body after a fixed number of bytes does exactly that), so it proves
+                // nothing; and as that line may be made of more records than the last check's
+                // window counted on, the next looks further back. Reads that bring nothing new
+                // twice (while the tail shows more, or cut before they re-served the lines taken
+                // last), or once more than the window was widened, cannot get further: bytes may
+                // be missing.
+                // With no line taken at all there is no tail to compare: a read that brings
+                // nothing is the end (above); one that brings bytes yet nothing new is read
+                // again, and given up the same way.
                 let progressed = self.stdout.read_progressed();
                 if progressed {
                     self.stdout.final_reads_stalled = 0;
                 } else {
                     self.stdout.final_reads_stalled += 1;
+                    if caught_up {
+                        self.stdout.widen_tail_window();
+                    }
                 }
                 let provable = self.stdout.tail_provable();
-                if !provable && caught_up && !progressed {
-                    self.log_end_reached(now_ms);
-                    return;
-                }
-                if self.stdout.final_reads_stalled >= 2 {
+                let stall_limit = 2.max(1 + self.stdout.tail_growth);
+                if self.stdout.final_reads_stalled >= stall_limit {
                     // Unless the stream that brought the last lines ended as the kubelet ends
                     // one (see the module docs), the log's end was not reached.
                     if !self.stdout.seen_to_end {

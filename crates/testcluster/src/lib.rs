@@ -31,8 +31,9 @@ mod scenario;
 mod selector;
 mod tls;
 mod util;
-// Counters, then what the kubelet holds per pod, the store keeping it with the objects, and the state
+// Counters and the log route's request log, then what the kubelet holds per pod, the store keeping it with the objects, and the state
 // one cluster shares.
+mod log_requests;
 mod metrics;
 mod runtime;
 mod state;
@@ -54,6 +55,7 @@ use tokio::task::JoinHandle;
 pub use api::KUBERNETES_VERSION;
 pub use config::ClusterConfig;
 pub use faults::{Fault, FaultPlan, FaultRule};
+pub use log_requests::{LogRequest, LogRequestEnd, LogRotation, PodLogRequests};
 pub use metrics::{FaultCount, FollowSkip, LogBytes, MetricsSnapshot, RequestCount};
 pub use scenario::{
     ContainerExit, HarvestScenario, InitScenario, LineSpec, OutputStep, OutputStream,
@@ -260,6 +262,13 @@ impl TestCluster {
         container: &str,
     ) -> Result<ContainerLogInfo, SimError> {
         self.shared.sim_log_info(namespace, pod, container)
+    }
+
+    /// The pod's `pods/log` requests, with its containers' rotations and exits (what
+    /// `GET /sim/v1/namespaces/{ns}/pods/{pod}/log-requests` returns): kept also once the pod is
+    /// gone, for telling afterwards which reads a client made and how each ended.
+    pub fn log_requests(&self, namespace: &str, pod: &str) -> PodLogRequests {
+        self.shared.sim_log_requests(namespace, pod)
     }
 
     /// Everything the container wrote, as the log API renders it without timestamps, across rotations.

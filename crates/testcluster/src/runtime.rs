@@ -11,6 +11,7 @@ use tale_sandbox_kubelet_logs::{ContainerLog, LogConfig, Stream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::log_requests::now_ms;
 use crate::scenario::{ContainerExit, Scenario};
 use crate::util::{Key, lock, log_now};
 
@@ -29,6 +30,8 @@ pub(crate) enum StopReason {
 struct Served {
     ends: std::collections::BTreeMap<u64, usize>,
     rotated: std::collections::BTreeMap<u64, Vec<u64>>,
+    /// Every rotation: the generation rotated away, its records, when (ms since the epoch).
+    rotations: Vec<(u64, usize, f64)>,
 }
 
 /// One container: its log and the signals the kubelet and the control endpoints send it.
@@ -118,8 +121,16 @@ impl ContainerRuntime {
     fn note_rotated(&self, log: &ContainerLog) {
         let generation = log.generation() - 1;
         if let Some(lengths) = log.record_lengths(generation) {
-            lock(&self.served).rotated.insert(generation, lengths);
+            let mut served = lock(&self.served);
+            served.rotations.push((generation, lengths.len(), now_ms()));
+            served.rotated.insert(generation, lengths);
         }
+    }
+
+    /// Every rotation of this log so far: the generation rotated away, its records, and when (ms
+    /// since the Unix epoch).
+    pub(crate) fn rotations(&self) -> Vec<(u64, usize, f64)> {
+        lock(&self.served).rotations.clone()
     }
 
     /// A read served the records of file `generation` before index `end`.

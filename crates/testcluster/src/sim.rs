@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tale_sandbox_kubelet_logs::{RotatedFileInfo, Stream};
 
 use crate::faults::{FaultInjector, FaultPlan};
+use crate::log_requests::{LogRotation, PodLogRequests};
 use crate::metrics::MetricsSnapshot;
 use crate::runtime::{ContainerRuntime, PodRuntime, StopReason};
 use crate::scenario::{ContainerExit, Scenario};
@@ -161,6 +162,31 @@ impl Shared {
             unserved_records,
             unserved_bytes,
         }))
+    }
+
+    /// The `pods/log` requests of a pod (also once it is gone), with its containers' rotations
+    /// and exits while it is still known.
+    pub(crate) fn sim_log_requests(&self, namespace: &str, pod: &str) -> PodLogRequests {
+        let key = (namespace.to_string(), pod.to_string());
+        let (requests, dropped) = self.log_requests.of(&key);
+        let mut out = PodLogRequests { requests, dropped, ..PodLogRequests::default() };
+        if let Ok(runtime) = self.pod_runtime(namespace, pod) {
+            for container in &runtime.containers {
+                for (generation, records, at_ms) in container.rotations() {
+                    out.rotations.push(LogRotation {
+                        container: container.name.clone(),
+                        generation,
+                        records,
+                        at_ms,
+                    });
+                }
+                if let Some(at) = container.with_log(|log| log.exited_at()) {
+                    out.exits.insert(container.name.clone(), at.as_unix_nanos() as f64 / 1e6);
+                }
+            }
+            out.rotations.sort_by(|a, b| a.at_ms.total_cmp(&b.at_ms));
+        }
+        out
     }
 
     pub(crate) fn sim_true_stream(

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::config::ClusterConfig;
 use crate::faults::FaultInjector;
+use crate::log_requests::LogRequestLog;
 use crate::metrics::Metrics;
 use crate::scenario::Scenario;
 use crate::store::{EventType, Store};
@@ -28,6 +29,8 @@ pub(crate) struct Shared {
     pub(crate) default_scenario: Mutex<Scenario>,
     pub(crate) faults: Mutex<FaultInjector>,
     pub(crate) metrics: Metrics,
+    /// Every `pods/log` request, per pod.
+    pub(crate) log_requests: LogRequestLog,
     pub(crate) shutdown: watch::Receiver<bool>,
     /// Base URL (`https://127.0.0.1:<port>`, or `http://` over plain HTTP), known once the listener
     /// is bound.
@@ -46,6 +49,7 @@ impl Shared {
             default_scenario: Mutex::new(config.default_scenario.clone()),
             faults: Mutex::new(FaultInjector::new(config.faults.clone())),
             metrics: Metrics::default(),
+            log_requests: LogRequestLog::default(),
             shutdown,
             address,
             config,

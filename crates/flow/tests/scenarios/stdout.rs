@@ -652,9 +652,9 @@ fn a_final_read_ended_midway_is_read_on() {
 }
 
 /// A final read cut short before it re-served the lines taken last says nothing about the log's
-/// end, even where stdout ends inside a line and no tail check can prove that end (the soak found
-/// stdout silently cut short there): it is read again, and given up with `truncated.stdout` when
-/// that read is cut short as well.
+/// end, also where stdout ends inside a line (the soak found stdout silently cut short there): the
+/// tail is checked and the log read again, and given up with `truncated.stdout` when that read is
+/// cut short as well.
 #[test]
 fn a_final_read_cut_before_the_lines_taken_is_read_again() {
     // The stream took the start of the line "cccc", then was cut.
@@ -679,6 +679,7 @@ fn a_final_read_cut_before_the_lines_taken_is_read_again() {
 
     let mut h = Harness::start();
     to_final_read(&mut h);
+    h.tail_check(&file);
     h.read_from(
         "2023-11-14T22:13:21Z",
         &format!("{}{}{}", ts(21, 0, "b"), ts(21, 5, "cccc"), ts(22, 0, "d")),
@@ -687,9 +688,13 @@ fn a_final_read_cut_before_the_lines_taken_is_read_again() {
     assert_eq!(summary(h.response()), completed("a\nb\ncccc\nd\n", false));
     h.finish_cleanup(true, true);
 
-    // Cut short again: nothing new from two reads, and the run says that bytes may be missing.
+    // Cut short again: nothing new from two reads (the tail, checked in between, still shows
+    // more), and the run says that bytes may be missing.
     let mut h = Harness::start();
     to_final_read(&mut h);
+    let (id, lines) = h.take_tail_check();
+    assert_eq!(lines, 3, "a read cut before the line taken last does not widen the window");
+    h.ok_log(id, &render_tail(&records_of(&file), 3));
     h.read_from("2023-11-14T22:13:21Z", &ts(21, 0, "b"));
     assert_eq!(summary(h.response()), completed("a\nb\ncc", true));
     assert!(
@@ -698,7 +703,9 @@ fn a_final_read_cut_before_the_lines_taken_is_read_again() {
     h.finish_cleanup(true, true);
 
     // When the tail check fails, a read that re-serves the unfinished line and brings nothing
-    // more is the end as far as the log shows.
+    // more does not prove the end by itself (a server's cut can end it there): the tail is
+    // checked again, looking further back, and proves it.
+    let ends_in_cc = format!("{}{}{}", ts(20, 0, "a"), ts(21, 0, "b"), &ts(21, 5, "cccc")[..33]);
     let mut h = Harness::start();
     let stream = h.run_to_running();
     h.chunk(stream, &partial);
@@ -709,7 +716,161 @@ fn a_final_read_cut_before_the_lines_taken_is_read_again() {
     h.err(id, Some(500), "internal error");
     let tail = format!("{}{}", ts(21, 0, "b"), &ts(21, 5, "cccc")[..33]);
     h.read_from("2023-11-14T22:13:21Z", &tail);
+    assert!(h.exec.response().is_none(), "re-serving the unfinished line proves nothing");
+    let (id, lines) = h.take_tail_check();
+    assert_eq!(lines, 12, "the window reaches four times further back");
+    h.ok_log(id, &ends_in_cc);
     assert_eq!(summary(h.response()), completed("a\nb\ncc", false));
+    h.finish_cleanup(true, true);
+}
+
+/// The prefix of a record at 22:13:`sec`.`nanos` (no content).
+fn prefix(sec: u32, nanos: u32) -> String {
+    ts(sec, nanos, "").trim_end_matches('\n').to_string()
+}
+
+/// What a kubelet serves for the last `n` CRI records of a file of `records` (time, content;
+/// content ending in a newline is an `F` record, otherwise `P`): a record gets its time only if
+/// the record before it in the response ended a line, the first always.
+fn render_tail(records: &[((u32, u32), String)], n: usize) -> String {
+    let mut out = String::new();
+    let mut line_start = true;
+    for ((sec, nanos), content) in &records[records.len().saturating_sub(n)..] {
+        if line_start {
+            out.push_str(&prefix(*sec, *nanos));
+        }
+        out.push_str(content);
+        line_start = content.ends_with('\n');
+    }
+    out
+}
+
+/// The soak's silent short stdout (issue 12, soak1x5 and soak1x31: both cut at the seed's fixed
+/// `cutBody` of 10617 bytes): a server ends every body cleanly after the same number of bytes.
+/// The stream from the head ends inside a line after the runner's exit, the tail shows more, and
+/// every read from the last second — here the whole log, as all of it was written within one
+/// second — ends at the very same byte: it re-serves the unfinished line and brings nothing more,
+/// which the flow once took for the log's end. Now the tail is checked again, and as the first
+/// check showed the log ending otherwise, no check is trusted and two such reads end the run with
+/// `truncated.stdout`; a read that gets through makes it complete.
+#[test]
+fn reads_cut_inside_a_line_where_an_earlier_one_was_are_not_the_end() {
+    let file = format!(
+        "{}{}{}{}",
+        ts(20, 0, "a"),
+        ts(20, 100, "b"),
+        ts(20, 500, "cccccccc"),
+        ts(20, 600, "d")
+    );
+    let cut = &file[..file.find("cccc").expect("c") + 4];
+    assert!(cut.ends_with(" cccc"));
+    let to_final_read = |h: &mut Harness| {
+        let stream = h.run_to_running();
+        h.chunk(stream, cut);
+        h.pod(succeeded());
+        h.harvest_result();
+        // Ended cleanly, inside the line "cccccccc": a kubelet could end a log there.
+        h.end(stream, StreamEnd::Eof);
+        let (id, lines) = h.take_tail_check();
+        assert_eq!(lines, 3);
+        h.ok_log(id, &render_tail(&records_of(&file), 3));
+        assert!(h.exec.response().is_none(), "the tail shows more");
+    };
+
+    // Every read is cut at the same byte: two final reads, the tail checked in between with the
+    // same window (the first check showed the log ending otherwise: widening cannot help).
+    let mut h = Harness::start();
+    to_final_read(&mut h);
+    h.read_from("2023-11-14T22:13:20Z", cut);
+    assert!(h.exec.response().is_none(), "a read cut where the stream was is not the end");
+    let (id, lines) = h.take_tail_check();
+    assert_eq!(lines, 3);
+    h.ok_log(id, &render_tail(&records_of(&file), 3));
+    h.read_from("2023-11-14T22:13:20Z", cut);
+    assert_eq!(summary(h.response()), completed("a\nb\ncccc", true));
+    assert!(
+        h.warnings().iter().any(|w| w.contains("final runner log reads end before the log does"))
+    );
+    let report = h.exec.report();
+    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (2, 0));
+    h.finish_cleanup(true, true);
+
+    // A check whose window holds the whole file starts where a read from the head does, and the
+    // same cut ends it at the same byte: it seems to confirm the end, but the first check showed
+    // the log ending otherwise, so it is not trusted.
+    let mut h = Harness::start();
+    to_final_read(&mut h);
+    h.read_from("2023-11-14T22:13:20Z", cut);
+    let (id, _) = h.take_tail_check();
+    h.ok_log(id, cut);
+    assert!(h.exec.response().is_none(), "a check cut where the reads were proves nothing");
+    h.read_from("2023-11-14T22:13:20Z", cut);
+    assert_eq!(summary(h.response()), completed("a\nb\ncccc", true));
+    let report = h.exec.report();
+    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (2, 0));
+    h.finish_cleanup(true, true);
+
+    // A later read gets through: complete, and the tail proves it with the usual window.
+    let mut h = Harness::start();
+    to_final_read(&mut h);
+    h.read_from("2023-11-14T22:13:20Z", cut);
+    h.tail_check(&file);
+    h.read_from("2023-11-14T22:13:20Z", &file);
+    let (id, lines) = h.take_tail_check();
+    assert_eq!(lines, 3, "new bytes: the window is back to the group's lines and two");
+    h.ok_log(id, &render_tail(&records_of(&file), 3));
+    assert_eq!(summary(h.response()), completed("a\nb\ncccccccc\nd\n", false));
+    h.finish_cleanup(true, true);
+}
+
+/// The records of a rendered log whose every line is one `F` record (or a last `P` record).
+fn records_of(file: &str) -> Vec<((u32, u32), String)> {
+    file.split_inclusive('\n')
+        .map(|line| {
+            let (stamp, content) = line.split_once(' ').expect("a prefix");
+            let sec = stamp[17..19].parse().expect("seconds");
+            let nanos = stamp[20..29].parse().expect("nanoseconds");
+            ((sec, nanos), content.to_string())
+        })
+        .collect()
+}
+
+/// A log that really ends inside a line made of many `P` records (a program writing a line in
+/// pieces and exiting without a newline): a tail check whose window starts inside that line
+/// cannot confirm, the read from the last second re-serves the line and brings nothing more, and
+/// the checks look further back until one reaches the line's start and proves the end — the run
+/// is complete, not flagged.
+#[test]
+fn an_unfinished_last_line_of_many_records_is_proven_by_a_wider_tail() {
+    let mut records = vec![((20, 0), "a\n".to_string()), ((20, 100), "b\n".to_string())];
+    for i in 0..15u32 {
+        records.push(((20, 500 + i), format!("c{i:02}")));
+    }
+    let file = render_tail(&records, records.len());
+    let line: String = (0..15).map(|i| format!("c{i:02}")).collect();
+    assert_eq!(file, format!("{}{}{}{line}", ts(20, 0, "a"), ts(20, 100, "b"), prefix(20, 500)));
+
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &file);
+    h.pod(succeeded());
+    h.harvest_result();
+    h.end(stream, StreamEnd::Eof);
+    for lines in [3, 12] {
+        let (id, asked) = h.take_tail_check();
+        assert_eq!(asked, lines);
+        let tail = render_tail(&records, lines as usize);
+        assert!(tail.starts_with(&prefix(20, 500 + 15 - lines as u32)), "inside the line");
+        h.ok_log(id, &tail);
+        h.read_from("2023-11-14T22:13:20Z", &file);
+        assert!(h.exec.response().is_none());
+    }
+    let (id, asked) = h.take_tail_check();
+    assert_eq!(asked, 48, "15 records of the line, and the lines before it");
+    h.ok_log(id, &render_tail(&records, 48));
+    assert_eq!(summary(h.response()), completed(&format!("a\nb\n{line}"), false));
+    let report = h.exec.report();
+    assert_eq!((report.stdout_tail_checks, report.stdout_tail_confirmed), (3, 1));
     h.finish_cleanup(true, true);
 }
 
@@ -730,8 +891,55 @@ fn a_resumed_stream_ended_before_the_lines_taken_is_read_on() {
     h.chunk(reopened, &ts(21, 0, "b0"));
     h.end(reopened, StreamEnd::Eof);
     assert!(h.exec.response().is_none(), "a stream cut short is not the log's end");
+    let file = format!("{}{}{}", ts(20, 0, "a"), ts(21, 0, "b0"), ts(21, 5, "cccc"));
+    h.tail_check(&file);
     h.read_from("2023-11-14T22:13:21Z", &format!("{}{}", ts(21, 0, "b0"), ts(21, 5, "cccc")));
-    h.tail_check(&format!("{}{}", ts(21, 0, "b0"), ts(21, 5, "cccc")));
+    h.tail_check(&file);
     assert_eq!(summary(h.response()), completed("a\ncccc\n", false));
+    h.finish_cleanup(true, true);
+}
+
+/// The usual window counts one record per line of the group, and two: too few when the
+/// unfinished last line is two records (its start written with the group, its rest later) and
+/// the line before the group was split by a write as well — its last record then starts the
+/// window, shown under the group's time, and the check cannot confirm though it serves line ends
+/// (the execute crate's happy path, whose output ends with a write without a newline, met this).
+/// The read from the last second re-serves everything and brings nothing more, and the wider
+/// window proves the end: complete, not flagged.
+#[test]
+fn an_unfinished_line_after_a_split_line_is_proven_by_a_wider_tail() {
+    let records: Vec<((u32, u32), String)> = [
+        ((20, 0), "a\n"),
+        ((20, 100), "x0-part1 "),
+        ((20, 200), "x0-rest\n"),
+        ((20, 200), "g1\n"),
+        ((20, 200), "g2\n"),
+        ((20, 200), "u-start "),
+        ((20, 300), "u-more"),
+    ]
+    .into_iter()
+    .map(|(t, c)| (t, c.to_string()))
+    .collect();
+    let file = render_tail(&records, records.len());
+    let mut h = Harness::start();
+    let stream = h.run_to_running();
+    h.chunk(stream, &file);
+    h.pod(succeeded());
+    h.harvest_result();
+    h.end(stream, StreamEnd::Eof);
+    let (id, lines) = h.take_tail_check();
+    assert_eq!(lines, 5, "the group's three lines, and two");
+    let tail = render_tail(&records, 5);
+    assert!(tail.starts_with(&format!("{}x0-rest\n", prefix(20, 200))), "{tail}");
+    h.ok_log(id, &tail);
+    h.read_from("2023-11-14T22:13:20Z", &file);
+    assert!(h.exec.response().is_none(), "nothing new, and the end not proven yet");
+    let (id, lines) = h.take_tail_check();
+    assert_eq!(lines, 20);
+    h.ok_log(id, &render_tail(&records, 20));
+    assert_eq!(
+        summary(h.response()),
+        completed("a\nx0-part1 x0-rest\ng1\ng2\nu-start u-more", false)
+    );
     h.finish_cleanup(true, true);
 }

@@ -113,6 +113,15 @@ pub(crate) async fn log_info(
     Ok(json(StatusCode::OK, &shared.sim_log_info(&ns, &pod, &container)?))
 }
 
+/// `GET /sim/v1/namespaces/{ns}/pods/{pod}/log-requests`: the pod's `pods/log` requests (also once
+/// the pod is gone), with its containers' rotations and exits.
+pub(crate) async fn log_requests(
+    State(shared): State<Arc<Shared>>,
+    Path((ns, pod)): Path<(String, String)>,
+) -> Response {
+    json(StatusCode::OK, &shared.sim_log_requests(&ns, &pod))
+}
+
 /// `GET /sim/v1/namespaces/{ns}/pods/{pod}/containers/{container}/truth`: the true stream, raw.
 pub(crate) async fn true_stream(
     State(shared): State<Arc<Shared>>,

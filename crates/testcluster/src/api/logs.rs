@@ -19,6 +19,7 @@ use tokio::sync::watch;
 use super::common::QueryParams;
 use super::status::ApiError;
 use crate::kubelet::container_has_started;
+use crate::log_requests::Probe;
 use crate::metrics::GaugeGuard;
 use crate::runtime::ContainerRuntime;
 use crate::state::Shared;
@@ -142,6 +143,8 @@ struct LogStream {
     chunk_bytes: usize,
     namespace: String,
     pod: String,
+    /// The request log's entry, if the request is logged.
+    probe: Option<Probe>,
     _open: GaugeGuard,
 }
 
@@ -169,6 +172,11 @@ async fn next_chunk(state: &mut LogStream) -> Option<Bytes> {
         if status == FollowStatus::Finished || (status == FollowStatus::Waiting && !state.follow) {
             state.done = true;
         }
+        if let Some(probe) = &state.probe
+            && !chunk.is_empty()
+        {
+            probe.rendered(chunk.len() as u64, (cursor.generation(), cursor.next_record()));
+        }
         if !chunk.is_empty() {
             state.shared.metrics.count_log_bytes(
                 &state.namespace,
@@ -194,7 +202,9 @@ pub(crate) async fn pod_log(
     Path((namespace, name)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     body_faulted: Option<Extension<BodyFaulted>>,
+    probe: Option<Extension<Probe>>,
 ) -> Result<Response, ApiError> {
+    let probe = probe.map(|Extension(p)| p);
     let query = parse_query(&QueryParams::parse(query.as_deref()))?;
     let (pod, runtime) = {
         let store = shared.store();
@@ -205,6 +215,9 @@ pub(crate) async fn pod_log(
         (entry.pod.clone(), entry.runtime.clone())
     };
     let container_name = pick_container(&pod, &name, query.container)?;
+    if let Some(probe) = &probe {
+        probe.set_container(&container_name);
+    }
     if let Some(Err(reason)) = container_has_started(&pod, &container_name) {
         return Err(ApiError::bad_request(format!(
             "container \"{container_name}\" in pod \"{name}\" is waiting to start: {reason}"
@@ -233,7 +246,16 @@ pub(crate) async fn pod_log(
         // A plain read has the current file open: it drains that file even if it rotates meanwhile.
         FollowOptions { continue_after_rotation: false, lose_unread_on_rotation: false }
     };
-    let cursor = container.with_log(|log| FollowCursor::new(log, query.read, follow_options));
+    let cursor = container.with_log(|log| {
+        let cursor = FollowCursor::new(log, query.read, follow_options);
+        if let Some(probe) = &probe {
+            probe.started(
+                (cursor.generation(), cursor.next_record()),
+                (log.generation(), log.current_len()),
+            );
+        }
+        cursor
+    });
     let state = LogStream {
         _open: shared.metrics.log_stream_opened(),
         changes: container.subscribe(),
@@ -245,9 +267,17 @@ pub(crate) async fn pod_log(
         chunk_bytes: if body_faulted.is_some() { 1 } else { CHUNK_BYTES },
         namespace,
         pod: name,
+        probe,
     };
     let body = stream::unfold(state, |mut state| async move {
-        next_chunk(&mut state).await.map(|chunk| (Ok::<Bytes, std::io::Error>(chunk), state))
+        let chunk = next_chunk(&mut state).await;
+        if chunk.is_none()
+            && let Some(probe) = &state.probe
+        {
+            // The body ends by itself here (a fault's cut never asks for this end).
+            probe.log_ended();
+        }
+        chunk.map(|chunk| (Ok::<Bytes, std::io::Error>(chunk), state))
     });
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], Body::from_stream(body))
         .into_response())

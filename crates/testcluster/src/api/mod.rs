@@ -30,6 +30,7 @@ use futures_util::{StreamExt, stream};
 pub use discovery::KUBERNETES_VERSION;
 
 use crate::faults::{Fault, RequestTarget};
+use crate::log_requests::{LogRequestEnd, Probe};
 use crate::state::Shared;
 use crate::util::lock;
 use common::QueryParams;
@@ -86,6 +87,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(&format!("{container}/rotate"), post(control::rotate))
         .route(&format!("{container}/write"), post(control::write))
         .route(&format!("{container}/kill"), post(control::kill))
+        .route(&format!("{pod}/log-requests"), get(control::log_requests))
         .route(&format!("{pod}/evict"), post(control::evict))
         .route(&format!("{pod}/release/{{name}}"), post(control::release));
     kubernetes
@@ -167,15 +169,42 @@ fn object_name(path: &str) -> Option<&str> {
     path.strip_prefix("/api/v1/namespaces/")?.split('/').nth(2).filter(|n| !n.is_empty())
 }
 
+/// The namespace in a namespaced path.
+fn object_namespace(path: &str) -> Option<&str> {
+    path.strip_prefix("/api/v1/namespaces/")?.split('/').next().filter(|n| !n.is_empty())
+}
+
+/// The request log's entry for a `pods/log` request (`None` for other routes).
+fn log_probe(shared: &Shared, route: &str, request: &Request) -> Option<Probe> {
+    if route != "pods.log" {
+        return None;
+    }
+    let path = request.uri().path();
+    let pod = (object_namespace(path)?.to_string(), object_name(path)?.to_string());
+    let query = request.uri().query().unwrap_or("");
+    let container = QueryParams::parse(Some(query)).get("container").map(str::to_string);
+    Some(shared.log_requests.begin(pod, container, query.to_string()))
+}
+
+/// Keeps a refused request in the request log.
+fn refused(shared: &Shared, probe: Option<&Probe>, status: u16, end: LogRequestEnd) {
+    if let Some(probe) = probe {
+        probe.finish(&shared.log_requests, status, end);
+    }
+}
+
 async fn guard(State(shared): State<Arc<Shared>>, mut request: Request, next: Next) -> Response {
     let matched = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
     let route = route_name(request.method(), matched.as_deref(), request.uri().query());
+    let probe = log_probe(&shared, route, &request);
     if needs_token(route, request.uri().path()) && !authorized(&shared, &request) {
         shared.metrics.count_request(route, 401);
+        refused(&shared, probe.as_ref(), 401, LogRequestEnd::Refused);
         return ApiError::unauthorized().into_response();
     }
     if let Some(refusal) = unsupported_media_type(route, &request) {
         shared.metrics.count_request(route, 415);
+        refused(&shared, probe.as_ref(), 415, LogRequestEnd::Refused);
         return refusal.into_response();
     }
     let faults = if route == "sim" || route == "health" {
@@ -192,20 +221,26 @@ async fn guard(State(shared): State<Arc<Shared>>, mut request: Request, next: Ne
     for fault in &faults {
         shared.metrics.count_fault(route, fault.kind());
     }
+    if let Some(probe) = &probe {
+        probe.set_faults(&faults);
+    }
     let mut body_faults = Vec::new();
     for fault in faults {
         match fault {
             Fault::Stall { ms } => tokio::time::sleep(Duration::from_millis(ms)).await,
             Fault::Status { code } => {
                 shared.metrics.count_request(route, code);
+                refused(&shared, probe.as_ref(), code, LogRequestEnd::Refused);
                 return ApiError::internal(code, "injected fault: internal error").into_response();
             }
             Fault::TooManyRequests { retry_after_seconds } => {
                 shared.metrics.count_request(route, 429);
+                refused(&shared, probe.as_ref(), 429, LogRequestEnd::Refused);
                 return ApiError::too_many_requests(retry_after_seconds).into_response();
             }
             Fault::Reset => {
                 shared.metrics.count_request(route, 0);
+                refused(&shared, probe.as_ref(), 0, LogRequestEnd::Reset);
                 let mut response = Response::new(Body::empty());
                 response.extensions_mut().insert(ResetConnection);
                 return response;
@@ -216,12 +251,60 @@ async fn guard(State(shared): State<Arc<Shared>>, mut request: Request, next: Ne
     if !body_faults.is_empty() {
         request.extensions_mut().insert(logs::BodyFaulted);
     }
+    if let Some(probe) = &probe {
+        request.extensions_mut().insert(probe.clone());
+    }
     let mut response = next.run(request).await;
-    shared.metrics.count_request(route, response.status().as_u16());
+    let status = response.status().as_u16();
+    shared.metrics.count_request(route, status);
     for fault in body_faults {
         response = disturb_body(response, fault);
     }
-    response
+    match probe {
+        Some(probe) if response.status().is_success() => watch_body(response, probe, shared),
+        probe => {
+            refused(&shared, probe.as_ref(), status, LogRequestEnd::Refused);
+            response
+        }
+    }
+}
+
+/// Counts what a logged response's body hands to the connection, and keeps the entry when the
+/// body ends (or is dropped: the client went away).
+fn watch_body(response: Response, probe: Probe, shared: Arc<Shared>) -> Response {
+    struct Watched {
+        data: axum::body::BodyDataStream,
+        probe: Probe,
+        shared: Arc<Shared>,
+        status: u16,
+    }
+    impl Drop for Watched {
+        fn drop(&mut self) {
+            // Only the first end counts: a body that ended or failed already finished the entry.
+            self.probe.finish(&self.shared.log_requests, self.status, LogRequestEnd::ClientGone);
+        }
+    }
+    let status = response.status().as_u16();
+    let (mut parts, body) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let state = Watched { data: body.into_data_stream(), probe, shared, status };
+    let body = Body::from_stream(stream::unfold(state, |mut w| async move {
+        match w.data.next().await {
+            None => {
+                w.probe.finish(&w.shared.log_requests, w.status, LogRequestEnd::Eof);
+                None
+            }
+            Some(Ok(chunk)) => {
+                w.probe.sent(chunk.len() as u64);
+                Some((Ok(chunk), w))
+            }
+            Some(Err(e)) => {
+                w.probe.finish(&w.shared.log_requests, w.status, LogRequestEnd::Aborted);
+                Some((Err(std::io::Error::other(e)), w))
+            }
+        }
+    }));
+    Response::from_parts(parts, body)
 }
 
 /// An error in a body stream makes hyper abort the connection mid-response.

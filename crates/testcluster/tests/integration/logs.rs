@@ -482,3 +482,77 @@ async fn records_no_read_served_before_their_file_rotated_are_counted() {
     let info = cluster.log_info(NS, "served", "runner").unwrap();
     assert_eq!((info.unserved_records, info.unserved_bytes), (0, 0));
 }
+
+/// The request log of the log route: every request of a pod, with its query, status, faults,
+/// bytes sent and rendered, where in the log it read and how it ended; the pod's rotations and
+/// exits; the same over HTTP (`/sim/v1/.../log-requests`).
+#[tokio::test]
+async fn the_log_route_keeps_a_request_log_per_pod() {
+    use tale_sandbox_testcluster::{Fault, FaultPlan, FaultRule, LogRequestEnd};
+    let cluster = cluster_with(|c| c.rotation_period = Duration::from_secs(3600)).await;
+    let (first, second) = (lines("first", 20), lines("second", 3));
+    write_both(&cluster, "logged", &first, &second).await;
+    let rule = |on: u64, fault: Fault| FaultRule {
+        route: "pods.log".into(),
+        name: None,
+        container: None,
+        probability: None,
+        on_requests: Some(vec![on]),
+        max_times: None,
+        fault,
+    };
+    cluster
+        .set_faults(FaultPlan {
+            seed: 0,
+            rules: vec![
+                rule(1, Fault::CutBody { after_bytes: first.len() as u64, abrupt: false }),
+                rule(2, Fault::Status { code: 500 }),
+            ],
+        })
+        .unwrap();
+    let follow = log_path("logged", "container=runner&follow=true");
+    assert_eq!(get(&cluster, &follow).await.text(), first);
+    let plain = log_path("logged", "container=runner&timestamps=true");
+    assert_eq!(get(&cluster, &plain).await.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let body = get(&cluster, &plain).await.text();
+    assert!(body.ends_with(" second-00002\n"), "{body}");
+    cluster.rotate_log(NS, "logged", "runner").unwrap();
+
+    let log = cluster.log_requests(NS, "logged");
+    let requests = &log.requests;
+    assert_eq!(requests.len(), 3, "{log:#?}");
+    let (cut, refused, read) = (&requests[0], &requests[1], &requests[2]);
+    assert!(cut.seq < refused.seq && refused.seq < read.seq);
+    assert_eq!(cut.query, "container=runner&follow=true");
+    assert_eq!(cut.container.as_deref(), Some("runner"));
+    assert_eq!(cut.faults, vec![Fault::CutBody { after_bytes: first.len() as u64, abrupt: false }]);
+    assert_eq!(
+        (cut.status, cut.end, cut.bytes_sent),
+        (200, LogRequestEnd::Cut, first.len() as u64)
+    );
+    assert!(cut.bytes_rendered >= cut.bytes_sent);
+    assert_eq!(cut.start, Some((0, 0)));
+    assert!(cut.ended_at_ms >= cut.started_at_ms);
+    assert_eq!((refused.status, refused.end, refused.bytes_sent), (500, LogRequestEnd::Refused, 0));
+    assert_eq!(refused.faults, vec![Fault::Status { code: 500 }]);
+    assert_eq!((read.status, read.end), (200, LogRequestEnd::Eof));
+    assert_eq!(read.bytes_sent, body.len() as u64);
+    assert_eq!(read.bytes_rendered, read.bytes_sent);
+    assert_eq!(read.file_at_start, Some((0, 23)));
+    assert_eq!(read.end_position, Some((0, 23)));
+    assert_eq!(log.rotations.len(), 1);
+    assert_eq!((log.rotations[0].container.as_str(), log.rotations[0].generation), ("runner", 0));
+    assert_eq!(log.rotations[0].records, 23);
+
+    // Over HTTP, with the same fields.
+    let json =
+        get(&cluster, &format!("/sim/v1/namespaces/{NS}/pods/logged/log-requests")).await.json();
+    assert_eq!(json["requests"][0]["end"], "cut");
+    assert_eq!(json["requests"][0]["bytesSent"], first.len() as u64);
+    assert_eq!(json["requests"][1]["status"], 500);
+    assert_eq!(json["requests"][2]["end"], "eof");
+    assert_eq!(json["rotations"][0]["generation"], 0);
+    // A pod never read has an empty log.
+    let none = get(&cluster, &format!("/sim/v1/namespaces/{NS}/pods/nobody/log-requests")).await;
+    assert_eq!(none.json()["requests"], serde_json::json!([]));
+}
