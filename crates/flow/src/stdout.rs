@@ -241,6 +241,13 @@ impl StdoutFlow {
         n > 0 && ours[ours.len() - n..] == theirs[theirs.len() - n..]
     }
 
+    /// A read took new bytes: what the tail checks learnt about the old end no longer holds
+    /// (the window is back to the group's lines and two, and checks are trusted again).
+    fn took_new_bytes(&mut self) {
+        self.tail_growth = 0;
+        self.other_end_seen = false;
+    }
+
     /// The `tailLines` of the next tail check.
     fn tail_lines(&self, check: TailCheck) -> i64 {
         let lines = check.tail_lines().saturating_mul(1 << (2 * self.tail_growth));
@@ -331,8 +338,7 @@ impl Execution {
         self.feed_scanner(accepted);
         if self.stdout.taken() > before {
             // New lines from a one-shot read: no end the kubelet vouches for.
-            self.stdout.tail_growth = 0;
-            self.stdout.other_end_seen = false;
+            self.stdout.took_new_bytes();
             self.stdout.read_ended(resumed, bytes.len() as u64, false);
         } else if bytes.is_empty() {
             self.stdout.read_ended(resumed, 0, false);
@@ -531,8 +537,7 @@ impl Execution {
         let accepted = self.stdout.acc.push(chunk).expect("stream read is open").to_vec();
         if self.stdout.taken() > before {
             self.stdout.last_progress_at = now_ms;
-            self.stdout.tail_growth = 0;
-            self.stdout.other_end_seen = false;
+            self.stdout.took_new_bytes();
         }
         self.feed_scanner(accepted);
         self.check_cap(now_ms);
