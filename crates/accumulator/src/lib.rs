@@ -612,6 +612,43 @@ impl StdoutAccumulator {
         }
     }
 
+    /// Whether `response`, the body of a read that [`tail_check`](Self::tail_check) describes,
+    /// ends as stdout does: the content of its last record (after the record's timestamp) and
+    /// the part of stdout's unfinished line taken so far end with the same bytes. `false` when
+    /// stdout ends at a line end or the response does, and in raw mode. A last record without a
+    /// valid timestamp is compared whole.
+    ///
+    /// A follower that saw stdout end inside a line can ask this of a tail check that did not
+    /// [confirm](Self::tail_confirms) the group: a response that ends otherwise was cut, or the
+    /// log goes on.
+    ///
+    /// ```
+    /// use tale_sandbox_accumulator::{Config, Mode, StdoutAccumulator};
+    ///
+    /// let mut acc = StdoutAccumulator::new(Config { cap_bytes: 64, mode: Mode::Timestamped }).unwrap();
+    /// acc.begin_read();
+    /// acc.push(b"2024-05-01T10:20:30.100000000Z a\n2024-05-01T10:20:31.500000000Z no newline").unwrap();
+    /// acc.end_read().unwrap();
+    /// assert!(acc.tail_ends_as_stdout(b"2024-05-01T10:20:31.500000000Z no newline"));
+    /// assert!(acc.tail_ends_as_stdout(b"2024-05-01T10:20:31.500000000Z newline"));
+    /// assert!(!acc.tail_ends_as_stdout(b"2024-05-01T10:20:31.500000000Z no new"));
+    /// assert!(!acc.tail_ends_as_stdout(b"2024-05-01T10:20:31.500000000Z no newline\n"));
+    /// ```
+    pub fn tail_ends_as_stdout(&self, response: &[u8]) -> bool {
+        if matches!(self.engine, Engine::Raw(_)) {
+            return false;
+        }
+        let ours = self.sink.bytes();
+        let ours = &ours[memchr::memrchr(b'\n', ours).map_or(0, |i| i + 1)..];
+        let last = &response[memchr::memrchr(b'\n', response).map_or(0, |i| i + 1)..];
+        let theirs = match prefix::PrefixParser::default().feed(last) {
+            prefix::Step::Complete { used, .. } => &last[used..],
+            _ => last,
+        };
+        let n = ours.len().min(theirs.len());
+        n > 0 && ours[ours.len() - n..] == theirs[theirs.len() - n..]
+    }
+
     /// The stdout accepted so far: what [`finish`](Self::finish) reports as `stdout`, without
     /// building the rest of the outcome.
     pub fn stdout(&self) -> &[u8] {

@@ -263,3 +263,38 @@ fn a_group_cut_short_is_not_confirmed_by_a_file_that_starts_with_a_repeat_of_it(
     let tail = tail_read(&log, a.tail_check().unwrap().tail_lines());
     assert!(a.tail_confirms(&tail));
 }
+
+#[test]
+fn tail_ends_as_stdout_compares_the_unfinished_line_after_the_prefix() {
+    let mut a = acc(1024);
+    read_all(
+        &mut a,
+        b"2024-05-01T10:20:30.000000000Z a\n2024-05-01T10:20:31.000000000Z part of a line",
+    );
+    // The last record's content, after a prefix in either form the kubelet may print.
+    assert!(a.tail_ends_as_stdout(b"2024-05-01T10:20:31.000000000Z part of a line"));
+    assert!(a.tail_ends_as_stdout(
+        b"2024-05-01T10:20:29.000000000Z x\n2024-05-01T12:20:31.000000000+02:00 a line"
+    ));
+    // Cut: its end is not stdout's end.
+    assert!(!a.tail_ends_as_stdout(b"2024-05-01T10:20:31.000000000Z part of a li"));
+    // The log goes on: a line end, or more after it.
+    assert!(!a.tail_ends_as_stdout(b"2024-05-01T10:20:31.000000000Z part of a line\n"));
+    assert!(!a.tail_ends_as_stdout(
+        b"2024-05-01T10:20:31.000000000Z part of a line\n2024-05-01T10:20:32.000000000Z more"
+    ));
+    // Without a valid prefix the record is compared whole.
+    assert!(!a.tail_ends_as_stdout(b"2024-05-01 10:20:31.000000000Z part of a line and more"));
+    assert!(a.tail_ends_as_stdout(b"garbage, then part of a line"));
+    assert!(!a.tail_ends_as_stdout(b""));
+
+    // Stdout that ends at a line end has no unfinished line to compare.
+    let mut b = acc(1024);
+    read_all(&mut b, b"2024-05-01T10:20:30.000000000Z a\n");
+    assert!(!b.tail_ends_as_stdout(b"2024-05-01T10:20:30.000000000Z a"));
+
+    // Raw mode has no tail checks.
+    let mut raw = StdoutAccumulator::new(Config { cap_bytes: 64, mode: Mode::Raw }).unwrap();
+    read_all(&mut raw, b"no newline");
+    assert!(!raw.tail_ends_as_stdout(b"no newline"));
+}

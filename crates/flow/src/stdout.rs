@@ -86,8 +86,8 @@ pub(crate) struct StdoutFlow {
     /// [`StdoutFlow::widen_tail_window`]). Back to 0 when a read brings something new.
     tail_growth: u32,
     /// Since the last read that brought something new, while stdout ends inside a line, a tail
-    /// check showed the log ending otherwise ([`StdoutFlow::ends_like_stdout`]): the log has more
-    /// (or other) bytes than were taken, and a later check that seems to confirm the end was cut
+    /// check showed the log ending otherwise ([`StdoutAccumulator::tail_ends_as_stdout`]): the
+    /// log has more (or other) bytes than were taken, and a later check that seems to confirm the end was cut
     /// where a read was (a window as wide as the file starts where a read from the head does,
     /// and a fixed cut ends both at the same byte). Such a check is not trusted, and windows are
     /// not widened any more.
@@ -223,22 +223,6 @@ impl StdoutFlow {
         if self.ends_inside_line() && !self.other_end_seen {
             self.tail_growth = (self.tail_growth + 1).min(TAIL_GROWTH_MAX);
         }
-    }
-
-    /// Whether a tail check's `response` ends as stdout does, inside a line: the content of its
-    /// last line (after its timestamp) and the part of stdout's unfinished line taken end with
-    /// the same bytes. A response that ends otherwise was cut, or the log goes on.
-    fn ends_like_stdout(&self, response: &[u8]) -> bool {
-        let ours = self.acc.stdout();
-        let ours = &ours[ours.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)..];
-        let last = &response[response.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)..];
-        // `2006-01-02T15:04:05.000000000Z `: the kubelet's prefix, always 31 bytes.
-        let theirs = match last.get(..31) {
-            Some(p) if p[10] == b'T' && p[29] == b'Z' && p[30] == b' ' => &last[31..],
-            _ => last,
-        };
-        let n = ours.len().min(theirs.len());
-        n > 0 && ours[ours.len() - n..] == theirs[theirs.len() - n..]
     }
 
     /// A read took new bytes: what the tail checks learnt about the old end no longer holds
@@ -430,7 +414,7 @@ impl Execution {
             }
             Ok(bytes) if self.stdout.ends_inside_line() => {
                 let matches = self.stdout.acc.tail_confirms(&bytes);
-                if !matches && !self.stdout.ends_like_stdout(&bytes) {
+                if !matches && !self.stdout.acc.tail_ends_as_stdout(&bytes) {
                     self.stdout.other_end_seen = true;
                 }
                 matches && !self.stdout.other_end_seen
