@@ -1,0 +1,50 @@
+// One JS surface, measured in a process of its own: the JS twin of
+// crates/accumulator/examples/native_side.rs, run by tests/bench/ratio.mjs once per repetition
+// and surface, so that every surface (native Rust included) is timed alone in a fresh process
+// after warming up there, and none runs in the heap and JIT state another one left.
+//
+//   node --expose-gc js_side.mjs --clock wall|cpu <kind> timestamped <body file> <cap>
+//   node --expose-gc js_side.mjs --clock wall|cpu <kind> raw <file> <polls> <cap>
+//   node --expose-gc js_side.mjs --clock wall|cpu <kind> poll <file> <size> <fresh> <polls> <cap>
+//
+// <kind> is napi, wasm, napi-fast, wasm-fast (or typescript, for poll). Bodies come from files
+// that ratio.mjs writes once (making the 64 MiB timestamped stream takes JS over a second).
+// Prints the milliseconds of the timed run (for poll: per poll); exits non-zero when a result is
+// not what the workload implies.
+import { readFileSync } from 'node:fs'
+
+import { WARM_UPS, clock, loadClasses, response, settle, workloads } from './surfaces.mjs'
+
+const args = process.argv.slice(2)
+if (args[0] !== '--clock') throw new Error('usage: js_side.mjs --clock wall|cpu <kind> <workload> <file> <numbers...>')
+const now = clock(args[1])
+const [kind, workload, path, ...rest] = args.slice(2)
+const numbers = rest.map(Number)
+if (numbers.some((n) => !Number.isSafeInteger(n) || n < 0)) throw new Error(`js_side.mjs: bad numbers ${rest.join(' ')}`)
+
+const classes = await loadClasses(kind === 'typescript' ? [] : [kind])
+const work = workloads(classes, now)
+const body = new Uint8Array(readFileSync(path))
+
+let once
+if (workload === 'timestamped') {
+  const [cap] = numbers
+  const stream = response(body)
+  once = () => work.timestamped(kind, stream, cap)
+} else if (workload === 'raw') {
+  const [polls, cap] = numbers
+  once = () => work.raw(kind, body, polls, cap)
+} else if (workload === 'poll') {
+  const [size, fresh, polls, cap] = numbers
+  once = () => work.poll(kind, body, size, fresh, polls, cap)
+} else {
+  throw new Error(`js_side.mjs: unknown workload ${workload}`)
+}
+
+for (let i = 0; i < WARM_UPS; i++) {
+  globalThis.gc?.()
+  const ms = once()
+  if (process.env.JS_SIDE_TRACE) console.error(`warm-up ${i + 1}: ${ms}`)
+}
+await settle()
+console.log(String(once()))
