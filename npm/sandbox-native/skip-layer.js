@@ -6,11 +6,19 @@
 // A raw poll re-serves the whole log file, and the accumulator only counts most of it (it checks
 // a few windows). Natively that costs nanoseconds per 64 KiB chunk; from JS, each chunk handed
 // over costs a JS-to-native crossing (about 0.8 µs in napi, 1.5 µs in wasm), which made a poll
-// of a large file cost tens of times its native work. So `pushCount` asks the accumulator once
-// how many of the response's next bytes it would pass over without looking
-// (`skippableAhead()`), counts the chunks that fit on the JS side, and settles them with one
-// `trySkip(count)` before anything else reaches the accumulator. Every other method and getter
-// settles first, so what any of them sees or does is what it would after pushing every chunk.
+// of a large file cost tens of times its native work. So `pushCount` learns once how many of
+// the response's next bytes the accumulator would pass over without looking
+// (`skippableAhead()`), counts the chunks that fit on the JS side, and settles them (passes them
+// over, as `trySkip(count)` does) before anything else reaches the accumulator. Every other
+// method and getter settles first, so what any of them sees or does is what it would after
+// pushing every chunk.
+//
+// A chunk that does not fit is handed over in one crossing, by the bindings' internal
+// `__settlePushCount(chunk, pending)`: it settles what is pending, pushes the chunk as
+// `pushCount` does, and answers the accepted count when positive, otherwise minus what
+// `skippableAhead()` says (0 in timestamped mode) — three calls' work (`trySkip`, `pushCount`,
+// `skippableAhead`) for the price of one. The layer takes it from the prototype and deletes it
+// there: it is not part of the API.
 'use strict'
 
 const INSTALLED = Symbol.for('tale.sandbox.skipLayer')
@@ -22,21 +30,22 @@ const INSTALLED = Symbol.for('tale.sandbox.skipLayer')
 // deoptimised the per-chunk path at every new accumulator). One object, created at the first
 // read begun, with the same shape for every accumulator:
 //   budget   bytes the open read may still pass over, beyond those pending;
-//   pending  bytes counted on the JS side and not yet passed to `trySkip`;
-//   timestamped  whether the accumulator is in timestamped mode (asked once).
+//   pending  bytes counted on the JS side and not yet passed over natively.
 const states = new WeakMap()
 
 /** One accumulator's state (see above): one class, so one hidden class for all of them. */
 class SkipState {
-  constructor(timestamped) {
+  constructor() {
     // Non-integers first, so that the fields hold doubles from the start (see createState).
     this.budget = 0.5
     this.pending = 0.5
-    this.timestamped = timestamped
     this.budget = 0
     this.pending = 0
   }
 }
+
+// The bindings' internal one-crossing push (see the top of this file), taken from the prototype.
+const SETTLE_PUSH_COUNT = '__settlePushCount'
 
 // What the accumulators themselves accept as a chunk they may skip: a Uint8Array (read through
 // the typed array's own internal slots, so neither a Proxy nor an overridden `length` can pass
@@ -57,17 +66,21 @@ const LEFT_ALONE = new Set(['constructor', '__destroy_into_raw'])
 /**
  * Installs the layer on `Class.prototype` (the class object itself is unchanged: `instanceof`
  * and every static member are as before). The prototype must have the native `pushCount`,
- * `skippableAhead`, `trySkip` and `timestamps`; installing twice does nothing.
+ * `trySkip` and the internal `__settlePushCount`, which it deletes (the package ships the
+ * native side and this file together); installing twice does nothing.
  */
 function installSkipLayer(Class) {
   const proto = Class.prototype
   if (Object.prototype.hasOwnProperty.call(proto, INSTALLED)) return
   const pushCount = proto.pushCount
-  const skippableAhead = proto.skippableAhead
   const trySkip = proto.trySkip
-  const timestampsGetter = Object.getOwnPropertyDescriptor(proto, 'timestamps')?.get
-  if (typeof pushCount !== 'function' || typeof skippableAhead !== 'function' || typeof trySkip !== 'function' || typeof timestampsGetter !== 'function') {
-    throw new Error(`internal error in ${Class.name}: the native class lacks pushCount, skippableAhead, trySkip or timestamps`)
+  const settlePushCount = Object.getOwnPropertyDescriptor(proto, SETTLE_PUSH_COUNT)?.value
+  if (typeof pushCount !== 'function' || typeof trySkip !== 'function' || typeof settlePushCount !== 'function') {
+    throw new Error(`internal error in ${Class.name}: the native class lacks pushCount, trySkip or ${SETTLE_PUSH_COUNT}`)
+  }
+  // Before the methods are wrapped below, so that it is neither wrapped nor left behind.
+  if (!Reflect.deleteProperty(proto, SETTLE_PUSH_COUNT)) {
+    throw new Error(`internal error in ${Class.name}: ${SETTLE_PUSH_COUNT} could not be deleted from the prototype`)
   }
 
   // The state is only ever created on accumulators (after a native call accepted them as
@@ -93,15 +106,14 @@ function installSkipLayer(Class) {
   }
 
   /**
-   * Gives `acc` (which the accumulator just took as `this`) its state, reading its mode once.
-   * Called by `beginRead`, so that the per-chunk path never allocates (an allocation there ties
-   * its optimised code to the allocation site's tenuring decisions). The counts start as
-   * non-integers so that their fields hold doubles from the start: the accumulators return
-   * counts as either kind of number, and a field that changed representation would deoptimise
-   * the per-chunk path.
+   * Gives `acc` (which the accumulator just took as `this`) its state. Called by `beginRead`, so
+   * that the per-chunk path never allocates (an allocation there ties its optimised code to the
+   * allocation site's tenuring decisions). The counts start as non-integers so that their fields
+   * hold doubles from the start: the accumulators return counts as either kind of number, and a
+   * field that changed representation would deoptimise the per-chunk path.
    */
   function createState(acc) {
-    states.set(acc, new SkipState(timestampsGetter.call(acc) === true))
+    states.set(acc, new SkipState())
   }
 
   function wrapMethod(key, method, keepsBudget) {
@@ -169,27 +181,32 @@ function installSkipLayer(Class) {
   pushCountDescriptor.value = {
     pushCount(chunk) {
       const state = stateOf(this)
-      if (state !== undefined) {
-        const budget = state.budget
-        // A budget is only ever set inside an open read, after a push the accumulator took.
-        if (budget > 0) {
-          if (chunk instanceof Uint8Array && typedArrayName.call(chunk) === 'Uint8Array') {
-            const length = typedArrayLength.call(chunk)
-            if (length <= budget) {
-              state.budget = budget - length
-              state.pending += length
-              return 0
-            }
+      // Without a state, no read was begun through this prototype: the push throws (outside a
+      // read, or a wrong receiver).
+      if (state === undefined) return pushCount.call(this, chunk)
+      const budget = state.budget
+      // A budget is only ever set inside an open read, after a push the accumulator took.
+      if (budget > 0) {
+        if (chunk instanceof Uint8Array && typedArrayName.call(chunk) === 'Uint8Array') {
+          const length = typedArrayLength.call(chunk)
+          if (length <= budget) {
+            state.budget = budget - length
+            state.pending += length
+            return 0
           }
-          state.budget = 0
         }
-        settle(state, this)
+        state.budget = 0
       }
-      const accepted = pushCount.call(this, chunk)
-      // Timestamped mode reads every byte: nothing to ask. (Without a state, no read was begun
-      // through this prototype, and the push above threw.)
-      if (accepted === 0 && state !== undefined && !state.timestamped) state.budget = skippableAhead.call(this)
-      return accepted
+      // Settles and pushes in one crossing. What is pending is handed over (and forgotten here)
+      // before the call, so that whatever it throws (a bad chunk, a push outside a read, a
+      // refusal), those bytes are never settled twice.
+      const pending = state.pending
+      state.pending = 0
+      const result = settlePushCount.call(this, chunk, pending)
+      if (result > 0) return result
+      // Nothing accepted: the next -result bytes may be counted here (none in timestamped mode).
+      state.budget = -result
+      return 0
     },
   }.pushCount
   Object.defineProperty(proto, 'pushCount', pushCountDescriptor)

@@ -57,6 +57,9 @@ const TRY_SKIP_OUTSIDE = /^StdoutAccumulator\.trySkip\(\) called outside a read:
 const SKIP_LENGTH = /^StdoutAccumulator\.trySkip\(length\): length must be a non-negative safe integer, got /
 /** Marks a StdoutAccumulator prototype whose pushCount has the JS side installed (skip-layer.js). */
 const SKIP_LAYER = Symbol.for('tale.sandbox.skipLayer')
+/** The bindings' internal one-crossing push, which the JS side takes and deletes from the prototype. */
+const SETTLE_PUSH_COUNT = '__settlePushCount'
+const REFUSED = /^internal error in StdoutAccumulator: \d+ bytes counted as skippable were refused by trySkip; this accumulator's counts are no longer exact$/
 
 /** A deterministic random generator (mulberry32), so a failure can be replayed. */
 function generator(seed) {
@@ -417,6 +420,9 @@ export const apiCases = [
     run(StdoutAccumulator) {
       const proto = StdoutAccumulator.prototype
       check(Object.getOwnPropertySymbols(proto).includes(SKIP_LAYER), 'the package installs the JS side of pushCount on the prototype')
+      // The internal method it pushes with is gone from the class (not part of the API).
+      check(!Object.prototype.hasOwnProperty.call(proto, SETTLE_PUSH_COUNT), `${SETTLE_PUSH_COUNT} is an own property of the prototype`)
+      check(!(SETTLE_PUSH_COUNT in new StdoutAccumulator({ capBytes: 1 })), `an accumulator has ${SETTLE_PUSH_COUNT}`)
       const { random, int } = generator(0x51c1)
       const SIZES = [1, 7, 100, 4096, 65_536, 65_536, 65_536, 70_000]
       let sawAhead = 0
@@ -514,10 +520,17 @@ export const apiCases = [
         ['stdoutSlice', (acc) => acc.stdoutSlice(-3).length],
         ['finish', (acc) => acc.finish().totalBytes],
         ['push', (acc) => acc.push(file.subarray(262_144, 262_145)).length],
+        // A chunk the accumulator refuses: the counted bytes are settled (once) before it throws.
+        ['pushCount of a string', (acc) => throws(() => acc.pushCount('x'), TypeError, CHUNK, 'pushCount(a string)')],
+        ['pushCount of an Int8Array', (acc) => throws(() => acc.pushCount(new Int8Array(70_000)), TypeError, CHUNK, 'pushCount(an Int8Array)')],
       ]
       for (const [name, call] of after) {
         const acc = make()
         call(acc)
+        if (name.startsWith('pushCount of') && typeof acc.byteCounts === 'function') {
+          const wire = acc.byteCounts().wire
+          check(wire === file.length + 262_144, `after ${name}: wire ${wire}, expected the counted bytes settled once`)
+        }
         // Re-served bytes of the rest of the file, then 5 new ones: the counts only add up if the
         // 64 KiB counted on the JS side were settled before the call.
         const at = name === 'push' ? 262_145 : 262_144
@@ -677,6 +690,92 @@ export const apiCases = [
 ]
 
 /**
+ * The bindings' internal `__settlePushCount(chunk, pending)` on `Bare`, a StdoutAccumulator class
+ * without the JS side of pushCount (which would have deleted it): `trySkip(pending)`, then
+ * `pushCount(chunk)`, then the accepted count or minus `skippableAhead()`, in one call. Checked
+ * against an accumulator that makes the three calls, over raw polls that re-serve a file and then
+ * rotate it, and for its errors.
+ */
+export function internalSettlePushCount(Bare, surface) {
+  const settlePushCount = Bare.prototype[SETTLE_PUSH_COUNT]
+  check(typeof settlePushCount === 'function', `${SETTLE_PUSH_COUNT} is on the prototype of a class without the JS side`)
+  check(!Object.keys(Bare.prototype).includes(SETTLE_PUSH_COUNT), `${SETTLE_PUSH_COUNT} is enumerable`)
+  const MIB = 1 << 20
+  const file = fileBytes(3, 0, 2 * MIB)
+  const rotated = concat(file.subarray(0, 300_000), fileBytes(1, 300_000, MIB))
+  const one = new Bare({ capBytes: 4 * MIB })
+  const three = new Bare({ capBytes: 4 * MIB })
+  let sawBudget = 0
+  let sawSettled = 0
+  for (const [poll, body] of [file.subarray(0, MIB), file, file, rotated].entries()) {
+    one.beginRead()
+    three.beginRead()
+    let pending = 0
+    let budget = 0
+    for (let at = 0; at < body.length; at += 65_536) {
+      const chunk = body.subarray(at, at + 65_536)
+      // What the JS side does: count what fits in the budget, hand over the rest.
+      if (chunk.length <= budget) {
+        budget -= chunk.length
+        pending += chunk.length
+        continue
+      }
+      if (pending > 0) check(three.trySkip(pending) === true, `poll ${poll} at ${at}: trySkip(${pending})`)
+      const accepted = three.pushCount(chunk)
+      const ahead = accepted === 0 ? three.skippableAhead() : 0
+      const result = settlePushCount.call(one, chunk, pending)
+      sawSettled = Math.max(sawSettled, pending)
+      check(Object.is(result, accepted > 0 ? accepted : ahead > 0 ? -ahead : 0), `poll ${poll} at ${at}: ${result}, expected ${accepted} accepted and ${ahead} ahead`)
+      budget = result > 0 ? 0 : -result
+      sawBudget = Math.max(sawBudget, budget)
+      pending = 0
+    }
+    if (pending > 0) check(three.trySkip(pending) && one.trySkip(pending), `poll ${poll}: the last counted bytes`)
+    equalBytes(one.endRead(), three.endRead(), `poll ${poll}: endRead()`)
+    sameSnapshot(snapshot(one), snapshot(three), `poll ${poll}: finish()`)
+    sameSnapshot(counts(one), counts(three), `poll ${poll}: byte counts`)
+  }
+  check(sawBudget > 0 && sawSettled > 0, `the polls never skipped (budget ${sawBudget}, settled ${sawSettled}): the test lost its point`)
+  check(one.finish().rotations === 1, 'the last poll is a new file')
+  // Timestamped mode: nothing is ever skippable, so accepting nothing answers 0 (not -0).
+  const ts = new Bare({ capBytes: 100, timestamps: true })
+  ts.beginRead()
+  check(Object.is(settlePushCount.call(ts, enc('2026-11-26T10:00:00.0'), 0), 0), 'timestamped: a partial prefix accepts nothing')
+  check(settlePushCount.call(ts, enc('00000001Z a\n'), 0) === 2, 'timestamped: the line is accepted')
+  // Errors: a refused settle (nothing pushed), a bad pending count, a bad chunk (after settling),
+  // outside a read.
+  const acc = new Bare({ capBytes: 4 * MIB })
+  acc.beginRead()
+  check(settlePushCount.call(acc, file, 0) === file.length, 'the first response is accepted')
+  acc.endRead()
+  acc.beginRead()
+  check(Object.is(settlePushCount.call(acc, file.subarray(0, 65_536), 0), 0), 'the hold accepts nothing and skips nothing yet')
+  const wire = () => (typeof acc.byteCounts === 'function' ? acc.byteCounts().wire : 0)
+  const before = wire()
+  throws(() => settlePushCount.call(acc, file.subarray(65_536, 65_537), 1), Error, REFUSED, 'pending bytes at the sample at 64 KiB')
+  check(wire() === before && acc.skippableAhead() === 0, 'a refused settle pushes nothing')
+  for (const bad of [-1, 1.5, NaN, 2 ** 53]) throws(() => settlePushCount.call(acc, file.subarray(65_536, 65_537), bad), RangeError, SKIP_LENGTH, `pending ${bad}`)
+  if (surface === 'node') throws(() => settlePushCount.call(acc, file.subarray(65_536, 65_537), '1'), TypeError, SKIP_LENGTH, 'pending as a string')
+  check(wire() === before, 'a bad pending count pushes nothing')
+  const ahead = settlePushCount.call(acc, file.subarray(65_536, 131_072), 0)
+  check(Object.is(ahead, 0), `the sample at 64 KiB, then the one at 128 KiB: ${ahead}`)
+  const next = settlePushCount.call(acc, file.subarray(131_072, 196_608), 0)
+  check(next === -65_536, `past the sample at 128 KiB, the bytes up to the one at 256 KiB are skippable: ${next}`)
+  throws(() => settlePushCount.call(acc, 'x', 65_536), TypeError, CHUNK, 'a string after counted bytes')
+  // Settled once: the read is at the sample at 256 KiB (and the wire shows those bytes, once).
+  check(acc.skippableAhead() === 0, `the counted bytes are settled before the chunk is refused: ${acc.skippableAhead()} still skippable`)
+  if (typeof acc.byteCounts === 'function') check(wire() === before + 3 * 65_536, `settled once: wire ${wire() - before}`)
+  acc.endRead()
+  throws(() => settlePushCount.call(acc, enc('x'), 0), Error, PUSH_OUTSIDE, 'outside a read')
+  if (surface === 'node') {
+    for (const receiver of [{}, Object.create(Bare.prototype), undefined]) {
+      throws(() => settlePushCount.call(receiver, enc('x'), 0), TypeError, /^pushCount: the receiver is not a StdoutAccumulator$/, 'a wrong receiver')
+    }
+  }
+  for (const a of [one, three, ts, acc]) if (typeof a.free === 'function') a.free()
+}
+
+/**
  * Raw polls of a growing 2 MiB file through `Bare`, a StdoutAccumulator class without the JS side
  * of pushCount (a second instance of the addon or of the wasm glue), once `installSkipLayer`
  * has put it on `Bare.prototype` over counting wrappers of the native methods. Returns how many
@@ -685,13 +784,16 @@ export const apiCases = [
  * every chunk is one native pushCount.
  */
 export function nativeCallsOfRawPolls(Bare, installSkipLayer) {
-  const calls = { pushCount: 0, trySkip: 0, skippableAhead: 0, timestamps: 0 }
-  for (const name of ['pushCount', 'trySkip', 'skippableAhead']) {
+  const calls = { pushCount: 0, trySkip: 0, skippableAhead: 0, timestamps: 0, [SETTLE_PUSH_COUNT]: 0 }
+  for (const name of ['pushCount', 'trySkip', 'skippableAhead', SETTLE_PUSH_COUNT]) {
     const native = Bare.prototype[name]
-    Bare.prototype[name] = function (...args) {
-      calls[name]++
-      return native.apply(this, args)
-    }
+    Object.defineProperty(Bare.prototype, name, {
+      ...Object.getOwnPropertyDescriptor(Bare.prototype, name),
+      value: function (...args) {
+        calls[name]++
+        return native.apply(this, args)
+      },
+    })
   }
   const timestamps = Object.getOwnPropertyDescriptor(Bare.prototype, 'timestamps')
   Object.defineProperty(Bare.prototype, 'timestamps', {
@@ -703,6 +805,7 @@ export function nativeCallsOfRawPolls(Bare, installSkipLayer) {
   })
   installSkipLayer(Bare)
   check(Object.getOwnPropertySymbols(Bare.prototype).includes(SKIP_LAYER), 'installed')
+  check(!Object.prototype.hasOwnProperty.call(Bare.prototype, SETTLE_PUSH_COUNT), `${SETTLE_PUSH_COUNT} deleted`)
   const MIB = 1 << 20
   const file = fileBytes(3, 0, 3 * MIB)
   const counted = new Bare({ capBytes: 4 * MIB })

@@ -24,8 +24,8 @@ use crate::guard::{Contained, Guarded};
 use crate::js_error::{options_error, plain_error, type_error};
 use tale_sandbox_binding_options::{
     KNOWN_OPTIONS, OptionValue, TRY_SKIP_OUTSIDE_READ, chunk_not_uint8array, config_error,
-    config_from, js_count, not_an_object, skip_length, slice_bounds, unknown_option,
-    usage_error_message,
+    config_from, js_count, not_an_object, settled_push_result, skip_length, skip_refused,
+    slice_bounds, unknown_option, usage_error_message,
 };
 
 // Declared for the generated TypeScript types; the constructor reads the raw JS value itself so
@@ -120,6 +120,38 @@ impl StdoutAccumulator {
             Ok(accepted.len() as f64)
         })
     }
+
+    /// What the package's internal settle-and-push call does (the plain callback of
+    /// `fast_path`, which the JS side of `pushCount` calls once per chunk it hands over): passes
+    /// over the `pending` bytes the JS side counted, exactly as `trySkip(pending)` does (a
+    /// refusal is an internal error), then pushes the chunk exactly as `pushCount` does
+    /// ([`push_count_with`](Self::push_count_with)), then returns
+    /// [`settled_push_result`] of what it accepted and `skippableAhead()`.
+    pub(crate) fn settle_push_count_with<B: std::ops::Deref<Target = [u8]>>(
+        &mut self,
+        env: &Env,
+        pending: &OptionValue,
+        chunk: impl FnOnce() -> Result<B>,
+    ) -> Result<f64> {
+        let pending = skip_length(pending).map_err(|e| options_error(env, &e))?;
+        if pending > 0 && !self.inner.with("trySkip", |acc| skip(acc, pending))? {
+            return Err(plain_error(skip_refused(pending)));
+        }
+        let accepted = self.push_count_with(env, chunk)?;
+        let ahead = if accepted > 0.0 { 0.0 } else { self.skippable_ahead()? };
+        Ok(settled_push_result(accepted, ahead))
+    }
+}
+
+/// What `trySkip` does once its argument is read: passes over the next `length` bytes of the
+/// open read if the accumulator has no use for them.
+fn skip(acc: &mut core::StdoutAccumulator, length: u64) -> Result<bool> {
+    if !acc.is_reading() {
+        return Err(plain_error(TRY_SKIP_OUTSIDE_READ));
+    }
+    // A length past the address space cannot be a response's next bytes.
+    let Ok(length) = usize::try_from(length) else { return Ok(false) };
+    acc.try_skip(length).map_err(|_| plain_error(TRY_SKIP_OUTSIDE_READ))
 }
 
 impl ObjectFinalize for StdoutAccumulator {
@@ -200,12 +232,7 @@ impl StdoutAccumulator {
     pub fn try_skip(&mut self, env: &Env, length: Unknown<'_>) -> Result<bool> {
         self.inner.with("trySkip", |acc| {
             let length = skip_length(&option_value(length)?).map_err(|e| options_error(env, &e))?;
-            if !acc.is_reading() {
-                return Err(plain_error(TRY_SKIP_OUTSIDE_READ));
-            }
-            // A length past the address space cannot be a response's next bytes.
-            let Ok(length) = usize::try_from(length) else { return Ok(false) };
-            acc.try_skip(length).map_err(|_| plain_error(TRY_SKIP_OUTSIDE_READ))
+            skip(acc, length)
         })
     }
 
@@ -328,7 +355,8 @@ fn own_enumerable_string_keys(object: &Object<'_>) -> Result<Vec<String>> {
     Ok(keys)
 }
 
-fn option_value(value: Unknown<'_>) -> Result<OptionValue> {
+/// A JS value as the shared validation sees it (an option's value, or `trySkip`'s length).
+pub(crate) fn option_value(value: Unknown<'_>) -> Result<OptionValue> {
     Ok(match value.get_type()? {
         ValueType::Undefined => OptionValue::Missing,
         // SAFETY (both casts): the value type was just checked.

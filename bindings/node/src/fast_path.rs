@@ -13,6 +13,12 @@
 //! the same name, arguments, result, errors and panic containment (the generated methods do the
 //! work for both: `StdoutAccumulator::push_count_with`, `skippable_ahead`, `try_skip`).
 //!
+//! A fourth callback, installed as [`SETTLE_PUSH_COUNT`], does in one call what the JS side did
+//! in three for each chunk it hands over: `trySkip(pending)` for the chunks it counted, then
+//! `pushCount(chunk)`, then `skippableAhead()` (`StdoutAccumulator::settle_push_count_with`).
+//! It is internal: the JS side takes it from the prototype and deletes it there when it installs
+//! itself, so the class shows only its declared methods.
+//!
 //! The receiver is checked with the Node-API type tag that napi-rs puts on every
 //! `StdoutAccumulator` it constructs (Node-API 8), before its native pointer is used: any other
 //! receiver is a `TypeError`, never a misread object.
@@ -28,15 +34,21 @@ use std::ptr;
 use napi::bindgen_prelude::{FromNapiValue, JsObjectValue, Object, TypeTag, Unknown};
 use napi::{Env, Error, JsError, JsValue, Result, Status, sys};
 use napi_derive::napi;
+use tale_sandbox_binding_options::OptionValue;
 
-use crate::accumulator::{StdoutAccumulator, borrow_chunk};
+use crate::accumulator::{StdoutAccumulator, borrow_chunk, option_value};
 use crate::guard::panic_message;
 use crate::js_error::type_error;
 
 type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
+/// The prototype property under which the settle-and-push callback is installed, for the JS side
+/// (npm/sandbox-native/skip-layer.js, which deletes it from the prototype) and nothing else.
+pub const SETTLE_PUSH_COUNT: &CStr = c"__settlePushCount";
+
 /// Installs the plain callbacks as `StdoutAccumulator.prototype.pushCount`, `skippableAhead` and
-/// `trySkip` (run by napi-rs once the classes are registered).
+/// `trySkip`, and the internal [`SETTLE_PUSH_COUNT`] (run by napi-rs once the classes are
+/// registered).
 #[napi(module_exports)]
 pub fn install_fast_path(exports: Object, env: Env) -> Result<()> {
     // A class is a function, which `Object`'s checked conversion refuses.
@@ -44,9 +56,18 @@ pub fn install_fast_path(exports: Object, env: Env) -> Result<()> {
     // SAFETY: a function is an object; only its properties are read.
     let class: Object = unsafe { class.cast()? };
     let prototype: Object = class.get_named_property("prototype")?;
-    let methods: [(&CStr, Callback); 3] =
-        [(c"pushCount", push_count), (c"skippableAhead", skippable_ahead), (c"trySkip", try_skip)];
-    for (name, callback) in methods {
+    // The attributes napi-rs gives class methods (writable, enumerable, configurable); the
+    // internal method is not enumerable, and stays configurable so that the JS side can delete it.
+    let method = sys::PropertyAttributes::writable
+        | sys::PropertyAttributes::enumerable
+        | sys::PropertyAttributes::configurable;
+    let methods: [(&CStr, Callback, sys::napi_property_attributes); 4] = [
+        (c"pushCount", push_count, method),
+        (c"skippableAhead", skippable_ahead, method),
+        (c"trySkip", try_skip, method),
+        (SETTLE_PUSH_COUNT, settle_push_count, sys::PropertyAttributes::configurable),
+    ];
+    for (name, callback, attributes) in methods {
         let mut function = ptr::null_mut();
         // SAFETY: plain Node-API calls on live values of this env; the name is NUL-terminated.
         unsafe {
@@ -58,7 +79,6 @@ pub fn install_fast_path(exports: Object, env: Env) -> Result<()> {
                 ptr::null_mut(),
                 &mut function,
             ))?;
-            // The attributes napi-rs gives class methods (writable, enumerable, configurable).
             let property = sys::napi_property_descriptor {
                 utf8name: name.as_ptr(),
                 name: ptr::null_mut(),
@@ -66,9 +86,7 @@ pub fn install_fast_path(exports: Object, env: Env) -> Result<()> {
                 getter: None,
                 setter: None,
                 value: function,
-                attributes: sys::PropertyAttributes::writable
-                    | sys::PropertyAttributes::enumerable
-                    | sys::PropertyAttributes::configurable,
+                attributes,
                 data: ptr::null_mut(),
             };
             check(sys::napi_define_properties(env.raw(), prototype.raw(), 1, &property))?;
@@ -84,19 +102,40 @@ unsafe extern "C" fn push_count(
 ) -> sys::napi_value {
     // SAFETY: called by Node-API with a live env and callback info.
     unsafe {
-        contained(env, info, "pushCount", |wrapper, accumulator, chunk| {
-            let accepted = accumulator.push_count_with(wrapper, || {
-                if let Some(bytes) = typed_array_bytes(env, chunk) {
-                    return Ok(bytes);
-                }
-                // Not a Uint8Array: the generated method's checks give the precise TypeError.
-                let slice = borrow_chunk(wrapper, Unknown::from_napi_value(env, chunk)?)?;
-                // SAFETY: the bytes of a live argument, used only within this callback.
-                Ok(std::slice::from_raw_parts(slice.as_ptr(), slice.len()))
-            })?;
+        contained(env, info, "pushCount", |wrapper, accumulator, [chunk]| {
+            let accepted =
+                accumulator.push_count_with(wrapper, || chunk_bytes(env, wrapper, chunk))?;
             let mut result = ptr::null_mut();
             check(sys::napi_create_double(env, accepted, &mut result))?;
             Ok(result)
+        })
+    }
+}
+
+/// `__settlePushCount(chunk, pending)` (internal, see [`SETTLE_PUSH_COUNT`]): `trySkip(pending)`
+/// when `pending > 0` (a refusal is an internal error), `pushCount(chunk)`, and `skippableAhead()`
+/// when nothing was accepted, in one call. Returns the accepted count when it is positive,
+/// otherwise minus what may be skipped next (`StdoutAccumulator::settle_push_count_with`).
+unsafe extern "C" fn settle_push_count(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: called by Node-API with a live env and callback info.
+    unsafe {
+        contained(env, info, "pushCount", |wrapper, accumulator, [chunk, pending]| {
+            let mut count = 0.0;
+            let pending =
+                if sys::napi_get_value_double(env, pending, &mut count) == sys::Status::napi_ok {
+                    OptionValue::Number(count)
+                } else {
+                    // Not a number: `trySkip`'s checks give the precise TypeError.
+                    option_value(Unknown::from_napi_value(env, pending)?)?
+                };
+            let result = accumulator
+                .settle_push_count_with(wrapper, &pending, || chunk_bytes(env, wrapper, chunk))?;
+            let mut value = ptr::null_mut();
+            check(sys::napi_create_double(env, result, &mut value))?;
+            Ok(value)
         })
     }
 }
@@ -108,7 +147,7 @@ unsafe extern "C" fn skippable_ahead(
 ) -> sys::napi_value {
     // SAFETY: called by Node-API with a live env and callback info.
     unsafe {
-        contained(env, info, "skippableAhead", |_, accumulator, _| {
+        contained(env, info, "skippableAhead", |_, accumulator, []| {
             let ahead = accumulator.skippable_ahead()?;
             let mut result = ptr::null_mut();
             check(sys::napi_create_double(env, ahead, &mut result))?;
@@ -124,7 +163,7 @@ unsafe extern "C" fn try_skip(
 ) -> sys::napi_value {
     // SAFETY: called by Node-API with a live env and callback info.
     unsafe {
-        contained(env, info, "trySkip", |wrapper, accumulator, length| {
+        contained(env, info, "trySkip", |wrapper, accumulator, [length]| {
             let skipped = accumulator.try_skip(wrapper, Unknown::from_napi_value(env, length)?)?;
             let mut result = ptr::null_mut();
             check(sys::napi_get_boolean(env, skipped, &mut result))?;
@@ -134,15 +173,16 @@ unsafe extern "C" fn try_skip(
 }
 
 /// Runs `call` with the callback's receiver, checked to be a `StdoutAccumulator`, and its first
-/// argument (`undefined` when missing). Every failure, and any panic, becomes a thrown exception.
+/// `N` arguments (`undefined` for those missing). Every failure, and any panic, becomes a thrown
+/// exception.
 ///
 /// # Safety
 /// `env` and `info` must be the live arguments of a Node-API callback.
-unsafe fn contained(
+unsafe fn contained<const N: usize>(
     env: sys::napi_env,
     info: sys::napi_callback_info,
     name: &str,
-    call: impl FnOnce(&Env, &mut StdoutAccumulator, sys::napi_value) -> Result<sys::napi_value>,
+    call: impl FnOnce(&Env, &mut StdoutAccumulator, [sys::napi_value; N]) -> Result<sys::napi_value>,
 ) -> sys::napi_value {
     // SAFETY: see the function's contract.
     let outcome =
@@ -171,14 +211,14 @@ unsafe fn contained(
 
 /// # Safety
 /// `env` and `info` must be the live arguments of a Node-API callback.
-unsafe fn with_receiver(
+unsafe fn with_receiver<const N: usize>(
     env: sys::napi_env,
     info: sys::napi_callback_info,
     name: &str,
-    call: impl FnOnce(&Env, &mut StdoutAccumulator, sys::napi_value) -> Result<sys::napi_value>,
+    call: impl FnOnce(&Env, &mut StdoutAccumulator, [sys::napi_value; N]) -> Result<sys::napi_value>,
 ) -> Result<sys::napi_value> {
-    let mut argc = 1;
-    let mut argv = [ptr::null_mut(); 1];
+    let mut argc = N;
+    let mut argv = [ptr::null_mut(); N];
     let mut this = ptr::null_mut();
     // SAFETY (every call below): Node-API calls with the callback's live env and values, and
     // out-pointers to locals. A missing argument is filled in as `undefined`.
@@ -209,7 +249,29 @@ unsafe fn with_receiver(
         // The tag says napi-rs wrapped a `StdoutAccumulator` here. Nothing in these calls runs
         // JS, so no other call can reach the object while this borrow lives.
         let accumulator = &mut *native.cast::<StdoutAccumulator>();
-        call(&wrapper, accumulator, argv[0])
+        call(&wrapper, accumulator, argv)
+    }
+}
+
+/// The bytes of `pushCount`'s `chunk`, borrowed in place; anything but a `Uint8Array` is the
+/// generated method's precise `TypeError`.
+///
+/// # Safety
+/// `env` and `chunk` must be live, `wrapper` must wrap `env`, and the slice must not outlive the
+/// callback.
+unsafe fn chunk_bytes<'a>(
+    env: sys::napi_env,
+    wrapper: &Env,
+    chunk: sys::napi_value,
+) -> Result<&'a [u8]> {
+    // SAFETY: see the function's contract.
+    unsafe {
+        if let Some(bytes) = typed_array_bytes(env, chunk) {
+            return Ok(bytes);
+        }
+        let slice = borrow_chunk(wrapper, Unknown::from_napi_value(env, chunk)?)?;
+        // SAFETY: the bytes of a live argument, used only within this callback.
+        Ok(std::slice::from_raw_parts(slice.as_ptr(), slice.len()))
     }
 }
 

@@ -165,6 +165,31 @@ pub fn skip_length(value: &OptionValue) -> Result<u64, OptionsError> {
     }
 }
 
+/// The message for bytes that the package's JS side counted as skippable (within what
+/// `skippableAhead()` allowed) and that the accumulator then refused to pass over: a broken
+/// contract, never expected. The words of the JS side's own settle
+/// (npm/sandbox-native/skip-layer.js), for the bindings' internal settle-and-push call.
+pub fn skip_refused(pending: u64) -> String {
+    format!(
+        "internal error in StdoutAccumulator: {pending} bytes counted as skippable were refused \
+         by trySkip; this accumulator's counts are no longer exact"
+    )
+}
+
+/// What the bindings' internal settle-and-push call returns, from the bytes the push accepted and
+/// what `skippableAhead()` said after it: `accepted` when it is positive; otherwise `-ahead`
+/// (never `-0`). So a result `> 0` is an accepted count (and nothing may be skipped), a result
+/// `<= 0` means nothing was accepted and the next `-result` bytes may be passed over.
+pub fn settled_push_result(accepted: f64, ahead: f64) -> f64 {
+    if accepted > 0.0 {
+        accepted
+    } else if ahead > 0.0 {
+        -ahead
+    } else {
+        0.0
+    }
+}
+
 /// A byte count as a JS number: counts past `Number.MAX_SAFE_INTEGER` (only the "everything"
 /// of `skippableAhead()` while a response is ignored) are given as that value, which stays
 /// exact under the subtractions a caller makes.
@@ -244,6 +269,22 @@ mod tests {
         assert_eq!(skip_length(&OptionValue::Bool(true)).unwrap_err().kind, JsErrorKind::Type);
         assert_eq!(js_count(u64::MAX), MAX_SAFE_INTEGER);
         assert_eq!(js_count(7), 7.0);
+    }
+
+    #[test]
+    fn settled_push_results_tell_accepted_counts_from_budgets() {
+        assert_eq!(settled_push_result(5.0, 0.0), 5.0);
+        // A positive count wins: after new bytes nothing is skippable anyway.
+        assert_eq!(settled_push_result(5.0, 100.0), 5.0);
+        assert_eq!(settled_push_result(0.0, 65_536.0), -65_536.0);
+        let none = settled_push_result(0.0, 0.0);
+        assert!(none == 0.0 && none.is_sign_positive(), "{none}");
+        assert_eq!(settled_push_result(0.0, MAX_SAFE_INTEGER), -MAX_SAFE_INTEGER);
+        assert_eq!(
+            skip_refused(65_536),
+            "internal error in StdoutAccumulator: 65536 bytes counted as skippable were refused by \
+             trySkip; this accumulator's counts are no longer exact"
+        );
     }
 
     #[test]

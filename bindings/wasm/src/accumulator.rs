@@ -21,8 +21,8 @@ use wasm_bindgen::prelude::*;
 
 use tale_sandbox_binding_options::{
     JsErrorKind, KNOWN_OPTIONS, OptionValue, OptionsError, TRY_SKIP_OUTSIDE_READ,
-    chunk_not_uint8array, config_error, config_from, js_count, not_an_object, skip_length,
-    slice_bounds, unknown_option, usage_error_message,
+    chunk_not_uint8array, config_error, config_from, js_count, not_an_object, settled_push_result,
+    skip_length, skip_refused, slice_bounds, unknown_option, usage_error_message,
 };
 
 /// A chunk is handed over in pieces of at most this size, each copied only if it is needed; the
@@ -176,37 +176,25 @@ impl StdoutAccumulator {
         #[wasm_bindgen(unchecked_param_type = "number")] length: &JsValue,
     ) -> Result<bool, JsValue> {
         let length = skip_length(&value_of(length)).map_err(options_error)?;
-        if !self.inner.is_reading() {
-            return Err(js_error_plain(TRY_SKIP_OUTSIDE_READ));
+        self.skip(length)
+    }
+
+    /// Internal (not declared, and deleted from the prototype by the package's JS side, which
+    /// takes it first): what that JS side does for each chunk it hands over, in one call instead
+    /// of three. Passes over the `pending` bytes it counted, exactly as `trySkip(pending)` does,
+    /// when `pending > 0` (a refusal is an internal error); then pushes `chunk` exactly as
+    /// `pushCount(chunk)` does; then returns the accepted count when it is positive, otherwise
+    /// minus `skippableAhead()` (see [`settled_push_result`]). `pending` is a number here (the
+    /// glue converts what it is given), checked as `trySkip` checks its length.
+    #[wasm_bindgen(js_name = __settlePushCount, skip_typescript)]
+    pub fn settle_push_count(&mut self, chunk: &JsValue, pending: f64) -> Result<f64, JsValue> {
+        let pending = skip_length(&OptionValue::Number(pending)).map_err(options_error)?;
+        if pending > 0 && !self.skip(pending)? {
+            return Err(js_error_plain(&skip_refused(pending)));
         }
-        let skipped = match usize::try_from(length) {
-            Ok(len) => {
-                self.inner.try_skip(len).map_err(|_| js_error_plain(TRY_SKIP_OUTSIDE_READ))?
-            }
-            // Past 4 GiB (wasm32): only within `skippableAhead`, which may be skipped in any
-            // pieces, so none of them can be refused midway.
-            Err(_) if length <= self.inner.skippable_ahead() => {
-                let mut left = length;
-                while left > 0 {
-                    let piece = left.min(u32::MAX as u64);
-                    let piece_len = usize::try_from(piece).unwrap_or(usize::MAX);
-                    if !self
-                        .inner
-                        .try_skip(piece_len)
-                        .map_err(|_| js_error_plain(TRY_SKIP_OUTSIDE_READ))?
-                    {
-                        break;
-                    }
-                    left -= piece_len as u64;
-                }
-                left == 0
-            }
-            Err(_) => false,
-        };
-        if skipped {
-            self.response_offset += length;
-        }
-        Ok(skipped)
+        let accepted = self.push_count(chunk)?;
+        let ahead = if accepted > 0.0 { 0.0 } else { self.skippable_ahead() };
+        Ok(settled_push_result(accepted, ahead))
     }
 
     /// `true` when the accumulator was created with `timestamps: true` (timestamped mode), as
@@ -291,6 +279,42 @@ impl StdoutAccumulator {
 }
 
 impl StdoutAccumulator {
+    /// What `trySkip` does once its argument is read: passes over the next `length` bytes of
+    /// the open read if the accumulator has no use for them.
+    fn skip(&mut self, length: u64) -> Result<bool, JsValue> {
+        if !self.inner.is_reading() {
+            return Err(js_error_plain(TRY_SKIP_OUTSIDE_READ));
+        }
+        let skipped = match usize::try_from(length) {
+            Ok(len) => {
+                self.inner.try_skip(len).map_err(|_| js_error_plain(TRY_SKIP_OUTSIDE_READ))?
+            }
+            // Past 4 GiB (wasm32): only within `skippableAhead`, which may be skipped in any
+            // pieces, so none of them can be refused midway.
+            Err(_) if length <= self.inner.skippable_ahead() => {
+                let mut left = length;
+                while left > 0 {
+                    let piece = left.min(u32::MAX as u64);
+                    let piece_len = usize::try_from(piece).unwrap_or(usize::MAX);
+                    if !self
+                        .inner
+                        .try_skip(piece_len)
+                        .map_err(|_| js_error_plain(TRY_SKIP_OUTSIDE_READ))?
+                    {
+                        break;
+                    }
+                    left -= piece_len as u64;
+                }
+                left == 0
+            }
+            Err(_) => false,
+        };
+        if skipped {
+            self.response_offset += length;
+        }
+        Ok(skipped)
+    }
+
     /// Hands `chunk` to the core (what `push` and `pushCount` share).
     fn feed(&mut self, chunk: &JsValue) -> Result<(), JsValue> {
         let chunk = as_uint8array(chunk)?;
