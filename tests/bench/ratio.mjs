@@ -12,7 +12,8 @@
 //
 // Every measurement runs in a process of its own, one per repetition and column: native_side for
 // native Rust, tests/bench/js_side.mjs for a JS column. Each warms up in its process (native: one
-// untimed run; JS: WARM_UPS, for its JIT) and prints the time of one run. So no column is timed in
+// untimed run, then one timed run; JS: WARM_UPS untimed runs for its JIT, then the median of
+// TIMED_RUNS timed runs). So no column is timed in
 // the heap and JIT state that another left: measured in one process, napi-fast's raw reads ran
 // 1.3-1.7x slower after the copying `push` path had run there (the stdout buffer's growth steps
 // became copies instead of growing in place), which says nothing about either path.

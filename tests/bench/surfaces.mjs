@@ -31,12 +31,14 @@ export async function loadClasses(kinds) {
 }
 
 /**
- * Untimed runs of the workload before the timed one, in a process that measures one surface
- * (js_side.mjs). The native side needs one, for its memory; a JS surface also needs its JIT:
- * in a fresh process the first run of a raw read pays page faults and the interpreter, the
- * second still part of the compile, and from the third on every run costs the same.
+ * Untimed runs of the workload before the timed ones, in a process that measures one surface
+ * (js_side.mjs). The native side needs one, for its memory; a JS surface also needs its JIT, and
+ * a wasm instance kept getting faster for a dozen 16-poll runs (36.6 ms for the first, 3.8 ms for
+ * the thirteenth) as V8 moved its hot functions to the optimising compiler.
  */
-export const WARM_UPS = Number(process.env.WARM_UPS || 3)
+export const WARM_UPS = Number(process.env.WARM_UPS || 12)
+/** Timed runs in such a process, whose median it prints. */
+export const TIMED_RUNS = Number(process.env.TIMED_RUNS || 5)
 
 /** A clock in milliseconds: `wall` (performance.now()) or `cpu` (the process's user + system time, all threads). */
 export function clock(kind) {
