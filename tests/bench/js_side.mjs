@@ -9,11 +9,11 @@
 //
 // <kind> is napi, wasm, napi-fast, wasm-fast (or typescript, for poll). Bodies come from files
 // that ratio.mjs writes once (making the 64 MiB timestamped stream takes JS over a second).
-// Prints the median milliseconds of TIMED_RUNS timed runs (for poll: per poll); exits non-zero when a result is
-// not what the workload implies.
+// Prints the median milliseconds of TIMED_RUNS timed runs (for poll: per poll); exits non-zero
+// when a result is not what the workload implies.
 import { readFileSync } from 'node:fs'
 
-import { TIMED_RUNS, WARM_UPS, clock, loadClasses, response, settle, workloads } from './surfaces.mjs'
+import { WARM_UPS, clock, loadClasses, warmThenTime, workloads } from './surfaces.mjs'
 
 const args = process.argv.slice(2)
 if (args[0] !== '--clock') throw new Error('usage: js_side.mjs --clock wall|cpu <kind> <workload> <file> <numbers...>')
@@ -26,31 +26,6 @@ const classes = await loadClasses(kind === 'typescript' ? [] : [kind])
 const work = workloads(classes, now)
 const body = new Uint8Array(readFileSync(path))
 
-let once
-if (workload === 'timestamped') {
-  const [cap] = numbers
-  const stream = response(body)
-  once = () => work.timestamped(kind, stream, cap)
-} else if (workload === 'raw') {
-  const [polls, cap] = numbers
-  once = () => work.raw(kind, body, polls, cap)
-} else if (workload === 'poll') {
-  const [size, fresh, polls, cap] = numbers
-  once = () => work.poll(kind, body, size, fresh, polls, cap)
-} else {
-  throw new Error(`js_side.mjs: unknown workload ${workload}`)
-}
-
-for (let i = 0; i < WARM_UPS; i++) {
-  globalThis.gc?.()
-  const ms = once()
-  if (process.env.JS_SIDE_TRACE) console.error(`warm-up ${i + 1}: ${ms}`)
-}
-// Several timed runs, each after settling, and their median: a run lasts a few milliseconds.
-const timed = []
-for (let i = 0; i < TIMED_RUNS; i++) {
-  await settle()
-  timed.push(once())
-}
-timed.sort((a, b) => a - b)
-console.log(String(timed[timed.length >> 1]))
+const run = work.runOf(kind, workload, body, numbers)
+const trace = process.env.JS_SIDE_TRACE ? (i, ms) => console.error(`warm-up ${i}: ${ms}`) : undefined
+console.log(String(await warmThenTime(run, { warmUps: WARM_UPS, trace })))

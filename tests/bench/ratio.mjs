@@ -13,10 +13,10 @@
 // Every measurement runs in a process of its own, one per repetition and column: native_side for
 // native Rust, tests/bench/js_side.mjs for a JS column. Each warms up in its process (native: one
 // untimed run, then one timed run; JS: WARM_UPS untimed runs for its JIT, then the median of
-// TIMED_RUNS timed runs). So no column is timed in
-// the heap and JIT state that another left: measured in one process, napi-fast's raw reads ran
-// 1.3-1.7x slower after the copying `push` path had run there (the stdout buffer's growth steps
-// became copies instead of growing in place), which says nothing about either path.
+// TIMED_RUNS timed runs). So no column is timed in the heap and JIT state that another left:
+// measured in one process, napi-fast's raw reads ran 1.3-1.7x slower after the copying `push`
+// path had run there (the stdout buffer's growth steps became copies instead of growing in
+// place), which says nothing about either path.
 // --in-process measures the JS columns in this process instead, as before 2026-12-02's evening.
 //
 // Every response is handed over in 64 KiB chunks made before the clock starts (response()), as a
@@ -40,7 +40,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { JS_KINDS, WARM_UPS, clock, loadClasses, pollsFor, settle, response, workloads } from './surfaces.mjs'
+import { JS_KINDS, WARM_UPS, clock, loadClasses, median, pollsFor, warmThenTime, workloads } from './surfaces.mjs'
 import { CHUNK, rawLog, timestampedStream } from './workload.mjs'
 
 // A wasm instance keeps and reuses the memory it grew; glibc instead returns large freed blocks
@@ -124,29 +124,16 @@ function measurement(kind, workload, file, bodyOf, numbers) {
     return async () =>
       printedMs(process.execPath, ['--expose-gc', JS_SIDE, '--clock', CLOCK, kind, workload, bodyFile(file, bodyOf()), ...numbers.map(String)])
   }
-  // In this process: one untimed run first, as the native side does in its own process; without
-  // it the run timed right after a native child (which allocates and fills ~50 MiB) came out up
-  // to twice as slow as the same run timed after another of its own kind.
-  let once
-  if (workload === 'timestamped') {
-    const stream = response(bodyOf())
-    once = () => here.timestamped(kind, stream, numbers[0])
-  } else if (workload === 'raw') {
-    once = () => here.raw(kind, bodyOf(), numbers[0], numbers[1])
-  } else {
-    const [size, fresh, polls, cap] = numbers
-    once = () => here.poll(kind, bodyOf(), size, fresh, polls, cap)
-  }
-  let warm = false
+  // In this process: WARM_UPS untimed runs the first time, then one before the timed run of every
+  // repetition, as the native side does in its own process; without it the run timed right after
+  // a native child (which allocates and fills ~50 MiB) came out up to twice as slow as the same
+  // run timed after another of its own kind.
+  const run = here.runOf(kind, workload, bodyOf(), numbers)
+  let warmUps = WARM_UPS
   return async () => {
-    if (!warm) {
-      for (let i = 0; i < WARM_UPS; i++) once()
-      warm = true
-    }
-    await settle()
-    once()
-    await settle()
-    return once()
+    const ms = await warmThenTime(run, { warmUps, timedRuns: 1 })
+    warmUps = 1
+    return ms
   }
 }
 
@@ -158,12 +145,6 @@ async function medians(measurements) {
     for (const kind of kinds.map((_, k) => kinds[(k + r) % kinds.length])) ms[kind].push(await measurements[kind]())
   }
   return Object.fromEntries(kinds.map((kind) => [kind, median(ms[kind])]))
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
 function fmt(x, digits = 1) {

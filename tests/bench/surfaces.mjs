@@ -228,7 +228,56 @@ export function workloads(classes, now) {
     return timed / polls
   }
 
-  return { timestamped, raw, poll }
+  /**
+   * One run of `workload` (`timestamped`, `raw` or `poll`, as native_side and js_side.mjs name
+   * them) on `body`, its parameters after the body in `numbers`, as a function that returns the
+   * milliseconds it timed.
+   */
+  function runOf(kind, workload, body, numbers) {
+    if (workload === 'timestamped') {
+      const [cap] = numbers
+      const stream = response(body)
+      return () => timestamped(kind, stream, cap)
+    }
+    if (workload === 'raw') {
+      const [polls, cap] = numbers
+      return () => raw(kind, body, polls, cap)
+    }
+    if (workload === 'poll') {
+      const [size, fresh, polls, cap] = numbers
+      return () => poll(kind, body, size, fresh, polls, cap)
+    }
+    throw new Error(`unknown workload ${workload}`)
+  }
+
+  return { timestamped, raw, poll, runOf }
+}
+
+/** The median of `xs` (numbers). */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+/**
+ * Runs `run` (from `runOf`) `warmUps` times untimed, collecting garbage between runs, then
+ * `timedRuns` times, each after `settle()`, and returns the median of the timed milliseconds.
+ * `trace(i, ms)`, if given, sees each untimed run.
+ */
+export async function warmThenTime(run, { warmUps, timedRuns = TIMED_RUNS, trace }) {
+  for (let i = 0; i < warmUps; i++) {
+    globalThis.gc?.()
+    const ms = run()
+    trace?.(i + 1, ms)
+  }
+  // Several timed runs, each after settling, and their median: a run lasts a few milliseconds.
+  const timed = []
+  for (let i = 0; i < timedRuns; i++) {
+    await settle()
+    timed.push(run())
+  }
+  return median(timed)
 }
 
 /** How many polls one poll-cost measurement of `kind` makes on snapshots of `size` bytes. */
