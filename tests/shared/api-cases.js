@@ -776,6 +776,30 @@ export function internalSettlePushCount(Bare, surface) {
 }
 
 /**
+ * What the JS side of pushCount is for, seen from the native side (`nativeCallsOfRawPolls`, same
+ * arguments): of the chunks of its 8 polls, only those the accumulator looks at cross into native
+ * code, and each crosses once.
+ */
+export function checkRawPollCrossings(Bare, installSkipLayer) {
+  const { chunks, calls } = nativeCallsOfRawPolls(Bare, installSkipLayer)
+  // 8 polls of 2 MiB and more, 64 KiB chunks: natively, per poll, the first 3 chunks (the hold,
+  // the samples at 64 and 128 KiB), the chunks with the samples at 256 KiB, 512 KiB, 1 MiB and
+  // 2 MiB, the last 4 KiB consumed and the new bytes; the rest is counted on the JS side.
+  const expected = 8 * 32 + [0, 2, 4, 5, 7, 8, 10, 11].reduce((sum, extra) => sum + extra, 0)
+  check(chunks === expected, `${chunks} chunks fed, expected ${expected}`)
+  // One crossing per chunk handed over: the internal __settlePushCount settles what was
+  // counted, pushes and says what may be skipped next (the copying `push` of the twin
+  // accumulator is not counted). The polls grow, so each one ends with a chunk handed over,
+  // which settles what was counted before it: endRead has nothing left to settle.
+  const crossings = calls[SETTLE_PUSH_COUNT]
+  check(crossings > 8 && crossings * 3 < chunks, `native ${SETTLE_PUSH_COUNT} calls: ${crossings} for ${chunks} chunks`)
+  const others = { pushCount: calls.pushCount, trySkip: calls.trySkip, skippableAhead: calls.skippableAhead }
+  check(Object.values(others).every((n) => n === 0), `other native calls: ${JSON.stringify(others)}`)
+  // The mode is not asked: the native side answers for it.
+  check(calls.timestamps === 0, `the mode was read ${calls.timestamps} times`)
+}
+
+/**
  * Raw polls of a growing 2 MiB file through `Bare`, a StdoutAccumulator class without the JS side
  * of pushCount (a second instance of the addon or of the wasm glue), once `installSkipLayer`
  * has put it on `Bare.prototype` over counting wrappers of the native methods. Returns how many
@@ -783,7 +807,7 @@ export function internalSettlePushCount(Bare, surface) {
  * result is what `push` gives. What the layer is for, seen from the native side: without it,
  * every chunk is one native pushCount.
  */
-export function nativeCallsOfRawPolls(Bare, installSkipLayer) {
+function nativeCallsOfRawPolls(Bare, installSkipLayer) {
   const calls = { pushCount: 0, trySkip: 0, skippableAhead: 0, timestamps: 0, [SETTLE_PUSH_COUNT]: 0 }
   for (const name of ['pushCount', 'trySkip', 'skippableAhead', SETTLE_PUSH_COUNT]) {
     const native = Bare.prototype[name]

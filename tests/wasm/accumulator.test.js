@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 
-import { apiCases, internalSettlePushCount, nativeCallsOfRawPolls } from '../shared/api-cases.js'
+import { apiCases, checkRawPollCrossings, internalSettlePushCount } from '../shared/api-cases.js'
 import { loadVectors, wasmPackage, wasmPkgDir } from '../shared/node-helpers.js'
 import { VECTOR_STYLES, checkVector } from '../shared/vector-runner.js'
 
@@ -27,18 +27,7 @@ describe('wasm StdoutAccumulator: API and bad input', () => {
     assert.notEqual(Bare.prototype.pushCount, StdoutAccumulator.prototype.pushCount)
     const { installSkipLayer } = await import(new URL('skip-layer.js', moduleUrl).href)
     internalSettlePushCount(Bare, 'wasm')
-    const { chunks, calls } = nativeCallsOfRawPolls(Bare, installSkipLayer)
-    // See the same test of the napi addon.
-    assert.equal(chunks, 8 * 32 + [0, 2, 4, 5, 7, 8, 10, 11].reduce((sum, extra) => sum + extra, 0))
-    // One crossing per chunk handed over: the internal __settlePushCount settles what was
-    // counted, pushes and says what may be skipped next (the copying `push` of the twin
-    // accumulator is not counted). The polls grow, so each one ends with a chunk handed over,
-    // which settles what was counted before it: endRead has nothing left to settle.
-    const crossings = calls.__settlePushCount
-    assert.ok(crossings > 8 && crossings * 3 < chunks, `native __settlePushCount calls: ${crossings} for ${chunks} chunks`)
-    assert.deepEqual({ pushCount: calls.pushCount, trySkip: calls.trySkip, skippableAhead: calls.skippableAhead }, { pushCount: 0, trySkip: 0, skippableAhead: 0 })
-    // The mode is not asked: the native side answers for it.
-    assert.equal(calls.timestamps, 0)
+    checkRawPollCrossings(Bare, installSkipLayer)
   })
 })
 
