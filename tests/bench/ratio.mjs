@@ -11,10 +11,11 @@
 // (tests/bench/surfaces.mjs has every JS surface and workload).
 //
 // Every measurement runs in a process of its own, one per repetition and column: native_side for
-// native Rust, tests/bench/js_side.mjs for a JS column. Each warms up in its process (native: one
-// untimed run, then one timed run; JS: WARM_UPS untimed runs for its JIT, then the median of
-// TIMED_RUNS timed runs). So no column is timed in the heap and JIT state that another left:
-// measured in one process, napi-fast's raw reads ran 1.3-1.7x slower after the copying `push`
+// native Rust, tests/bench/js_side.mjs for a JS column. Each warms up in its process and prints
+// the median of its timed runs, every column alike: WARM_UPS untimed runs (the JIT's warm-up for
+// a JS column), then TIMED_RUNS timed runs, so every column is timed after the same history of
+// accumulators grown and dropped in its process, and none in the heap and JIT state that another
+// left: measured in one process, napi-fast's raw reads ran 1.3-1.7x slower after the copying `push`
 // path had run there (the stdout buffer's growth steps became copies instead of growing in
 // place), which says nothing about either path.
 // --in-process measures the JS columns in this process instead, as before 2026-12-02's evening.
@@ -40,7 +41,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { JS_KINDS, WARM_UPS, clock, loadClasses, median, pollsFor, warmThenTime, workloads } from './surfaces.mjs'
+import { JS_KINDS, TIMED_RUNS, WARM_UPS, clock, loadClasses, median, pollsFor, warmThenTime, workloads } from './surfaces.mjs'
 import { CHUNK, rawLog, timestampedStream } from './workload.mjs'
 
 // A wasm instance keeps and reuses the memory it grew; glibc instead returns large freed blocks
@@ -91,8 +92,12 @@ function printedMs(file, argv) {
   return ms
 }
 
+// The native side warms up and times as many runs as a js_side.mjs process does (--in-process:
+// one untimed run, then one timed, as the JS columns there get before each repetition's run).
+const NATIVE_RUNS = IN_PROCESS ? [1, 1] : [WARM_UPS, TIMED_RUNS]
+
 /** Milliseconds printed by one run of the native side. */
-const native = (...args) => printedMs(NATIVE, ['--clock', CLOCK, ...args.map(String)])
+const native = (...args) => printedMs(NATIVE, ['--clock', CLOCK, '--runs', ...NATIVE_RUNS, ...args].map(String))
 
 // The bodies the JS columns read, written once for the js_side.mjs processes.
 const workDir = mkdtempSync(join(tmpdir(), 'tale-ratio-'))
@@ -152,7 +157,7 @@ function fmt(x, digits = 1) {
 }
 
 const memory = process.env.MALLOC_MMAP_THRESHOLD_ === undefined ? 'glibc default (fresh memory)' : 'glibc keeps freed memory'
-const where = IN_PROCESS ? 'JS columns in this process' : `every column in a process of its own (JS after ${WARM_UPS} untimed runs)`
+const where = IN_PROCESS ? 'JS columns in this process' : `every column in a process of its own (${WARM_UPS} untimed runs, median of ${TIMED_RUNS} timed)`
 console.log(`node ${process.version}, ${CLOCK} clock, ${REPS} repetitions${quick ? ' (quick)' : ''}; chunks of ${CHUNK} bytes; ${memory}; ${where}`)
 
 const THROUGHPUT_KINDS = ['native', ...JS_KINDS]

@@ -4,16 +4,20 @@
 //! interleaved with the JS repetitions).
 //!
 //! ```text
-//! native_side --clock wall|cpu timestamped <body bytes> <cap>
-//!     one read of a fresh timestamped accumulator (after one untimed warm-up read): ms
-//! native_side --clock wall|cpu raw <file bytes> <polls> <cap>
+//! native_side [--clock wall|cpu] [--runs WARM TIMED] timestamped <body bytes> <cap>
+//!     one read of a fresh timestamped accumulator: ms
+//! native_side [--clock wall|cpu] [--runs WARM TIMED] raw <file bytes> <polls> <cap>
 //!     a fresh raw accumulator reads a file growing in <polls> equal steps, each poll re-serving
-//!     it from the start (after one untimed warm-up series): ms for all polls
-//! native_side --clock wall|cpu poll <snapshot bytes> <new bytes> <polls> <cap>
+//!     it from the start: ms for all polls
+//! native_side [--clock wall|cpu] [--runs WARM TIMED] poll <snapshot bytes> <new bytes> <polls> <cap>
 //!     mean ms per raw poll, the series `pollCost` of ratio.mjs runs
 //! ```
 //!
 //! `--clock cpu` reads the process CPU time (like Node's `process.cpuUsage()`), else wall time.
+//! `--runs WARM TIMED` (default `1 1`): the workload runs WARM times untimed, then TIMED times
+//! timed, and the median of the timed runs is printed; ratio.mjs passes the counts its
+//! `js_side.mjs` processes use, so that every column is timed after the same history in its
+//! process (the same number of accumulators grown and dropped before it).
 //! Exits non-zero when a result is not what the workload implies.
 
 use std::time::{Duration, Instant};
@@ -51,14 +55,34 @@ fn accumulator(cap: usize, mode: Mode) -> StdoutAccumulator {
     StdoutAccumulator::new(Config { cap_bytes: cap, mode }).expect("a positive cap")
 }
 
-fn timestamped(clock: Clock, bytes: usize, cap: usize) -> Result<f64, String> {
+/// How many times a workload runs untimed, then timed (`--runs`).
+#[derive(Clone, Copy)]
+struct Runs {
+    warm_ups: usize,
+    timed: usize,
+}
+
+impl Runs {
+    /// Runs `once` (which returns its own timed milliseconds) `warm_ups` times, then `timed`
+    /// times, and returns the median of the timed runs.
+    fn median_of(self, mut once: impl FnMut() -> Result<f64, String>) -> Result<f64, String> {
+        for _ in 0..self.warm_ups {
+            once()?;
+        }
+        let mut timed = (0..self.timed).map(|_| once()).collect::<Result<Vec<f64>, String>>()?;
+        timed.sort_by(f64::total_cmp);
+        let mid = timed.len() / 2;
+        Ok(if timed.len() % 2 == 1 { timed[mid] } else { (timed[mid - 1] + timed[mid]) / 2.0 })
+    }
+}
+
+fn timestamped(clock: Clock, runs: Runs, bytes: usize, cap: usize) -> Result<f64, String> {
     let body = timestamped_stream(bytes);
-    let mut ms = 0.0;
-    for _warm_up_then_timed in 0..2 {
+    runs.median_of(|| {
         let mut acc = accumulator(cap, Mode::Timestamped);
         let start = clock.now();
         read(&mut acc, &body);
-        ms = (clock.now() - start).as_secs_f64() * 1e3;
+        let ms = (clock.now() - start).as_secs_f64() * 1e3;
         let out = acc.finish();
         let expected = body.len() as u64 / 100 * 69;
         if out.gaps != 0 || out.malformed != 0 || out.total_bytes != expected {
@@ -67,32 +91,50 @@ fn timestamped(clock: Clock, bytes: usize, cap: usize) -> Result<f64, String> {
                 out.total_bytes, out.gaps
             ));
         }
-    }
-    Ok(ms)
+        Ok(ms)
+    })
 }
 
-fn raw(clock: Clock, bytes: usize, polls: usize, cap: usize) -> Result<f64, String> {
+fn raw(clock: Clock, runs: Runs, bytes: usize, polls: usize, cap: usize) -> Result<f64, String> {
     let file = raw_log(bytes);
-    let mut ms = 0.0;
-    for _warm_up_then_timed in 0..2 {
+    runs.median_of(|| {
         let mut acc = accumulator(cap, Mode::Raw);
         let start = clock.now();
         let mut accepted = 0;
         for i in 1..=polls {
             accepted += read(&mut acc, &file[..bytes * i / polls]);
         }
-        ms = (clock.now() - start).as_secs_f64() * 1e3;
+        let ms = (clock.now() - start).as_secs_f64() * 1e3;
         if accepted != bytes.min(cap) || acc.finish().total_bytes != bytes as u64 {
             return Err(format!("unexpected raw outcome: {accepted} bytes accepted of {bytes}"));
         }
-    }
-    Ok(ms)
+        Ok(ms)
+    })
 }
 
 /// `pollCost` of ratio.mjs: polls in series on a growing file, state rebuilt (untimed) whenever
 /// the window of 1/8 of the size is used up.
-fn poll(clock: Clock, size: usize, fresh: usize, polls: usize, cap: usize) -> Result<f64, String> {
+fn poll(
+    clock: Clock,
+    runs: Runs,
+    size: usize,
+    fresh: usize,
+    polls: usize,
+    cap: usize,
+) -> Result<f64, String> {
     let file = raw_log(size);
+    runs.median_of(|| poll_series(clock, &file, fresh, polls, cap))
+}
+
+/// One measurement of `poll`: the mean milliseconds per poll of `polls` polls.
+fn poll_series(
+    clock: Clock,
+    file: &[u8],
+    fresh: usize,
+    polls: usize,
+    cap: usize,
+) -> Result<f64, String> {
+    let size = file.len();
     let window = size / 8;
     let per_reset = window.checked_div(fresh).map_or(polls, |n| n.max(1));
     let first = if fresh == 0 { size } else { size - per_reset * fresh };
@@ -133,11 +175,23 @@ fn run(args: &[String]) -> Result<f64, String> {
         [flag, value, ..] if flag == "--clock" && value == "cpu" => (Clock::ProcessCpu, 2),
         _ => (Clock::Wall(Instant::now()), 0),
     };
+    let (runs, rest) = match args.get(rest).map(String::as_str) {
+        Some("--runs") => {
+            let runs = Runs { warm_ups: number(rest + 1)?, timed: number(rest + 2)? };
+            if runs.timed == 0 {
+                return Err("--runs needs at least one timed run".into());
+            }
+            (runs, rest + 3)
+        }
+        _ => (Runs { warm_ups: 1, timed: 1 }, rest),
+    };
     match args.get(rest).map(String::as_str) {
-        Some("timestamped") => timestamped(clock, number(rest + 1)?, number(rest + 2)?),
-        Some("raw") => raw(clock, number(rest + 1)?, number(rest + 2)?, number(rest + 3)?),
-        Some("poll") => poll(clock, number(rest + 1)?, number(rest + 2)?, number(rest + 3)?, number(rest + 4)?),
-        _ => Err("usage: native_side [--clock wall|cpu] (timestamped BYTES CAP | raw BYTES POLLS CAP | poll SIZE NEW POLLS CAP)".into()),
+        Some("timestamped") => timestamped(clock, runs, number(rest + 1)?, number(rest + 2)?),
+        Some("raw") => raw(clock, runs, number(rest + 1)?, number(rest + 2)?, number(rest + 3)?),
+        Some("poll") => {
+            poll(clock, runs, number(rest + 1)?, number(rest + 2)?, number(rest + 3)?, number(rest + 4)?)
+        }
+        _ => Err("usage: native_side [--clock wall|cpu] [--runs WARM TIMED] (timestamped BYTES CAP | raw BYTES POLLS CAP | poll SIZE NEW POLLS CAP)".into()),
     }
 }
 
