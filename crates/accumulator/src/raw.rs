@@ -205,30 +205,47 @@ pub(crate) struct Raw {
     consumed: u64,
     read: Option<Read>,
     skipped: u64,
+    /// The last read's hold, emptied and kept for the next read: see [`Raw::begin`].
+    spare_hold: Vec<u8>,
 }
 
 impl Raw {
     pub(crate) fn new() -> Self {
-        Self { print: Fingerprint::new(), consumed: 0, read: None, skipped: 0 }
+        Self {
+            print: Fingerprint::new(),
+            consumed: 0,
+            read: None,
+            skipped: 0,
+            spare_hold: Vec::new(),
+        }
     }
 
-    /// Heap bytes held: the fingerprint and the open read's hold.
+    /// Heap bytes held: the fingerprint and the hold (the open read's, or the one kept for the
+    /// next read).
     pub(crate) fn retained_bytes(&self) -> usize {
         let print = &self.print;
         let samples: usize = print.samples.iter().map(|(_, s)| s.capacity()).sum();
         let samples = samples + print.samples.capacity() * std::mem::size_of::<(u64, Vec<u8>)>();
-        let hold = self.read.as_ref().map_or(0, |r| r.hold.capacity());
+        let hold = self.read.as_ref().map_or(0, |r| r.hold.capacity()) + self.spare_hold.capacity();
         print.head.capacity() + print.tail.capacity() + samples + hold
     }
 
+    /// Opens a read. Its hold is allocated here, at its size, once per accumulator: every
+    /// read after the first reuses the one before's (only a hold limit changed by a nearly full
+    /// stdout allocates again). One allocation rather than one per poll, and made before stdout
+    /// grows, so that none of the accumulator's own allocations lands right after the stdout
+    /// buffer while it grows and makes its next growth step move it (in Node's shared heap a
+    /// hold allocated per poll did that: 9 MiB of copies in a 16-poll read of 16 MiB, see
+    /// BENCHMARKS.md).
     pub(crate) fn begin(&mut self, sink: &Sink) {
-        self.read = Some(Read {
-            pos: 0,
-            verify_end: self.consumed,
-            hold: Vec::new(),
-            hold_limit: HEAD_LEN.max(HOLD_MAX.min(sink.remaining())),
-            ignoring: false,
-        });
+        let hold_limit = HEAD_LEN.max(HOLD_MAX.min(sink.remaining()));
+        let mut hold = std::mem::take(&mut self.spare_hold);
+        hold.clear();
+        if hold.capacity() != hold_limit {
+            hold = Vec::with_capacity(hold_limit);
+        }
+        self.read =
+            Some(Read { pos: 0, verify_end: self.consumed, hold, hold_limit, ignoring: false });
     }
 
     /// Moves past the next `len` bytes of the read if nothing would look at them: re-served
@@ -328,6 +345,7 @@ impl Raw {
             let end = read.pos;
             self.switch_to_new_file(&mut read, end, sink, tally);
         }
+        self.spare_hold = read.hold;
     }
 
     fn take(&mut self, bytes: &[u8], sink: &mut Sink, tally: &mut Tally) {
@@ -420,8 +438,8 @@ fn hold(read: &mut Read, verified: &[u8]) {
     if read.hold.len() as u64 == read.pos && read.hold.len() < read.hold_limit {
         let n = (read.hold_limit - read.hold.len()).min(verified.len());
         if read.hold.capacity() == 0 {
-            // Every poll of a file past its head fills the hold: allocate it once, at its
-            // size, rather than growing it step by step (and past it) on every poll.
+            // `begin` allocated the hold at its size; only a new file found earlier in this
+            // read took it (and then no byte is held again), so this is a safety net.
             read.hold.reserve_exact(read.hold_limit);
         }
         read.hold.extend_from_slice(&verified[..n]);
