@@ -2,7 +2,7 @@
 // re-implementation of the TypeScript service's per-poll algorithm vs native Rust, measured side
 // by side in one run.
 //
-//   node tests/bench/ratio.mjs [--reps N] [--quick] [--clock wall|cpu] [--fresh-memory] [--only TEXT] [--in-process]
+//   node tests/bench/ratio.mjs [--reps N] [--quick] [--clock wall|cpu] [--cold] [--fresh-memory] [--only TEXT] [--in-process]
 //
 // Columns: native Rust (crates/accumulator/examples/native_side.rs, built by this script), the
 // napi addon, the wasm package, each of them also on its fast path (`napi-fast`, `wasm-fast`:
@@ -25,6 +25,14 @@
 // finalizers run (settle()), so every surface starts from warm, reused memory as the native side
 // does. --fresh-memory leaves glibc's default of returning freed memory to the kernel (see
 // MALLOC_REUSE below).
+//
+// --cold: every column, native Rust included, writes over a 64 MiB buffer (twice the L3 cache of
+// the machines BENCHMARKS.md was measured on) right before each timed run, so that every timed
+// run starts with the caches holding none of its data. Without it the columns do not start alike:
+// native_side times its runs back to back, its source and stdout buffer still in the cache from
+// the run before (on these machines a 16 MiB copy in 64 KiB pieces takes 0.66 ms so, 1.03-1.16 ms
+// after the same eviction), while a JS column collects garbage between its runs (settle()) after
+// copying and comparing the previous run's stdout, which leaves its caches cold.
 //
 // --only TEXT runs only the workloads whose printed name contains TEXT (e.g. `--only polls`).
 //
@@ -70,6 +78,9 @@ const ONLY = onlyAt >= 0 ? args[onlyAt + 1] : ''
 if (onlyAt >= 0 && !ONLY) throw new Error('--only needs the text of a workload name')
 /** Whether the workload named `name` runs (--only). */
 const selected = (name) => name.includes(ONLY)
+const COLD = args.includes('--cold')
+/** MiB written over before every timed run with --cold. */
+const EVICT_MIB = COLD ? 64 : 0
 const clockAt = args.indexOf('--clock')
 const CLOCK = clockAt >= 0 ? args[clockAt + 1] : 'wall'
 const now = clock(CLOCK)
@@ -97,7 +108,7 @@ function printedMs(file, argv) {
 const NATIVE_RUNS = IN_PROCESS ? [1, 1] : [WARM_UPS, TIMED_RUNS]
 
 /** Milliseconds printed by one run of the native side. */
-const native = (...args) => printedMs(NATIVE, ['--clock', CLOCK, '--runs', ...NATIVE_RUNS, ...args].map(String))
+const native = (...args) => printedMs(NATIVE, ['--clock', CLOCK, '--runs', ...NATIVE_RUNS, '--evict', EVICT_MIB, ...args].map(String))
 
 // The bodies the JS columns read, written once for the js_side.mjs processes.
 const workDir = mkdtempSync(join(tmpdir(), 'tale-ratio-'))
@@ -127,7 +138,10 @@ function measurement(kind, workload, file, bodyOf, numbers) {
   }
   if (!IN_PROCESS) {
     return async () =>
-      printedMs(process.execPath, ['--expose-gc', JS_SIDE, '--clock', CLOCK, kind, workload, bodyFile(file, bodyOf()), ...numbers.map(String)])
+      printedMs(process.execPath, [
+        ...['--expose-gc', JS_SIDE, '--clock', CLOCK, '--evict', String(EVICT_MIB)],
+        ...[kind, workload, bodyFile(file, bodyOf()), ...numbers.map(String)],
+      ])
   }
   // In this process: WARM_UPS untimed runs the first time, then one before the timed run of every
   // repetition, as the native side does in its own process; without it the run timed right after
@@ -136,7 +150,7 @@ function measurement(kind, workload, file, bodyOf, numbers) {
   const run = here.runOf(kind, workload, bodyOf(), numbers)
   let warmUps = WARM_UPS
   return async () => {
-    const ms = await warmThenTime(run, { warmUps, timedRuns: 1 })
+    const ms = await warmThenTime(run, { warmUps, timedRuns: 1, evictMiB: EVICT_MIB })
     warmUps = 1
     return ms
   }
@@ -158,7 +172,8 @@ function fmt(x, digits = 1) {
 
 const memory = process.env.MALLOC_MMAP_THRESHOLD_ === undefined ? 'glibc default (fresh memory)' : 'glibc keeps freed memory'
 const where = IN_PROCESS ? 'JS columns in this process' : `every column in a process of its own (${WARM_UPS} untimed runs, median of ${TIMED_RUNS} timed)`
-console.log(`node ${process.version}, ${CLOCK} clock, ${REPS} repetitions${quick ? ' (quick)' : ''}; chunks of ${CHUNK} bytes; ${memory}; ${where}`)
+const caches = COLD ? `; caches evicted (${EVICT_MIB} MiB written) before every timed run` : ''
+console.log(`node ${process.version}, ${CLOCK} clock, ${REPS} repetitions${quick ? ' (quick)' : ''}; chunks of ${CHUNK} bytes; ${memory}; ${where}${caches}`)
 
 const THROUGHPUT_KINDS = ['native', ...JS_KINDS]
 /** One line of throughput figures: MB/s (1 MB = 1e6 B) per implementation and every ratio to native. */

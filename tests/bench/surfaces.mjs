@@ -60,8 +60,8 @@ export function clock(kind) {
  * fresh memory that the native side (which drops its accumulator at once) and wasm (which reuses
  * its linear memory) do not. Needs --expose-gc (ratio.mjs passes it to every Node it starts).
  */
-export async function settle() {
-  if (typeof globalThis.gc !== 'function') return
+export async function settle({ evictMiB = 0 } = {}) {
+  if (typeof globalThis.gc !== 'function') return evict(evictMiB)
   for (let i = 0; i < 2; i++) {
     globalThis.gc()
     await new Promise((resolve) => setImmediate(resolve))
@@ -74,6 +74,19 @@ export async function settle() {
   // to its timed run), and a measurement here lasts only a few milliseconds.
   const until = performance.now() + 100
   while (performance.now() < until);
+  evict(evictMiB)
+}
+
+let evictBuffer = new Uint8Array(0)
+/**
+ * Writes one byte in every 64 of a `mib` MiB buffer (kept for the next call), so that what runs
+ * next starts with the CPU caches holding none of its data: what native_side `--evict` does
+ * before each of its timed runs (ratio.mjs `--cold`).
+ */
+function evict(mib) {
+  if (mib <= 0) return
+  if (evictBuffer.length !== mib * 1024 * 1024) evictBuffer = new Uint8Array(mib * 1024 * 1024)
+  for (let i = 0; i < evictBuffer.length; i += 64) evictBuffer[i]++
 }
 
 /**
@@ -262,10 +275,10 @@ export function median(xs) {
 
 /**
  * Runs `run` (from `runOf`) `warmUps` times untimed, collecting garbage between runs, then
- * `timedRuns` times, each after `settle()`, and returns the median of the timed milliseconds.
- * `trace(i, ms)`, if given, sees each untimed run.
+ * `timedRuns` times, each after `settle({ evictMiB })`, and returns the median of the timed
+ * milliseconds. `trace(i, ms)`, if given, sees each untimed run.
  */
-export async function warmThenTime(run, { warmUps, timedRuns = TIMED_RUNS, trace }) {
+export async function warmThenTime(run, { warmUps, timedRuns = TIMED_RUNS, evictMiB = 0, trace }) {
   for (let i = 0; i < warmUps; i++) {
     globalThis.gc?.()
     const ms = run()
@@ -274,7 +287,7 @@ export async function warmThenTime(run, { warmUps, timedRuns = TIMED_RUNS, trace
   // Several timed runs, each after settling, and their median: a run lasts a few milliseconds.
   const timed = []
   for (let i = 0; i < timedRuns; i++) {
-    await settle()
+    await settle({ evictMiB })
     timed.push(run())
   }
   return median(timed)

@@ -4,12 +4,12 @@
 //! interleaved with the JS repetitions).
 //!
 //! ```text
-//! native_side [--clock wall|cpu] [--runs WARM TIMED] timestamped <body bytes> <cap>
+//! native_side [--clock wall|cpu] [--runs WARM TIMED] [--evict MIB] timestamped <body bytes> <cap>
 //!     one read of a fresh timestamped accumulator: ms
-//! native_side [--clock wall|cpu] [--runs WARM TIMED] raw <file bytes> <polls> <cap>
+//! native_side [--clock wall|cpu] [--runs WARM TIMED] [--evict MIB] raw <file bytes> <polls> <cap>
 //!     a fresh raw accumulator reads a file growing in <polls> equal steps, each poll re-serving
 //!     it from the start: ms for all polls
-//! native_side [--clock wall|cpu] [--runs WARM TIMED] poll <snapshot bytes> <new bytes> <polls> <cap>
+//! native_side [--clock wall|cpu] [--runs WARM TIMED] [--evict MIB] poll <snapshot bytes> <new bytes> <polls> <cap>
 //!     mean ms per raw poll, the series `pollCost` of ratio.mjs runs
 //! ```
 //!
@@ -18,6 +18,11 @@
 //! timed, and the median of the timed runs is printed; ratio.mjs passes the counts its
 //! `js_side.mjs` processes use, so that every column is timed after the same history in its
 //! process (the same number of accumulators grown and dropped before it).
+//! `--evict MIB` (default 0): before every timed run, write one byte in every 64 of a MIB MiB
+//! buffer (allocated once per workload), so that the run starts with the CPU caches holding none
+//! of its data; ratio.mjs `--cold` passes the same figure to every JS column (whose harness
+//! collects garbage between runs, which leaves its caches cold, while this process does nothing
+//! there).
 //! Exits non-zero when a result is not what the workload implies.
 
 use std::time::{Duration, Instant};
@@ -55,11 +60,13 @@ fn accumulator(cap: usize, mode: Mode) -> StdoutAccumulator {
     StdoutAccumulator::new(Config { cap_bytes: cap, mode }).expect("a positive cap")
 }
 
-/// How many times a workload runs untimed, then timed (`--runs`).
+/// How many times a workload runs untimed, then timed (`--runs`), and how many MiB are written
+/// over before each timed run (`--evict`).
 #[derive(Clone, Copy)]
 struct Runs {
     warm_ups: usize,
     timed: usize,
+    evict_mib: usize,
 }
 
 impl Runs {
@@ -69,7 +76,16 @@ impl Runs {
         for _ in 0..self.warm_ups {
             once()?;
         }
-        let mut timed = (0..self.timed).map(|_| once()).collect::<Result<Vec<f64>, String>>()?;
+        let mut evict = vec![0u8; self.evict_mib << 20];
+        let mut timed = Vec::with_capacity(self.timed);
+        for _ in 0..self.timed {
+            // One write per 64-byte cache line takes the line over.
+            for byte in evict.iter_mut().step_by(64) {
+                *byte = byte.wrapping_add(1);
+            }
+            std::hint::black_box(&evict);
+            timed.push(once()?);
+        }
         timed.sort_by(f64::total_cmp);
         let mid = timed.len() / 2;
         Ok(if timed.len() % 2 == 1 { timed[mid] } else { (timed[mid - 1] + timed[mid]) / 2.0 })
@@ -175,15 +191,22 @@ fn run(args: &[String]) -> Result<f64, String> {
         [flag, value, ..] if flag == "--clock" && value == "cpu" => (Clock::ProcessCpu, 2),
         _ => (Clock::Wall(Instant::now()), 0),
     };
-    let (runs, rest) = match args.get(rest).map(String::as_str) {
+    let (mut runs, rest) = match args.get(rest).map(String::as_str) {
         Some("--runs") => {
-            let runs = Runs { warm_ups: number(rest + 1)?, timed: number(rest + 2)? };
+            let runs = Runs { warm_ups: number(rest + 1)?, timed: number(rest + 2)?, evict_mib: 0 };
             if runs.timed == 0 {
                 return Err("--runs needs at least one timed run".into());
             }
             (runs, rest + 3)
         }
-        _ => (Runs { warm_ups: 1, timed: 1 }, rest),
+        _ => (Runs { warm_ups: 1, timed: 1, evict_mib: 0 }, rest),
+    };
+    let rest = match args.get(rest).map(String::as_str) {
+        Some("--evict") => {
+            runs.evict_mib = number(rest + 1)?;
+            rest + 2
+        }
+        _ => rest,
     };
     match args.get(rest).map(String::as_str) {
         Some("timestamped") => timestamped(clock, runs, number(rest + 1)?, number(rest + 2)?),
@@ -191,7 +214,7 @@ fn run(args: &[String]) -> Result<f64, String> {
         Some("poll") => {
             poll(clock, runs, number(rest + 1)?, number(rest + 2)?, number(rest + 3)?, number(rest + 4)?)
         }
-        _ => Err("usage: native_side [--clock wall|cpu] [--runs WARM TIMED] (timestamped BYTES CAP | raw BYTES POLLS CAP | poll SIZE NEW POLLS CAP)".into()),
+        _ => Err("usage: native_side [--clock wall|cpu] [--runs WARM TIMED] [--evict MIB] (timestamped BYTES CAP | raw BYTES POLLS CAP | poll SIZE NEW POLLS CAP)".into()),
     }
 }
 
