@@ -238,7 +238,7 @@ impl Raw {
     /// hold allocated per poll did that: 9 MiB of copies in a 16-poll read of 16 MiB, see
     /// BENCHMARKS.md).
     pub(crate) fn begin(&mut self, sink: &Sink) {
-        let hold_limit = HEAD_LEN.max(HOLD_MAX.min(sink.remaining()));
+        let hold_limit = hold_limit(sink);
         let mut hold = std::mem::take(&mut self.spare_hold);
         hold.clear();
         if hold.capacity() != hold_limit {
@@ -345,7 +345,11 @@ impl Raw {
             let end = read.pos;
             self.switch_to_new_file(&mut read, end, sink, tally);
         }
-        self.spare_hold = read.hold;
+        // Kept only at the size the next read's hold will have (a stdout that filled up to
+        // within 64 KiB of its cap asks for a smaller one).
+        if read.hold.capacity() == hold_limit(sink) {
+            self.spare_hold = read.hold;
+        }
     }
 
     fn take(&mut self, bytes: &[u8], sink: &mut Sink, tally: &mut Tally) {
@@ -432,6 +436,11 @@ impl Raw {
         self.skipped += chunk_start - held_len;
         0
     }
+}
+
+/// The size of a read's hold, given what stdout can still take.
+fn hold_limit(sink: &Sink) -> usize {
+    HEAD_LEN.max(HOLD_MAX.min(sink.remaining()))
 }
 
 fn hold(read: &mut Read, verified: &[u8]) {
