@@ -73,10 +73,12 @@ impl Runs {
     /// Runs `once` (which returns its own timed milliseconds) `warm_ups` times, then `timed`
     /// times, and returns the median of the timed runs.
     fn median_of(self, mut once: impl FnMut() -> Result<f64, String>) -> Result<f64, String> {
+        // Allocated (and written) before the warm-ups, so that the timed runs' buffers are laid
+        // out in the heap as the warm-ups' were, not beyond a buffer that appeared in between.
+        let mut evict = vec![1u8; self.evict_mib << 20];
         for _ in 0..self.warm_ups {
             once()?;
         }
-        let mut evict = vec![0u8; self.evict_mib << 20];
         let mut timed = Vec::with_capacity(self.timed);
         for _ in 0..self.timed {
             // One write per 64-byte cache line takes the line over.
