@@ -445,12 +445,8 @@ fn hold_limit(sink: &Sink) -> usize {
 
 fn hold(read: &mut Read, verified: &[u8]) {
     if read.hold.len() as u64 == read.pos && read.hold.len() < read.hold_limit {
+        // `begin` allocated the hold at `hold_limit`, so this never reallocates.
         let n = (read.hold_limit - read.hold.len()).min(verified.len());
-        if read.hold.capacity() == 0 {
-            // `begin` allocated the hold at its size; only a new file found earlier in this
-            // read took it (and then no byte is held again), so this is a safety net.
-            read.hold.reserve_exact(read.hold_limit);
-        }
         read.hold.extend_from_slice(&verified[..n]);
     }
 }
